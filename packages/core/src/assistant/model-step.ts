@@ -1,0 +1,144 @@
+import pRetry, { AbortError } from 'p-retry';
+import { isStewardError, StewardError, toStewardError } from '../errors/steward-error.ts';
+import type { Usage } from '../events/usage.ts';
+import { delay } from '../internal/abort.ts';
+import type { LanguageModel, ModelFinishReason, ModelToolSpec } from '../model/language-model.ts';
+import type { Message, ToolCall } from '../model/message.ts';
+import type { RetryPolicy } from './assistant-options.ts';
+
+/** @internal What one model call produced. */
+export interface ModelStepOutcome {
+  readonly text: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly usage: Usage | undefined;
+  readonly finishReason: ModelFinishReason;
+}
+
+/** @internal */
+export interface ModelStepOptions {
+  readonly model: LanguageModel;
+  readonly messages: readonly Message[];
+  readonly tools: readonly ModelToolSpec[];
+  readonly maxOutputTokens: number | undefined;
+  readonly retry: RetryPolicy;
+  readonly stallTimeoutMs: number;
+  /** The run's signal: abort, run timeout. */
+  readonly signal: AbortSignal;
+  /** Called for each text delta as it arrives. */
+  readonly onText: (text: string) => void;
+  readonly onRetry: (error: StewardError, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * @internal Watches a stream for silence. Resetting is a timestamp write, not a timer per chunk:
+ * the timer only re-arms itself when it fires early.
+ */
+class StallWatch {
+  #last = performance.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #timeoutMs: number;
+  readonly #onStall: () => void;
+
+  constructor(timeoutMs: number, onStall: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#onStall = onStall;
+    this.#arm(timeoutMs);
+  }
+
+  touch(): void {
+    this.#last = performance.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const idle = performance.now() - this.#last;
+      if (idle >= this.#timeoutMs) this.#onStall();
+      else this.#arm(this.#timeoutMs - idle);
+    }, ms);
+  }
+}
+
+/**
+ * @internal One model call, streamed. Failures before any output are retried with exponential
+ * backoff and jitter (p-retry), waiting at least as long as the provider's Retry-After. Once text
+ * or a tool call has been emitted, a failure is not retried: the caller already showed that
+ * output, and a second attempt would repeat it.
+ */
+export async function runModelStep(options: ModelStepOptions): Promise<ModelStepOutcome> {
+  return pRetry(() => attemptModelStep(options), {
+    retries: options.retry.retries,
+    minTimeout: options.retry.minTimeoutMs,
+    maxTimeout: options.retry.maxTimeoutMs,
+    factor: 2,
+    randomize: true,
+    signal: options.signal,
+    shouldRetry: ({ error }) => isStewardError(error) && error.retryable,
+    onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
+      if (retriesLeft === 0 || !isStewardError(error) || !error.retryable) return;
+      const retryAfterMs = typeof error.details.retryAfterMs === 'number' ? error.details.retryAfterMs : 0;
+      const extra = Math.max(0, retryAfterMs - retryDelay);
+      options.onRetry(error, attemptNumber, retryDelay + extra);
+      if (extra > 0) await delay(extra, options.signal);
+    },
+  });
+}
+
+async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOutcome> {
+  const attempt = new AbortController();
+  const signal = AbortSignal.any([options.signal, attempt.signal]);
+  const watch = new StallWatch(options.stallTimeoutMs, () => {
+    attempt.abort(
+      new StewardError(
+        'model_stream_stalled',
+        `The model stream sent nothing for ${options.stallTimeoutMs} ms`,
+      ),
+    );
+  });
+  let text = '';
+  const toolCalls: ToolCall[] = [];
+  let usage: Usage | undefined;
+  let finishReason: ModelFinishReason = 'stop';
+  let produced = false;
+  try {
+    const stream = options.model.doStream({
+      messages: options.messages,
+      tools: options.tools,
+      ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
+      signal,
+    });
+    for await (const part of stream) {
+      watch.touch();
+      switch (part.type) {
+        case 'text-delta':
+          produced = true;
+          text += part.text;
+          options.onText(part.text);
+          break;
+        case 'tool-call':
+          produced = true;
+          toolCalls.push({ callId: part.callId, name: part.name, arguments: part.arguments });
+          break;
+        case 'usage':
+          usage = part.usage;
+          break;
+        case 'finish':
+          finishReason = part.reason;
+          break;
+      }
+      if (signal.aborted) break;
+    }
+    if (signal.aborted) throw signal.reason;
+  } catch (caught) {
+    // The run's own abort (stop, timeout) wins over whatever the stream threw on its way out.
+    const error = toStewardError(signal.aborted ? signal.reason : caught, 'model_unavailable');
+    if (produced || options.signal.aborted) throw new AbortError(error);
+    throw error;
+  } finally {
+    watch.stop();
+  }
+  return { text, toolCalls, usage, finishReason };
+}

@@ -1,0 +1,304 @@
+import type { ConsentPolicy } from '../consent/consent-policy.ts';
+import { StewardError, toStewardError } from '../errors/steward-error.ts';
+import type { StewardEventInput, StopReason } from '../events/stream-event.ts';
+import { addUsage, emptyUsage, type Usage } from '../events/usage.ts';
+import { abortReasonToError } from '../internal/abort.ts';
+import type { Memory, MemoryItem } from '../memory/memory.ts';
+import type { LanguageModel, ModelFinishReason } from '../model/language-model.ts';
+import type { AssistantMessage, Message } from '../model/message.ts';
+import type { RunStatus, Storage } from '../storage/storage.ts';
+import type { ToolProvider } from '../tools/tool-provider.ts';
+import type { AssistantLimits, RetryPolicy, RunOptions } from './assistant-options.ts';
+import type { EventLog } from './event-log.ts';
+import { runModelStep } from './model-step.ts';
+import { buildPrompt } from './prompt-builder.ts';
+import type { RunResult } from './run.ts';
+import type { RunEventStream } from './run-event-stream.ts';
+import { loadToolCatalog } from './tool-catalog.ts';
+import { executeToolCalls } from './tool-execution.ts';
+
+/** @internal Everything one run needs, resolved by the Assistant. */
+export interface RunLoopContext {
+  readonly runId: string;
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly input: string;
+  readonly options: RunOptions;
+  readonly model: LanguageModel;
+  readonly providers: readonly ToolProvider[];
+  readonly storage: Storage;
+  readonly memory: Memory | undefined;
+  readonly consent: ConsentPolicy;
+  readonly system: string;
+  readonly limits: AssistantLimits;
+  readonly retry: RetryPolicy;
+  readonly countTokens: (text: string) => number;
+  readonly events: RunEventStream;
+  readonly eventLog: EventLog;
+  /** Aborted by `run.abort()`, the caller's signal or the run timeout; the reason says which. */
+  readonly signal: AbortSignal;
+  readonly warn: (message: string, cause?: unknown) => void;
+}
+
+interface RunState {
+  text: string;
+  /** Text of the model call in progress: becomes a partial message if the call fails. */
+  stepText: string;
+  usage: Usage;
+  readonly messages: Message[];
+  runCreated: boolean;
+}
+
+const stopReasonOf: Record<ModelFinishReason, StopReason> = {
+  stop: 'stop',
+  tool_calls: 'stop',
+  other: 'stop',
+  length: 'length',
+  content_filter: 'content_filter',
+};
+
+/**
+ * @internal The run loop: prompt, model call, tool calls, repeat until the model answers, a
+ * limit is hit or something fails. Never throws: every failure becomes `error` and `final` events
+ * and a resolved {@link RunResult}.
+ */
+export async function executeRun(context: RunLoopContext): Promise<RunResult> {
+  const state: RunState = { text: '', stepText: '', usage: emptyUsage, messages: [], runCreated: false };
+  const emit = (event: StewardEventInput) => context.events.emit(event);
+  emit({ type: 'run_started', session_id: context.sessionId, user_id: context.userId });
+  try {
+    await context.storage.ensureSession(context.sessionId, { userId: context.userId });
+    const createdAt = new Date().toISOString();
+    await context.storage.createRun({
+      id: context.runId,
+      sessionId: context.sessionId,
+      userId: context.userId,
+      status: 'running',
+      createdAt,
+      updatedAt: createdAt,
+    });
+    state.runCreated = true;
+    context.eventLog.enable();
+
+    const [history, memories, catalog] = await Promise.all([
+      context.limits.historyMessages === 0
+        ? []
+        : context.storage.listMessages(context.sessionId, {
+            userId: context.userId,
+            limit: context.limits.historyMessages,
+          }),
+      retrieveMemories(context),
+      loadToolCatalog(context.providers, context.options.toolOverrides, {
+        signal: context.signal,
+        warn: context.warn,
+      }),
+    ]);
+    await persist(context, state, [{ role: 'user', content: context.input }]);
+    const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
+
+    for (let step = 1; ; step++) {
+      const outcome = await runModelStep({
+        model: context.model,
+        messages: buildPrompt({
+          system: context.system,
+          memories,
+          history: history.map((stored) => stored.message),
+          current: state.messages,
+          historyTokens: context.limits.historyTokens,
+          countTokens: context.countTokens,
+        }),
+        tools: catalog.specs,
+        maxOutputTokens,
+        retry: context.retry,
+        stallTimeoutMs: context.limits.stallTimeoutMs,
+        signal: context.signal,
+        onText: (text) => {
+          state.stepText += text;
+          state.text += text;
+          emit({ type: 'token', text });
+        },
+        onRetry: (error, attempt, delayMs) =>
+          context.warn(
+            `Model call failed (${error.code}, attempt ${attempt}); retrying in ${delayMs} ms`,
+            error,
+          ),
+      });
+      state.stepText = '';
+      if (outcome.usage !== undefined) {
+        state.usage = addUsage(state.usage, outcome.usage);
+        emit({ type: 'usage', step, ...outcome.usage, total: state.usage });
+      }
+      const reply: AssistantMessage =
+        outcome.toolCalls.length === 0
+          ? { role: 'assistant', content: outcome.text }
+          : { role: 'assistant', content: outcome.text, toolCalls: outcome.toolCalls };
+      await persist(context, state, [reply]);
+      if (outcome.toolCalls.length === 0)
+        return await finish(context, state, stopReasonOf[outcome.finishReason]);
+
+      if (step >= context.limits.maxSteps) {
+        const error = new StewardError(
+          'max_steps_exceeded',
+          `The model still wanted tools after ${context.limits.maxSteps} steps; the calls were not run`,
+        );
+        await persist(
+          context,
+          state,
+          outcome.toolCalls.map((call) => ({
+            role: 'tool' as const,
+            callId: call.callId,
+            toolName: call.name,
+            content: JSON.stringify({ error: { code: error.code, message: error.message } }),
+            isError: true,
+          })),
+        );
+        emit({ type: 'error', code: error.code, message: error.message, retryable: false });
+        return await finish(context, state, 'max_steps', error);
+      }
+
+      const results = await executeToolCalls(
+        {
+          catalog,
+          consent: context.consent,
+          runId: context.runId,
+          sessionId: context.sessionId,
+          userId: context.userId,
+          toolTimeoutMs: context.limits.toolTimeoutMs,
+          maxToolResultChars: context.limits.maxToolResultChars,
+          signal: context.signal,
+          emit,
+        },
+        outcome.toolCalls,
+      );
+      await persist(context, state, results);
+      if (context.signal.aborted) throw context.signal.reason;
+    }
+  } catch (caught) {
+    return fail(context, state, caught);
+  }
+}
+
+async function retrieveMemories(context: RunLoopContext): Promise<readonly MemoryItem[]> {
+  if (context.memory === undefined || context.limits.memoryResults === 0) return [];
+  try {
+    return await context.memory.retrieve(
+      {
+        userId: context.userId,
+        sessionId: context.sessionId,
+        text: context.input,
+        limit: context.limits.memoryResults,
+      },
+      { signal: context.signal },
+    );
+  } catch (error) {
+    context.warn('Memory retrieval failed; the prompt carries no memories', error);
+    return [];
+  }
+}
+
+async function persist(
+  context: RunLoopContext,
+  state: RunState,
+  messages: readonly Message[],
+): Promise<void> {
+  state.messages.push(...messages);
+  await context.storage.appendMessages(
+    context.sessionId,
+    messages.map((message) => ({ runId: context.runId, message })),
+  );
+}
+
+async function fail(context: RunLoopContext, state: RunState, caught: unknown): Promise<RunResult> {
+  const error = context.signal.aborted
+    ? abortReasonToError(context.signal.reason, 'run_timeout', 'The run')
+    : toStewardError(caught);
+  const stopReason: StopReason =
+    error.code === 'run_aborted'
+      ? 'aborted'
+      : error.code === 'run_timeout'
+        ? 'timeout'
+        : error.code === 'model_stream_stalled'
+          ? 'stalled'
+          : 'error';
+  // A user's stop is not a failure to report; everything else is.
+  if (stopReason !== 'aborted') {
+    context.events.emit({
+      type: 'error',
+      code: error.code,
+      message: error.message,
+      retryable: error.retryable,
+    });
+  }
+  if (state.stepText !== '' && state.runCreated) {
+    try {
+      await persist(context, state, [{ role: 'assistant', content: state.stepText, partial: true }]);
+    } catch (persistError) {
+      context.warn('Could not store the partial answer', persistError);
+    }
+  }
+  return finish(context, state, stopReason, error);
+}
+
+async function finish(
+  context: RunLoopContext,
+  state: RunState,
+  stopReason: StopReason,
+  error?: StewardError,
+): Promise<RunResult> {
+  const partial = !['stop', 'length', 'content_filter', 'max_steps'].includes(stopReason);
+  context.events.emit({
+    type: 'final',
+    text: state.text,
+    usage: state.usage,
+    stop_reason: stopReason,
+    partial,
+  });
+  context.events.close();
+  if (state.runCreated) {
+    const status: RunStatus = stopReason === 'aborted' ? 'aborted' : partial ? 'failed' : 'completed';
+    try {
+      await context.storage.updateRun(context.runId, {
+        status,
+        stopReason,
+        text: state.text,
+        partial,
+        usage: state.usage,
+      });
+    } catch (updateError) {
+      context.warn('Could not store how the run ended', updateError);
+    }
+    await context.eventLog.flush();
+    if (context.memory?.remember !== undefined && status === 'completed') {
+      try {
+        await context.memory.remember(
+          {
+            userId: context.userId,
+            sessionId: context.sessionId,
+            runId: context.runId,
+            input: context.input,
+            output: state.text,
+          },
+          { signal: AbortSignal.timeout(context.limits.toolTimeoutMs) },
+        );
+      } catch (memoryError) {
+        context.warn('Memory could not store the run', memoryError);
+      }
+    }
+  }
+  return {
+    runId: context.runId,
+    sessionId: context.sessionId,
+    text: state.text,
+    messages: state.messages,
+    usage: state.usage,
+    stopReason,
+    partial,
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

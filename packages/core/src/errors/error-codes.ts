@@ -1,0 +1,47 @@
+/**
+ * Every code a {@link StewardError} can carry. One list, so a `switch` over
+ * `error.code` is exhaustive and hosts can map codes to HTTP statuses or UI.
+ *
+ * - `invalid_options`: a factory or constructor got options that fail its schema (`details.issues`).
+ * - `invalid_input`: `assistant.run()` got bad input (`details.issues`).
+ * - `model_error`: the model provider rejected the request (4xx other than 429) or answered nonsense.
+ * - `model_rate_limited`: the provider answered 429 (`retryAfterMs` when it said so). Retryable.
+ * - `model_unavailable`: 5xx, a refused or dropped connection, a stream cut mid-way. Retryable.
+ * - `model_stream_stalled`: no chunk arrived for `stallTimeoutMs`; the run ended with a partial answer. Retryable.
+ * - `tool_not_found`: the model called a tool that is not offered in this run.
+ * - `tool_invalid_arguments`: the model's arguments are not JSON or fail the tool's schema (`details.issues`).
+ * - `tool_invalid_output`: the tool returned something its `output` schema rejects.
+ * - `tool_execution_failed`: the tool threw or its server reported an error.
+ * - `tool_timeout`: the tool did not finish within `toolTimeoutMs`. Retryable.
+ * - `tool_denied`: the consent policy refused the call.
+ * - `run_aborted`: the run was stopped by `run.abort()` or the caller's signal.
+ * - `run_timeout`: the run exceeded `runTimeoutMs`. Retryable.
+ * - `max_steps_exceeded`: the model still wanted tools after `maxSteps` model calls.
+ * - `session_not_found`: the session does not exist or belongs to another user.
+ * - `not_found`: a stored record (run, session) does not exist for this caller.
+ * - `storage_error`: the storage adapter failed or rejected a write (`details` says why).
+ * - `internal_error`: a bug in Steward or an adapter threw something unexpected.
+ */
+export type StewardErrorCode =
+  | 'invalid_options'
+  | 'invalid_input'
+  | 'model_error'
+  | 'model_rate_limited'
+  | 'model_unavailable'
+  | 'model_stream_stalled'
+  | 'tool_not_found'
+  | 'tool_invalid_arguments'
+  | 'tool_invalid_output'
+  | 'tool_execution_failed'
+  | 'tool_timeout'
+  | 'tool_denied'
+  | 'run_aborted'
+  | 'run_timeout'
+  | 'max_steps_exceeded'
+  | 'session_not_found'
+  | 'not_found'
+  | 'storage_error'
+  | 'internal_error';
+
+/** Codes that describe a failed tool call; they go back to the model as a tool error. */
+export type ToolErrorCode = Extract<StewardErrorCode, `tool_${string}`>;

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { StewardErrorCode } from '../errors/error-codes.ts';
+import type { StewardEvent } from './stream-event.ts';
+import { usageSchema } from './usage.ts';
+
+const base = {
+  run_id: z.string().min(1),
+  seq: z.number().int().positive(),
+  timestamp: z.iso.datetime(),
+};
+
+// The code list lives in a type; the schema accepts any code string so old clients keep parsing
+// frames from newer servers that added codes.
+const errorCode = z.string().min(1) as unknown as z.ZodType<StewardErrorCode>;
+
+const toolErrorPayloadSchema = z.object({
+  code: errorCode,
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).exactOptional(),
+});
+
+/**
+ * Validates one {@link StewardEvent}, e.g. a frame a transport received. Unknown `type`s fail.
+ *
+ * @example
+ * ```ts
+ * const parsed = stewardEventSchema.safeParse(JSON.parse(frame));
+ * if (parsed.success && parsed.data.type === 'token') render(parsed.data.text);
+ * ```
+ */
+export const stewardEventSchema = z.discriminatedUnion('type', [
+  z.object({ ...base, type: z.literal('run_started'), session_id: z.string(), user_id: z.string() }),
+  z.object({ ...base, type: z.literal('token'), text: z.string() }),
+  z.object({
+    ...base,
+    type: z.literal('tool_request'),
+    call_id: z.string(),
+    tool_slug: z.string(),
+    args: z.unknown(),
+    require_confirmation: z.boolean(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('tool_progress'),
+    call_id: z.string(),
+    tool_slug: z.string(),
+    progress: z.number(),
+    total: z.number().exactOptional(),
+    message: z.string().exactOptional(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('tool_result'),
+    call_id: z.string(),
+    tool_slug: z.string(),
+    result: z.unknown().exactOptional(),
+    error: toolErrorPayloadSchema.exactOptional(),
+    duration_ms: z.number().nonnegative(),
+  }),
+  z.object({
+    ...base,
+    ...usageSchema.shape,
+    type: z.literal('usage'),
+    step: z.number().int(),
+    total: usageSchema,
+  }),
+  z.object({
+    ...base,
+    type: z.literal('error'),
+    code: errorCode,
+    message: z.string(),
+    retryable: z.boolean(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('final'),
+    text: z.string(),
+    usage: usageSchema,
+    stop_reason: z.enum([
+      'stop',
+      'length',
+      'content_filter',
+      'max_steps',
+      'aborted',
+      'timeout',
+      'stalled',
+      'error',
+    ]),
+    partial: z.boolean(),
+  }),
+]) satisfies z.ZodType<StewardEvent, unknown>;

@@ -1,0 +1,117 @@
+import type { StewardErrorCode } from '../errors/error-codes.ts';
+import type { Usage } from './usage.ts';
+
+/**
+ * Why a run ended.
+ * - `stop`: the model finished its answer.
+ * - `length`: the model hit `maxOutputTokens`.
+ * - `content_filter`: the provider filtered the answer.
+ * - `max_steps`: the model still wanted tools after `maxSteps` model calls.
+ * - `aborted`: `run.abort()` or the caller's signal stopped it.
+ * - `timeout`: `runTimeoutMs` passed.
+ * - `stalled`: the model stream went silent for `stallTimeoutMs`.
+ * - `error`: a failure the run could not recover from (see the `error` event before `final`).
+ */
+export type StopReason =
+  | 'stop'
+  | 'length'
+  | 'content_filter'
+  | 'max_steps'
+  | 'aborted'
+  | 'timeout'
+  | 'stalled'
+  | 'error';
+
+/** Fields every event carries: the run, a gap-free sequence number from 1, and an ISO-8601 timestamp. */
+export interface EventBase {
+  readonly run_id: string;
+  readonly seq: number;
+  readonly timestamp: string;
+}
+
+/** The error half of a `tool_result`: what the model is told went wrong. */
+export interface ToolErrorPayload {
+  readonly code: StewardErrorCode;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** The run was accepted and is about to call the model. Always the first event (`seq` 1). */
+export interface RunStartedEvent extends EventBase {
+  readonly type: 'run_started';
+  readonly session_id: string;
+  readonly user_id: string;
+}
+/** A piece of the answer's text, in order. */
+export interface TokenEvent extends EventBase {
+  readonly type: 'token';
+  readonly text: string;
+}
+/** The model asked for a tool. `require_confirmation` is true when the call waits for the user's consent. */
+export interface ToolRequestEvent extends EventBase {
+  readonly type: 'tool_request';
+  readonly call_id: string;
+  readonly tool_slug: string;
+  readonly args: unknown;
+  readonly require_confirmation: boolean;
+}
+/** A running tool reported progress. */
+export interface ToolProgressEvent extends EventBase {
+  readonly type: 'tool_progress';
+  readonly call_id: string;
+  readonly tool_slug: string;
+  readonly progress: number;
+  readonly total?: number;
+  readonly message?: string;
+}
+/** A tool call ended: `result` when it succeeded, `error` when it did not (the model sees either). */
+export interface ToolResultEvent extends EventBase {
+  readonly type: 'tool_result';
+  readonly call_id: string;
+  readonly tool_slug: string;
+  readonly result?: unknown;
+  readonly error?: ToolErrorPayload;
+  readonly duration_ms: number;
+}
+/** Token usage of one model call (`step`), and the run's total so far. */
+export interface UsageEvent extends EventBase, Usage {
+  readonly type: 'usage';
+  readonly step: number;
+  readonly total: Usage;
+}
+/** Something went wrong. The run may go on (a retry) or end with `final` next. */
+export interface ErrorEvent extends EventBase {
+  readonly type: 'error';
+  readonly code: StewardErrorCode;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+/** The run ended. Always the last event; `partial` marks an answer cut short (stall, abort, timeout). */
+export interface FinalEvent extends EventBase {
+  readonly type: 'final';
+  readonly text: string;
+  readonly usage: Usage;
+  readonly stop_reason: StopReason;
+  readonly partial: boolean;
+}
+
+/** Every event a run emits, discriminated on `type`. These are the wire frames transports send as they are. */
+export type StewardEvent =
+  | RunStartedEvent
+  | TokenEvent
+  | ToolRequestEvent
+  | ToolProgressEvent
+  | ToolResultEvent
+  | UsageEvent
+  | ErrorEvent
+  | FinalEvent;
+
+/** The `type` of every {@link StewardEvent}. */
+export type StewardEventType = StewardEvent['type'];
+
+/** An event as the run loop creates it, before `run_id`, `seq` and `timestamp` are stamped on. */
+export type StewardEventInput = StewardEvent extends infer E
+  ? E extends StewardEvent
+    ? Omit<E, keyof EventBase>
+    : never
+  : never;

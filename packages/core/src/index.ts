@@ -1,0 +1,78 @@
+export { Assistant, type AssistantEventMap } from './assistant/assistant.ts';
+export type {
+  AssistantLimits,
+  AssistantOptions,
+  RetryPolicy,
+  RunInput,
+  RunOptions,
+} from './assistant/assistant-options.ts';
+export { Run, type RunResult } from './assistant/run.ts';
+export {
+  type ConsentDecision,
+  type ConsentPolicy,
+  type ConsentRequest,
+  createAllowAllConsentPolicy,
+  createSideEffectConsentPolicy,
+} from './consent/consent-policy.ts';
+export type { StewardErrorCode, ToolErrorCode } from './errors/error-codes.ts';
+export {
+  isStewardError,
+  isToolError,
+  StewardError,
+  type StewardErrorOptions,
+  type ToolError,
+} from './errors/steward-error.ts';
+export type {
+  ErrorEvent,
+  EventBase,
+  FinalEvent,
+  RunStartedEvent,
+  StewardEvent,
+  StewardEventType,
+  StopReason,
+  TokenEvent,
+  ToolErrorPayload,
+  ToolProgressEvent,
+  ToolRequestEvent,
+  ToolResultEvent,
+  UsageEvent,
+} from './events/stream-event.ts';
+export { stewardEventSchema } from './events/stream-event-schema.ts';
+export { type Usage, usageSchema } from './events/usage.ts';
+export type { Memory, MemoryEntry, MemoryItem, MemoryQuery } from './memory/memory.ts';
+export type {
+  LanguageModel,
+  ModelFinishReason,
+  ModelRequest,
+  ModelStreamPart,
+  ModelToolSpec,
+} from './model/language-model.ts';
+export {
+  type AssistantMessage,
+  type Message,
+  messageSchema,
+  type SystemMessage,
+  type ToolCall,
+  type ToolMessage,
+  type UserMessage,
+} from './model/message.ts';
+export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in-memory-storage.ts';
+export type {
+  OwnerScope,
+  RunRecord,
+  RunStatus,
+  RunUpdate,
+  SessionRecord,
+  Storage,
+  StoredMessage,
+} from './storage/storage.ts';
+export { defineTool, type Tool, type ToolConfig, toolNamePattern } from './tools/define-tool.ts';
+export { createLocalToolProvider } from './tools/local-tool-provider.ts';
+export {
+  isToolProvider,
+  type ToolAnnotations,
+  type ToolCallContext,
+  type ToolDefinition,
+  type ToolProgress,
+  type ToolProvider,
+} from './tools/tool-provider.ts';

@@ -1,0 +1,24 @@
+import { StewardError } from '../errors/steward-error.ts';
+
+/**
+ * @internal Parses a model's tool-call arguments. The result is untrusted `unknown`: the tool
+ * provider validates it against the tool's schema before anything runs.
+ */
+export function parseToolArguments(text: string, toolName: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new StewardError('tool_invalid_arguments', `Arguments for ${toolName} are not valid JSON`, {
+      cause: error,
+      details: { arguments: text.slice(0, 2_000) },
+    });
+  }
+}
+
+/** @internal Renders a tool result as the text the model reads, bounded to `maxChars`. */
+export function renderToolContent(value: unknown, maxChars: number): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+  if (text.length <= maxChars) return text;
+  return `${text.slice(0, maxChars)}… [truncated ${text.length - maxChars} of ${text.length} characters]`;
+}

@@ -1,0 +1,91 @@
+import OpenAI from 'openai';
+import { z } from 'zod';
+import { StewardError } from '../../errors/steward-error.ts';
+import { parseOptions } from '../../internal/parse-options.ts';
+import type { LanguageModel, ModelRequest, ModelStreamPart } from '../language-model.ts';
+import { type ChatSettings, streamChat } from './chat-stream.ts';
+import { toModelError } from './openai-errors.ts';
+import { streamResponses } from './responses-stream.ts';
+
+const optionsSchema = z
+  .object({
+    /** The model id, e.g. `gpt-4.1-mini`. */
+    model: z.string().min(1),
+    /** Which OpenAI API to speak. Compatible servers mostly speak `chat`. */
+    api: z.enum(['chat', 'responses']).default('chat'),
+    /** Defaults to `OPENAI_API_KEY`, as in the `openai` package. */
+    apiKey: z.string().min(1).optional(),
+    /** Defaults to `OPENAI_BASE_URL`, then OpenAI's. Point it at any compatible server. */
+    baseURL: z.url().optional(),
+    organization: z.string().optional(),
+    project: z.string().optional(),
+    /** Extra headers on every request. */
+    headers: z.record(z.string(), z.string()).optional(),
+    /** A ready `OpenAI` client (custom fetch, proxies, Azure); the key and URL options are then ignored. */
+    client: z
+      .custom<OpenAI>(
+        (value) => typeof (value as OpenAI | undefined)?.chat?.completions?.create === 'function',
+        'must be an OpenAI client',
+      )
+      .optional(),
+    parallelToolCalls: z.boolean().default(true),
+    temperature: z.number().min(0).max(2).optional(),
+  })
+  .strict();
+
+/** Options of {@link createOpenAIModel}. */
+export type OpenAIModelOptions = z.input<typeof optionsSchema>;
+
+/**
+ * A {@link LanguageModel} over the official `openai` package, streaming Chat Completions or the
+ * Responses API. The client's own retries are off: the run loop retries with backoff and stops
+ * retrying once output has been shown.
+ *
+ * @example
+ * ```ts
+ * const model = createOpenAIModel({ model: 'gpt-4.1-mini' }); // OPENAI_API_KEY from the environment
+ * const local = createOpenAIModel({ model: 'llama3', baseURL: 'http://localhost:11434/v1', apiKey: 'unused' });
+ * ```
+ */
+export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
+  const config = parseOptions(optionsSchema, options, 'createOpenAIModel');
+  let client: OpenAI;
+  try {
+    client =
+      config.client ??
+      new OpenAI({
+        ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+        ...(config.baseURL === undefined ? {} : { baseURL: config.baseURL }),
+        ...(config.organization === undefined ? {} : { organization: config.organization }),
+        ...(config.project === undefined ? {} : { project: config.project }),
+        ...(config.headers === undefined ? {} : { defaultHeaders: config.headers }),
+        maxRetries: 0,
+      });
+  } catch (error) {
+    throw new StewardError(
+      'invalid_options',
+      `createOpenAIModel: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const settings: ChatSettings = {
+    modelId: config.model,
+    parallelToolCalls: config.parallelToolCalls,
+    temperature: config.temperature,
+  };
+  const stream = config.api === 'chat' ? streamChat : streamResponses;
+  return {
+    specificationVersion: 'v1',
+    provider: `openai.${config.api}`,
+    modelId: config.model,
+    async *doStream(request: ModelRequest): AsyncIterable<ModelStreamPart> {
+      try {
+        yield* stream(client, settings, request);
+      } catch (error) {
+        throw toModelError(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { StewardError } from '../errors/steward-error.ts';
+import type { StewardEvent } from '../events/stream-event.ts';
+import { parseOptions } from '../internal/parse-options.ts';
+import { type Message, messageSchema } from '../model/message.ts';
+import type { OwnerScope, RunRecord, RunUpdate, SessionRecord, Storage, StoredMessage } from './storage.ts';
+
+const optionsSchema = z.object({
+  /** Largest message accepted, in UTF-8 bytes of its JSON form. */
+  maxMessageBytes: z.number().int().positive().default(1_000_000),
+});
+
+/** Options of {@link createInMemoryStorage}. */
+export type InMemoryStorageOptions = z.input<typeof optionsSchema>;
+
+interface RunEntry {
+  record: RunRecord;
+  events: StewardEvent[];
+}
+
+/**
+ * Keeps everything in process memory: the default, so Steward runs with no server. Records are
+ * copied in and out, so callers can never mutate what is stored.
+ */
+export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Storage {
+  const { maxMessageBytes } = parseOptions(optionsSchema, options, 'createInMemoryStorage');
+  const sessions = new Map<string, SessionRecord>();
+  const messages = new Map<string, StoredMessage[]>();
+  const runs = new Map<string, RunEntry>();
+  let nextMessageId = 1;
+
+  const ownRun = (runId: string, scope: OwnerScope): RunEntry | undefined => {
+    const entry = runs.get(runId);
+    return entry?.record.userId === scope.userId ? entry : undefined;
+  };
+  const requireRun = (runId: string): RunEntry => {
+    const entry = runs.get(runId);
+    if (entry === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
+    return entry;
+  };
+
+  return {
+    async ensureSession(sessionId, scope) {
+      const existing = sessions.get(sessionId);
+      if (existing !== undefined) {
+        if (existing.userId !== scope.userId) {
+          throw new StewardError('session_not_found', `Session ${sessionId} does not exist`);
+        }
+        return { ...existing };
+      }
+      const created: SessionRecord = {
+        id: sessionId,
+        userId: scope.userId,
+        createdAt: new Date().toISOString(),
+      };
+      sessions.set(sessionId, created);
+      messages.set(sessionId, []);
+      return { ...created };
+    },
+    async getSession(sessionId, scope) {
+      const session = sessions.get(sessionId);
+      return session?.userId === scope.userId ? { ...session } : undefined;
+    },
+    async appendMessages(sessionId, batch) {
+      const list = messages.get(sessionId);
+      if (list === undefined) throw new StewardError('not_found', `Session ${sessionId} does not exist`);
+      // Validate the whole batch before storing any of it, so a bad message loses nothing.
+      const checked: StoredMessage[] = batch.map(({ runId, message }) => {
+        const parsed = messageSchema.safeParse(message);
+        if (!parsed.success) {
+          throw new StewardError('storage_error', `Invalid message: ${parsed.error.message}`, {
+            details: { issues: parsed.error.issues },
+          });
+        }
+        const bytes = Buffer.byteLength(JSON.stringify(parsed.data));
+        if (bytes > maxMessageBytes) {
+          throw new StewardError(
+            'storage_error',
+            `Message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`,
+          );
+        }
+        return {
+          id: String(nextMessageId++),
+          sessionId,
+          runId,
+          createdAt: new Date().toISOString(),
+          message: structuredClone(parsed.data as Message),
+        };
+      });
+      list.push(...checked);
+    },
+    async listMessages(sessionId, scope) {
+      if (sessions.get(sessionId)?.userId !== scope.userId) return [];
+      const list = messages.get(sessionId) ?? [];
+      const slice = scope.limit === undefined ? list : list.slice(Math.max(0, list.length - scope.limit));
+      return structuredClone(slice);
+    },
+    async createRun(run) {
+      if (runs.has(run.id)) throw new StewardError('storage_error', `Run ${run.id} already exists`);
+      runs.set(run.id, { record: { ...run }, events: [] });
+    },
+    async updateRun(runId, update: RunUpdate) {
+      const entry = requireRun(runId);
+      entry.record = { ...entry.record, ...structuredClone(update), updatedAt: new Date().toISOString() };
+    },
+    async getRun(runId, scope) {
+      const entry = ownRun(runId, scope);
+      return entry === undefined ? undefined : structuredClone(entry.record);
+    },
+    async appendEvents(runId, events) {
+      const entry = requireRun(runId);
+      let expected = entry.events.length + 1;
+      for (const event of events) {
+        if (event.run_id !== runId || event.seq !== expected) {
+          throw new StewardError(
+            'storage_error',
+            `Event seq ${event.seq} of run ${event.run_id} does not follow seq ${expected - 1} of run ${runId}`,
+          );
+        }
+        expected++;
+      }
+      for (const event of events) entry.events.push(structuredClone(event));
+    },
+    async listEvents(runId, scope) {
+      const entry = ownRun(runId, scope);
+      if (entry === undefined) return [];
+      return structuredClone(entry.events.slice(scope.afterSeq ?? 0));
+    },
+  };
+}

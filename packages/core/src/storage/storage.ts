@@ -1,0 +1,74 @@
+import type { StewardEvent, StopReason } from '../events/stream-event.ts';
+import type { Usage } from '../events/usage.ts';
+import type { Message } from '../model/message.ts';
+
+/** A conversation, owned by one user. */
+export interface SessionRecord {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: string;
+}
+
+/**
+ * - `running`: the run loop is working on it.
+ * - `completed`: it ended normally (`stop`, `length`, `content_filter`, `max_steps`).
+ * - `aborted`: stopped by the user or the caller's signal.
+ * - `failed`: it ended on an error, a stall or a timeout; its partial text is kept.
+ */
+export type RunStatus = 'running' | 'completed' | 'aborted' | 'failed';
+
+/** One run of the assistant, and how it ended. */
+export interface RunRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly status: RunStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly stopReason?: StopReason;
+  readonly text?: string;
+  readonly partial?: boolean;
+  readonly usage?: Usage;
+}
+
+/** What may change on a run after it was created. */
+export type RunUpdate = Partial<Pick<RunRecord, 'status' | 'stopReason' | 'text' | 'partial' | 'usage'>>;
+
+/** A message as stored: its place in a session and the run that wrote it. */
+export interface StoredMessage {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly message: Message;
+}
+
+/** Read access is always scoped to one user: another user's records read as missing. */
+export interface OwnerScope {
+  readonly userId: string;
+}
+
+/**
+ * The storage seam: sessions, their messages, runs and each run's events by `seq`.
+ *
+ * Contract every adapter keeps (the conformance suite in `@steward/testing` checks it):
+ * - reads take the caller's `userId` and treat another user's records as missing;
+ * - `appendEvents` accepts only the next `seq`s of a run (no gaps, no duplicates) and rejects
+ *   anything else with a `storage_error`, storing nothing of that batch;
+ * - `listMessages` returns the newest `limit` messages in the order they were appended.
+ */
+export interface Storage {
+  /**
+   * Returns the session, creating it for `userId` when it does not exist. Rejects with
+   * `session_not_found` when it exists but belongs to another user.
+   */
+  ensureSession(sessionId: string, scope: OwnerScope): Promise<SessionRecord>;
+  getSession(sessionId: string, scope: OwnerScope): Promise<SessionRecord | undefined>;
+  appendMessages(sessionId: string, messages: readonly { runId: string; message: Message }[]): Promise<void>;
+  listMessages(sessionId: string, scope: OwnerScope & { limit?: number }): Promise<readonly StoredMessage[]>;
+  createRun(run: RunRecord): Promise<void>;
+  updateRun(runId: string, update: RunUpdate): Promise<void>;
+  getRun(runId: string, scope: OwnerScope): Promise<RunRecord | undefined>;
+  appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
+  listEvents(runId: string, scope: OwnerScope & { afterSeq?: number }): Promise<readonly StewardEvent[]>;
+}

@@ -1,0 +1,86 @@
+import { StewardError } from '../errors/steward-error.ts';
+import type { Usage } from '../events/usage.ts';
+import { delay } from '../internal/abort.ts';
+import type {
+  LanguageModel,
+  ModelFinishReason,
+  ModelRequest,
+  ModelStreamPart,
+} from '../model/language-model.ts';
+
+/** One scripted model reply. */
+export interface ScriptedReply {
+  /** Streamed word by word as `text-delta` parts. */
+  readonly text?: string;
+  readonly toolCalls?: readonly { readonly name: string; readonly args: unknown; readonly callId?: string }[];
+  readonly usage?: Usage;
+  readonly finishReason?: ModelFinishReason;
+  /** Wait this long before each text delta. */
+  readonly delayMs?: number;
+  /** Thrown before anything is streamed (e.g. a retryable StewardError). */
+  readonly error?: unknown;
+  /** Thrown after the text was streamed. */
+  readonly errorAfterText?: unknown;
+  /** After the text, go silent until aborted: a stalled stream. */
+  readonly stallAfterText?: boolean;
+}
+
+/** A scripted step: a reply, or a function of the request that returns one. */
+export type ScriptedStep = ScriptedReply | ((request: ModelRequest) => ScriptedReply);
+
+/** A {@link LanguageModel} that plays back a script and records every request it got. */
+export interface ScriptedModel extends LanguageModel {
+  /** The requests received so far, in order. */
+  readonly requests: readonly ModelRequest[];
+}
+
+/**
+ * A model for tests: replies come from `steps`, one per model call, with no network.
+ *
+ * @example
+ * ```ts
+ * const model = createScriptedModel([
+ *   { toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] },
+ *   { text: 'It is sunny in Paris.' },
+ * ]);
+ * ```
+ */
+export function createScriptedModel(steps: readonly ScriptedStep[]): ScriptedModel {
+  const requests: ModelRequest[] = [];
+  let callCount = 0;
+  return {
+    specificationVersion: 'v1',
+    provider: 'scripted',
+    modelId: 'scripted',
+    requests,
+    async *doStream(request: ModelRequest): AsyncIterable<ModelStreamPart> {
+      requests.push(request);
+      const step = steps[callCount++];
+      if (step === undefined) throw new StewardError('model_error', `The script has no step ${callCount}`);
+      const reply = typeof step === 'function' ? step(request) : step;
+      if (reply.error !== undefined) throw reply.error;
+      for (const word of (reply.text ?? '').match(/\S+\s*|\s+/g) ?? []) {
+        if (reply.delayMs !== undefined) await delay(reply.delayMs, request.signal);
+        yield { type: 'text-delta', text: word };
+      }
+      if (reply.errorAfterText !== undefined) throw reply.errorAfterText;
+      if (reply.stallAfterText === true) {
+        await new Promise((_resolve, reject) => {
+          if (request.signal.aborted) reject(request.signal.reason);
+          request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
+        });
+      }
+      const calls = reply.toolCalls ?? [];
+      for (const [index, call] of calls.entries()) {
+        yield {
+          type: 'tool-call',
+          callId: call.callId ?? `call_${callCount}_${index}`,
+          name: call.name,
+          arguments: typeof call.args === 'string' ? call.args : JSON.stringify(call.args),
+        };
+      }
+      yield { type: 'usage', usage: reply.usage ?? { input_tokens: 10, output_tokens: 5, total_tokens: 15 } };
+      yield { type: 'finish', reason: reply.finishReason ?? (calls.length > 0 ? 'tool_calls' : 'stop') };
+    },
+  };
+}
