@@ -223,6 +223,8 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       if (response.destroyed) return;
       if (index === cutAt) {
         if (reply.fault?.type === 'disconnect') {
+          // Destroy only once the chunks already written are flushed, so the client did receive them.
+          await new Promise<void>((resolve) => response.write('', () => resolve()));
           response.socket?.destroy();
           return;
         }

@@ -1,7 +1,7 @@
 /** A fault the mock injects instead of (or in the middle of) a normal reply. */
 export type MockFault =
-  /** HTTP 429 with an OpenAI error body; `Retry-After` when `retryAfterSeconds` is set. */
-  | { readonly type: 'rate_limit'; readonly retryAfterSeconds?: number }
+  /** HTTP 429 with an OpenAI error body, and `retry-after` / `retry-after-ms` headers when set. */
+  | { readonly type: 'rate_limit'; readonly retryAfterSeconds?: number; readonly retryAfterMs?: number }
   /** An HTTP error status (default 500) with an OpenAI error body. */
   | { readonly type: 'http_error'; readonly status?: number; readonly message?: string }
   /** Streams `afterChunks` chunks, then goes silent with the connection open. */
