@@ -88,8 +88,13 @@ export async function runModelStep(options: ModelStepOptions): Promise<ModelStep
 }
 
 async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOutcome> {
+  // One plain controller linked by hand rather than AbortSignal.any(): fetch reads `signal.aborted`
+  // per body chunk, and a composite signal's getter costs enough to show in the token-stream bench.
   const attempt = new AbortController();
-  const signal = AbortSignal.any([options.signal, attempt.signal]);
+  const signal = attempt.signal;
+  const forwardRunAbort = () => attempt.abort(options.signal.reason);
+  if (options.signal.aborted) forwardRunAbort();
+  else options.signal.addEventListener('abort', forwardRunAbort, { once: true });
   const watch = new StallWatch(options.stallTimeoutMs, () => {
     attempt.abort(
       new StewardError(
@@ -139,6 +144,7 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
     throw error;
   } finally {
     watch.stop();
+    options.signal.removeEventListener('abort', forwardRunAbort);
   }
   return { text, toolCalls, usage, finishReason };
 }

@@ -13,6 +13,8 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
   readonly #sinks: readonly EventSink[];
   readonly #events: StewardEvent[] = [];
   #closed = false;
+  #lastMillis = 0;
+  #lastIso = '';
   #wake: (() => void) | undefined;
   #woken: Promise<void> | undefined;
 
@@ -23,12 +25,13 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
 
   emit(input: StewardEventInput): StewardEvent {
     if (this.#closed) throw new Error(`Run ${this.#runId} already ended; cannot emit ${input.type}`);
-    const event = {
+    // Frozen: the same object goes to every iterator, observer and the event log.
+    const event = Object.freeze({
       ...input,
       run_id: this.#runId,
       seq: this.#events.length + 1,
-      timestamp: new Date().toISOString(),
-    } as StewardEvent;
+      timestamp: this.#now(),
+    }) as StewardEvent;
     this.#events.push(event);
     for (const sink of this.#sinks) sink(event);
     this.#notify();
@@ -45,6 +48,19 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
     return this.#closed;
   }
 
+  /**
+   * ISO-8601 time, formatted once per millisecond: a token burst shares one string, where
+   * `toISOString` per event would be most of an event's cost on a fast stream.
+   */
+  #now(): string {
+    const now = Date.now();
+    if (now !== this.#lastMillis) {
+      this.#lastMillis = now;
+      this.#lastIso = new Date(now).toISOString();
+    }
+    return this.#lastIso;
+  }
+
   #notify(): void {
     const wake = this.#wake;
     this.#wake = undefined;
@@ -59,14 +75,23 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
     return this.#woken;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<StewardEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<StewardEvent> {
+    // A plain iterator, not an async generator: a buffered event resolves at once, without the
+    // generator's extra queueing per item.
     let index = 0;
-    while (true) {
-      while (index < this.#events.length) {
-        yield this.#events[index++] as StewardEvent;
+    const next = async (): Promise<IteratorResult<StewardEvent>> => {
+      while (index >= this.#events.length) {
+        if (this.#closed) return { value: undefined, done: true };
+        await this.#nextChange();
       }
-      if (this.#closed) return;
-      await this.#nextChange();
-    }
+      return { value: this.#events[index++] as StewardEvent, done: false };
+    };
+    return {
+      next,
+      return: async () => {
+        index = Number.POSITIVE_INFINITY;
+        return { value: undefined, done: true };
+      },
+    };
   }
 }

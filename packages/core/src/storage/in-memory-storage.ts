@@ -119,7 +119,10 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
         }
         expected++;
       }
-      for (const event of events) entry.events.push(structuredClone(event));
+      // Events are flat and frozen by the run loop; only tool payloads hold objects a caller could
+      // still change, so only those are copied on this hot path.
+      for (const event of events)
+        entry.events.push(event.type.startsWith('tool_') ? structuredClone(event) : event);
     },
     async listEvents(runId, scope) {
       const entry = ownRun(runId, scope);

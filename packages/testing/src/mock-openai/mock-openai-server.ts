@@ -109,7 +109,8 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
   const requests: MockRequest[] = [];
   let handler: MockReplyHandler = config.reply ?? defaultHandler;
 
-  const server = createServer((request, response) => {
+  // Small SSE writes must leave at once: Nagle plus delayed ACKs would add ~40 ms stalls.
+  const server = createServer({ noDelay: true }, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent)
         sendError(response, 500, `Mock server error: ${String(error)}`, 'server_error');
@@ -219,6 +220,15 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       reply.fault !== undefined && 'afterChunks' in reply.fault
         ? reply.fault.afterChunks
         : Number.POSITIVE_INFINITY;
+    const render = (frame: SseFrame) =>
+      frame.event === undefined
+        ? `data: ${frame.data}\n\n`
+        : `event: ${frame.event}\ndata: ${frame.data}\n\n`;
+    if (delayMs === 0 && cutAt === Number.POSITIVE_INFINITY) {
+      // Nothing to pace or cut: one write, so the server is never what a benchmark measures.
+      response.end(frames.map(render).join(''));
+      return;
+    }
     for (const [index, frame] of frames.entries()) {
       if (response.destroyed) return;
       if (index === cutAt) {

@@ -3,6 +3,8 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import { StewardError } from '../../errors/steward-error.ts';
 import type { ModelFinishReason, ModelRequest, ModelStreamPart } from '../language-model.ts';
 import type { Message } from '../message.ts';
+import { openAbortableStream } from './abortable-stream.ts';
+import { toModelError } from './openai-errors.ts';
 
 /** @internal */
 export interface ChatSettings {
@@ -62,71 +64,85 @@ export async function* streamChat(
   settings: ChatSettings,
   request: ModelRequest,
 ): AsyncGenerator<ModelStreamPart> {
-  const tools: ChatCompletionTool[] = request.tools.map((tool) => ({
-    type: 'function',
-    function: { name: tool.name, description: tool.description, parameters: { ...tool.inputSchema } },
-  }));
-  const stream = await client.chat.completions.create(
-    {
-      model: settings.modelId,
-      messages: toChatMessages(request.messages),
-      stream: true,
-      stream_options: { include_usage: true },
-      ...(tools.length === 0 ? {} : { tools, parallel_tool_calls: settings.parallelToolCalls }),
-      ...(request.maxOutputTokens === undefined ? {} : { max_completion_tokens: request.maxOutputTokens }),
-      ...(settings.temperature === undefined ? {} : { temperature: settings.temperature }),
-    },
-    { signal: request.signal, maxRetries: 0 },
-  );
-  const calls = new Map<number, PendingCall>();
-  let finishReason: ModelFinishReason | undefined;
-  for await (const chunk of stream) {
-    // Compatible servers vary; check shapes cheaply per chunk instead of a schema parse per token.
-    if (chunk.usage) {
-      const { prompt_tokens, completion_tokens, total_tokens } = chunk.usage;
-      yield {
-        type: 'usage',
-        usage: {
-          input_tokens: prompt_tokens ?? 0,
-          output_tokens: completion_tokens ?? 0,
-          total_tokens: total_tokens ?? 0,
+  let released = () => {};
+  // Inline rather than a wrapping generator: one less async hop per streamed part.
+  try {
+    const tools: ChatCompletionTool[] = request.tools.map((tool) => ({
+      type: 'function',
+      function: { name: tool.name, description: tool.description, parameters: { ...tool.inputSchema } },
+    }));
+    const { stream, release } = await openAbortableStream(
+      client.chat.completions.create(
+        {
+          model: settings.modelId,
+          messages: toChatMessages(request.messages),
+          stream: true,
+          stream_options: { include_usage: true },
+          ...(tools.length === 0 ? {} : { tools, parallel_tool_calls: settings.parallelToolCalls }),
+          ...(request.maxOutputTokens === undefined
+            ? {}
+            : { max_completion_tokens: request.maxOutputTokens }),
+          ...(settings.temperature === undefined ? {} : { temperature: settings.temperature }),
         },
+        { maxRetries: 0 },
+      ),
+      request.signal,
+    );
+    released = release;
+    const calls = new Map<number, PendingCall>();
+    let finishReason: ModelFinishReason | undefined;
+    for await (const chunk of stream) {
+      // Compatible servers vary; check shapes cheaply per chunk instead of a schema parse per token.
+      if (chunk.usage) {
+        const { prompt_tokens, completion_tokens, total_tokens } = chunk.usage;
+        yield {
+          type: 'usage',
+          usage: {
+            input_tokens: prompt_tokens ?? 0,
+            output_tokens: completion_tokens ?? 0,
+            total_tokens: total_tokens ?? 0,
+          },
+        };
+      }
+      const choice = chunk.choices?.[0];
+      if (choice === undefined) continue;
+      const delta = choice.delta;
+      if (typeof delta?.content === 'string' && delta.content !== '')
+        yield { type: 'text-delta', text: delta.content };
+      if (delta?.tool_calls) {
+        for (const part of delta.tool_calls) {
+          const index = typeof part.index === 'number' ? part.index : calls.size;
+          let call = calls.get(index);
+          if (call === undefined) {
+            call = { id: '', name: '', arguments: '' };
+            calls.set(index, call);
+          }
+          if (part.id) call.id = part.id;
+          if (part.function?.name) call.name += part.function.name;
+          if (part.function?.arguments) call.arguments += part.function.arguments;
+        }
+      }
+      if (choice.finish_reason) finishReason = finishReasons[choice.finish_reason] ?? 'other';
+    }
+    if (finishReason === undefined) {
+      // The connection closed without a finish_reason: the answer is cut, not complete.
+      throw new StewardError('model_unavailable', 'The model stream ended before the model finished');
+    }
+    for (const [index, call] of [...calls.entries()].sort(([a], [b]) => a - b)) {
+      if (call.name === '') {
+        throw new StewardError('model_error', `The model sent tool call #${index} without a function name`);
+      }
+      yield {
+        type: 'tool-call',
+        callId: call.id === '' ? `call_${index}` : call.id,
+        name: call.name,
+        arguments: call.arguments,
       };
     }
-    const choice = chunk.choices?.[0];
-    if (choice === undefined) continue;
-    const delta = choice.delta;
-    if (typeof delta?.content === 'string' && delta.content !== '')
-      yield { type: 'text-delta', text: delta.content };
-    if (delta?.tool_calls) {
-      for (const part of delta.tool_calls) {
-        const index = typeof part.index === 'number' ? part.index : calls.size;
-        let call = calls.get(index);
-        if (call === undefined) {
-          call = { id: '', name: '', arguments: '' };
-          calls.set(index, call);
-        }
-        if (part.id) call.id = part.id;
-        if (part.function?.name) call.name += part.function.name;
-        if (part.function?.arguments) call.arguments += part.function.arguments;
-      }
-    }
-    if (choice.finish_reason) finishReason = finishReasons[choice.finish_reason] ?? 'other';
+    yield { type: 'finish', reason: finishReason };
+  } catch (error) {
+    throw toModelError(error);
+  } finally {
+    released();
   }
-  if (finishReason === undefined) {
-    // The connection closed without a finish_reason: the answer is cut, not complete.
-    throw new StewardError('model_unavailable', 'The model stream ended before the model finished');
-  }
-  for (const [index, call] of [...calls.entries()].sort(([a], [b]) => a - b)) {
-    if (call.name === '') {
-      throw new StewardError('model_error', `The model sent tool call #${index} without a function name`);
-    }
-    yield {
-      type: 'tool-call',
-      callId: call.id === '' ? `call_${index}` : call.id,
-      name: call.name,
-      arguments: call.arguments,
-    };
-  }
-  yield { type: 'finish', reason: finishReason };
 }

@@ -4,7 +4,6 @@ import { StewardError } from '../../errors/steward-error.ts';
 import { parseOptions } from '../../internal/parse-options.ts';
 import type { LanguageModel, ModelRequest, ModelStreamPart } from '../language-model.ts';
 import { type ChatSettings, streamChat } from './chat-stream.ts';
-import { toModelError } from './openai-errors.ts';
 import { streamResponses } from './responses-stream.ts';
 
 const optionsSchema = z
@@ -80,12 +79,6 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
     specificationVersion: 'v1',
     provider: `openai.${config.api}`,
     modelId: config.model,
-    async *doStream(request: ModelRequest): AsyncIterable<ModelStreamPart> {
-      try {
-        yield* stream(client, settings, request);
-      } catch (error) {
-        throw toModelError(error);
-      }
-    },
+    doStream: (request: ModelRequest): AsyncIterable<ModelStreamPart> => stream(client, settings, request),
   };
 }
