@@ -64,6 +64,7 @@ export const assistantOptionsSchema = z
           'must be a defineTool() tool or a ToolProvider',
         ),
       )
+      .readonly()
       .default([]),
     system: z.string().default('You are a helpful assistant.'),
     storage: z.custom<Storage>(hasMethods('ensureSession', 'appendEvents'), 'must be a Storage').optional(),
@@ -76,12 +77,85 @@ export const assistantOptionsSchema = z
   })
   .strict();
 
-/** Options of `new Assistant(options)`. */
-export type AssistantOptions = z.input<typeof assistantOptionsSchema>;
-/** Limits of a run, with their defaults. */
-export type AssistantLimits = z.output<typeof limitsSchema>;
-/** Retry policy of model calls, with its defaults. */
-export type RetryPolicy = z.output<typeof retrySchema>;
+/** Limits of every run of an assistant, as resolved with their defaults. */
+export interface AssistantLimits {
+  /** Model calls per run; a run still asking for tools after this ends with `max_steps`. Default 8. */
+  readonly maxSteps: number;
+  /** Passed to the model as its output limit; a run option may lower it. */
+  readonly maxOutputTokens?: number | undefined;
+  /** The whole run, tools included. Default 300,000 ms. */
+  readonly runTimeoutMs: number;
+  /** One tool call. Default 60,000 ms. */
+  readonly toolTimeoutMs: number;
+  /** How long the model stream may send nothing before the run ends with a partial answer. Default 30,000 ms. */
+  readonly stallTimeoutMs: number;
+  /** Earlier messages of the session the prompt may carry. Default 20. */
+  readonly historyMessages: number;
+  /** Token budget of those earlier messages; the oldest are dropped first. Default 8,000. */
+  readonly historyTokens: number;
+  /** Memories retrieved per run when a memory adapter is configured. Default 5. */
+  readonly memoryResults: number;
+  /** Tool output longer than this is truncated before the model reads it. Default 20,000. */
+  readonly maxToolResultChars: number;
+}
+
+/** Retries of a model call that failed (429, 5xx, network) before any output arrived. */
+export interface RetryPolicy {
+  /** Default 3. */
+  readonly retries: number;
+  /** First backoff delay; it doubles each retry, with jitter. Default 500 ms. */
+  readonly minTimeoutMs: number;
+  /** Largest backoff delay; a longer Retry-After still wins. Default 8,000 ms. */
+  readonly maxTimeoutMs: number;
+}
+
+/** Options of `new Assistant(options)`. Only `model` is required. */
+export interface AssistantOptions {
+  /** The model adapter, e.g. `createOpenAIModel({ model: 'gpt-4.1-mini' })`. */
+  model: LanguageModel;
+  /** `defineTool()` tools and `ToolProvider`s (MCP servers, HTTP tool servers). */
+  tools?: readonly (Tool | ToolProvider)[];
+  /** The system prompt. */
+  system?: string;
+  /** Where sessions, messages, runs and events are kept. Default: `createInMemoryStorage()`. */
+  storage?: Storage;
+  /** Long-term memory; without one, prompts carry no memories. */
+  memory?: Memory;
+  /** Decides which tool calls may run. Default: `createSideEffectConsentPolicy()`. */
+  consent?: ConsentPolicy;
+  limits?: Partial<AssistantLimits>;
+  retry?: Partial<RetryPolicy>;
+  /** Counts tokens for the history budget. Default: about four characters a token. */
+  countTokens?: (text: string) => number;
+  /** Called with every event of every run (like `assistant.on('event')`). */
+  onEvent?: (event: StewardEvent) => void;
+}
+
+/** Per-run options (`run({ options })`), the seed's `options` of `POST /api/v1/respond`. */
+export interface RunOptions {
+  /** Lowers the assistant's output limit for this run. */
+  maxOutputTokens?: number;
+  /** Narrows the tools offered in this run, by model-visible name. */
+  toolOverrides?: {
+    /** Offer only these tools. */
+    allow?: readonly string[];
+    /** Never offer these tools. */
+    deny?: readonly string[];
+  };
+}
+
+/** What `assistant.run()` takes. */
+export interface RunInput {
+  /** The user's message. */
+  input: string;
+  /** Who is asking: sessions, runs and history are scoped to this user. */
+  userId: string;
+  /** Continue this session; a new one is created when it does not exist yet. */
+  sessionId?: string;
+  /** Aborting it stops the run, like `run.abort()`. */
+  signal?: AbortSignal;
+  options?: RunOptions;
+}
 
 /** @internal */
 export const runInputSchema = z
@@ -98,9 +172,9 @@ export const runInputSchema = z
         toolOverrides: z
           .object({
             /** Offer only these tools (model-visible names). */
-            allow: z.array(z.string()).optional(),
+            allow: z.array(z.string()).readonly().optional(),
             /** Never offer these tools. */
-            deny: z.array(z.string()).optional(),
+            deny: z.array(z.string()).readonly().optional(),
           })
           .strict()
           .optional(),
@@ -110,7 +184,12 @@ export const runInputSchema = z
   })
   .strict();
 
-/** What `assistant.run()` takes. */
-export type RunInput = z.input<typeof runInputSchema>;
-/** Per-run options (`input.options`). */
-export type RunOptions = NonNullable<RunInput['options']>;
+// The schemas accept exactly the documented shapes (checked at compile time here).
+const _options: (value: AssistantOptions) => z.input<typeof assistantOptionsSchema> = (value) => value;
+const _limits: (value: z.output<typeof limitsSchema>) => AssistantLimits = (value) => value;
+const _retry: (value: z.output<typeof retrySchema>) => RetryPolicy = (value) => value;
+const _run: (value: RunInput) => z.input<typeof runInputSchema> = (value) => value;
+void [_options, _limits, _retry, _run];
+
+/** @internal Run options after parsing. */
+export type ResolvedRunOptions = NonNullable<z.output<typeof runInputSchema>['options']>;

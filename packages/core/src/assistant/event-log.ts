@@ -2,9 +2,9 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /**
- * @internal Persists a run's events in batches: tokens arrive far faster than a database
- * round-trip, so events queue while one write is in flight and go out together in the next.
- * Order is kept because only one write runs at a time.
+ * @internal Persists a run's events in batches: a network read delivers many tokens in one turn,
+ * far faster than a database round-trip, so events queue for one macrotask (or while a write is
+ * in flight) and go out together. Order is kept because only one write runs at a time.
  */
 export class EventLog {
   readonly #storage: Storage;
@@ -12,6 +12,7 @@ export class EventLog {
   readonly #onError: (error: unknown) => void;
   #pending: StewardEvent[] = [];
   #writing: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #enabled = false;
   #failed = false;
 
@@ -33,23 +34,39 @@ export class EventLog {
     this.#schedule();
   }
 
-  /** Resolves when everything appended so far is written (or the log has failed). */
+  /** Writes what is queued now, without waiting for the batch timer; resolves when all is written. */
   async flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#startWriting();
+    }
     while (this.#writing !== undefined) await this.#writing;
   }
 
   #schedule(): void {
-    if (!this.#enabled || this.#writing !== undefined || this.#pending.length === 0) return;
+    if (
+      !this.#enabled ||
+      this.#writing !== undefined ||
+      this.#timer !== undefined ||
+      this.#pending.length === 0
+    )
+      return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#startWriting();
+    }, 0);
+  }
+
+  #startWriting(): void {
+    if (this.#writing !== undefined || this.#pending.length === 0) return;
     this.#writing = this.#drain().finally(() => {
       this.#writing = undefined;
-      // Events appended after the drain's last check but before this callback still need a write.
       this.#schedule();
     });
   }
 
   async #drain(): Promise<void> {
-    // Yield once so the events of one synchronous burst go out in one write.
-    await Promise.resolve();
     while (this.#pending.length > 0 && !this.#failed) {
       const batch = this.#pending;
       this.#pending = [];

@@ -15,8 +15,7 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
   #closed = false;
   #lastMillis = 0;
   #lastIso = '';
-  #wake: (() => void) | undefined;
-  #woken: Promise<void> | undefined;
+  #waiters: (() => void)[] = [];
 
   constructor(runId: string, sinks: readonly EventSink[]) {
     this.#runId = runId;
@@ -32,10 +31,28 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
       seq: this.#events.length + 1,
       timestamp: this.#now(),
     }) as StewardEvent;
+    this.#publish(event);
+    return event;
+  }
+
+  /** `emit` for the hottest event: one fixed object shape, no spread. */
+  emitToken(text: string): void {
+    if (this.#closed) throw new Error(`Run ${this.#runId} already ended; cannot emit token`);
+    this.#publish(
+      Object.freeze({
+        type: 'token',
+        text,
+        run_id: this.#runId,
+        seq: this.#events.length + 1,
+        timestamp: this.#now(),
+      }),
+    );
+  }
+
+  #publish(event: StewardEvent): void {
     this.#events.push(event);
     for (const sink of this.#sinks) sink(event);
     this.#notify();
-    return event;
   }
 
   /** Ends the stream; iterators finish once they have read every event. */
@@ -62,35 +79,30 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    this.#woken = undefined;
-    wake?.();
-  }
-
-  #nextChange(): Promise<void> {
-    this.#woken ??= new Promise((resolve) => {
-      this.#wake = resolve;
-    });
-    return this.#woken;
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<StewardEvent> {
-    // A plain iterator, not an async generator: a buffered event resolves at once, without the
-    // generator's extra queueing per item.
+    // A plain iterator, not an async generator: a buffered event resolves at once, and a waiting
+    // reader is handed the event directly by `emit`, one promise per event and no extra hops.
     let index = 0;
-    const next = async (): Promise<IteratorResult<StewardEvent>> => {
-      while (index >= this.#events.length) {
-        if (this.#closed) return { value: undefined, done: true };
-        await this.#nextChange();
-      }
-      return { value: this.#events[index++] as StewardEvent, done: false };
-    };
+    const read = (): IteratorResult<StewardEvent> =>
+      index < this.#events.length
+        ? { value: this.#events[index++] as StewardEvent, done: false }
+        : { value: undefined, done: true };
     return {
-      next,
-      return: async () => {
+      next: () => {
+        if (index < this.#events.length || this.#closed) return Promise.resolve(read());
+        return new Promise((resolve) => {
+          this.#waiters.push(() => resolve(read()));
+        });
+      },
+      return: () => {
         index = Number.POSITIVE_INFINITY;
-        return { value: undefined, done: true };
+        return Promise.resolve({ value: undefined, done: true });
       },
     };
   }

@@ -8,7 +8,7 @@ import type { LanguageModel, ModelFinishReason } from '../model/language-model.t
 import type { AssistantMessage, Message } from '../model/message.ts';
 import type { RunStatus, Storage } from '../storage/storage.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
-import type { AssistantLimits, RetryPolicy, RunOptions } from './assistant-options.ts';
+import type { AssistantLimits, ResolvedRunOptions, RetryPolicy } from './assistant-options.ts';
 import type { EventLog } from './event-log.ts';
 import { runModelStep } from './model-step.ts';
 import { buildPrompt } from './prompt-builder.ts';
@@ -23,7 +23,7 @@ export interface RunLoopContext {
   readonly sessionId: string;
   readonly userId: string;
   readonly input: string;
-  readonly options: RunOptions;
+  readonly options: ResolvedRunOptions;
   readonly model: LanguageModel;
   readonly providers: readonly ToolProvider[];
   readonly storage: Storage;
@@ -42,8 +42,8 @@ export interface RunLoopContext {
 
 interface RunState {
   text: string;
-  /** Text of the model call in progress: becomes a partial message if the call fails. */
-  stepText: string;
+  /** Where the model call in progress began in `text`: its text becomes a partial message if the call fails. */
+  stepStart: number;
   usage: Usage;
   readonly messages: Message[];
   runCreated: boolean;
@@ -63,7 +63,7 @@ const stopReasonOf: Record<ModelFinishReason, StopReason> = {
  * and a resolved {@link RunResult}.
  */
 export async function executeRun(context: RunLoopContext): Promise<RunResult> {
-  const state: RunState = { text: '', stepText: '', usage: emptyUsage, messages: [], runCreated: false };
+  const state: RunState = { text: '', stepStart: 0, usage: emptyUsage, messages: [], runCreated: false };
   const emit = (event: StewardEventInput) => context.events.emit(event);
   emit({ type: 'run_started', session_id: context.sessionId, user_id: context.userId });
   try {
@@ -113,9 +113,8 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
         stallTimeoutMs: context.limits.stallTimeoutMs,
         signal: context.signal,
         onText: (text) => {
-          state.stepText += text;
           state.text += text;
-          emit({ type: 'token', text });
+          context.events.emitToken(text);
         },
         onRetry: (error, attempt, delayMs) =>
           context.warn(
@@ -123,7 +122,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
             error,
           ),
       });
-      state.stepText = '';
+      state.stepStart = state.text.length;
       if (outcome.usage !== undefined) {
         state.usage = addUsage(state.usage, outcome.usage);
         emit({ type: 'usage', step, ...outcome.usage, total: state.usage });
@@ -229,9 +228,10 @@ async function fail(context: RunLoopContext, state: RunState, caught: unknown): 
       retryable: error.retryable,
     });
   }
-  if (state.stepText !== '' && state.runCreated) {
+  const stepText = state.text.slice(state.stepStart);
+  if (stepText !== '' && state.runCreated) {
     try {
-      await persist(context, state, [{ role: 'assistant', content: state.stepText, partial: true }]);
+      await persist(context, state, [{ role: 'assistant', content: stepText, partial: true }]);
     } catch (persistError) {
       context.warn('Could not store the partial answer', persistError);
     }

@@ -1,6 +1,6 @@
 import type { ModelToolSpec } from '../model/language-model.ts';
 import type { ToolDefinition, ToolProvider } from '../tools/tool-provider.ts';
-import type { RunOptions } from './assistant-options.ts';
+import type { ResolvedRunOptions } from './assistant-options.ts';
 
 /** @internal One tool of a run's catalog and the provider that serves it. */
 export interface CatalogEntry {
@@ -20,7 +20,7 @@ export interface ToolCatalog {
  */
 export async function loadToolCatalog(
   providers: readonly ToolProvider[],
-  overrides: RunOptions['toolOverrides'],
+  overrides: ResolvedRunOptions['toolOverrides'],
   options: { signal: AbortSignal; warn: (message: string, cause?: unknown) => void },
 ): Promise<ToolCatalog> {
   const listed = await Promise.allSettled(

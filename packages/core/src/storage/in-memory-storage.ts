@@ -11,7 +11,10 @@ const optionsSchema = z.object({
 });
 
 /** Options of {@link createInMemoryStorage}. */
-export type InMemoryStorageOptions = z.input<typeof optionsSchema>;
+export interface InMemoryStorageOptions {
+  /** Largest message accepted, in UTF-8 bytes of its JSON form. Default 1,000,000. */
+  maxMessageBytes?: number;
+}
 
 interface RunEntry {
   record: RunRecord;

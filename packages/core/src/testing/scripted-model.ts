@@ -28,7 +28,7 @@ export interface ScriptedReply {
 /** A scripted step: a reply, or a function of the request that returns one. */
 export type ScriptedStep = ScriptedReply | ((request: ModelRequest) => ScriptedReply);
 
-/** A {@link LanguageModel} that plays back a script and records every request it got. */
+/** A `LanguageModel` that plays back a script and records every request it got. */
 export interface ScriptedModel extends LanguageModel {
   /** The requests received so far, in order. */
   readonly requests: readonly ModelRequest[];

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { StewardError } from '@steward/core';
 import { z } from 'zod';
 import { chatCompletionBody, chatStreamFrames, type SseFrame, type WireContext } from './chat-wire.ts';
 import type { MockReply, MockReplyHandler, MockRequest } from './mock-reply.ts';
@@ -29,7 +30,23 @@ const optionsSchema = z
   .strict();
 
 /** Options of {@link startMockOpenAI}. */
-export type MockOpenAIOptions = z.input<typeof optionsSchema>;
+export interface MockOpenAIOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** When set, requests must carry `Authorization: Bearer <apiKey>` or get a 401. */
+  apiKey?: string;
+  /** Replies when no scripted reply is queued. Default: echoes the last user message. */
+  reply?: MockReplyHandler;
+  /** Delay between streamed chunks, for every reply that does not set its own. Default 0. */
+  chunkDelayMs?: number;
+  /** Largest request body accepted, in bytes; larger gets a 413. Default 10,000,000. */
+  maxBodyBytes?: number;
+}
+
+const _options: (value: MockOpenAIOptions) => z.input<typeof optionsSchema> = (value) => value;
+void _options;
 
 /** A running mock OpenAI server. */
 export interface MockOpenAIServer {
@@ -104,7 +121,17 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
  * ```
  */
 export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<MockOpenAIServer> {
-  const config = optionsSchema.parse(options);
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new StewardError(
+      'invalid_options',
+      `startMockOpenAI: invalid options: ${z.prettifyError(parsed.error)}`,
+      {
+        details: { issues: parsed.error.issues },
+      },
+    );
+  }
+  const config = parsed.data;
   const queue: MockReply[] = [];
   const requests: MockRequest[] = [];
   let handler: MockReplyHandler = config.reply ?? defaultHandler;

@@ -33,7 +33,28 @@ const optionsSchema = z
   .strict();
 
 /** Options of {@link createOpenAIModel}. */
-export type OpenAIModelOptions = z.input<typeof optionsSchema>;
+export interface OpenAIModelOptions {
+  /** The model id, e.g. `gpt-4.1-mini`. */
+  model: string;
+  /** Which OpenAI API to speak. Default `chat`; compatible servers mostly speak `chat`. */
+  api?: 'chat' | 'responses';
+  /** Defaults to `OPENAI_API_KEY`, as in the `openai` package. */
+  apiKey?: string;
+  /** Defaults to `OPENAI_BASE_URL`, then OpenAI's. Point it at any compatible server. */
+  baseURL?: string;
+  organization?: string;
+  project?: string;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** A ready `OpenAI` client (custom fetch, proxies, Azure); the key and URL options are then ignored. */
+  client?: OpenAI;
+  /** Let the model call several tools at once. Default true. */
+  parallelToolCalls?: boolean;
+  temperature?: number;
+}
+
+const _options: (value: OpenAIModelOptions) => z.input<typeof optionsSchema> = (value) => value;
+void _options;
 
 /**
  * A {@link LanguageModel} over the official `openai` package, streaming Chat Completions or the
