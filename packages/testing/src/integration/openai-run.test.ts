@@ -171,6 +171,7 @@ describe.each(['chat', 'responses'] as const)('Steward over the %s API, against 
     const final = events.at(-1);
     expect(final).toMatchObject({ stop_reason: 'stalled', partial: true });
     expect(final?.type === 'final' && final.text).toMatch(/^one/);
+    await expect.poll(() => mock.requests[0]?.clientClosedEarly).toBe(true);
     const history = await assistant.getHistory(run.sessionId, { userId: 'u' });
     expect(history.at(-1)?.message).toMatchObject({ role: 'assistant', partial: true });
   });
@@ -192,6 +193,7 @@ describe.each(['chat', 'responses'] as const)('Steward over the %s API, against 
     const result = await run.result;
     expect(result).toMatchObject({ stopReason: 'aborted', partial: true });
     expect(result.text.split('tick').length - 1).toBeLessThan(50);
+    await expect.poll(() => mock.requests[0]?.clientClosedEarly).toBe(true);
   });
 
   it('maps the output limit and a length finish', async () => {

@@ -182,8 +182,17 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       sendError(response, 400, pairing, 'invalid_request_error');
       return;
     }
-    const record: MockRequest = { api, stream: data.stream === true, body: data, headers: request.headers };
+    const record: { -readonly [Key in keyof MockRequest]: MockRequest[Key] } = {
+      api,
+      stream: data.stream === true,
+      body: data,
+      headers: request.headers,
+      clientClosedEarly: false,
+    };
     requests.push(record);
+    response.once('close', () => {
+      if (!response.writableFinished) record.clientClosedEarly = true;
+    });
     const reply = queue.shift() ?? handler(record);
     await respond(api, record, reply, response, text.length);
   }

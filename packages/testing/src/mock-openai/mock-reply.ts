@@ -44,6 +44,8 @@ export interface MockRequest {
   readonly stream: boolean;
   readonly body: Readonly<Record<string, unknown>>;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** True once the client closed the connection before the reply was fully sent (e.g. it aborted). */
+  readonly clientClosedEarly: boolean;
 }
 
 /** Builds the reply for a request when no scripted reply is queued. */
