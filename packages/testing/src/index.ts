@@ -5,6 +5,12 @@ export {
   type ScriptedStep,
 } from '@steward/core/testing';
 export {
+  type MockMcpServer,
+  type MockMcpServerOptions,
+  startMockMcpServer,
+} from './mock-mcp/mock-mcp-server.ts';
+export { defaultMockTools, type MockMcpTool, type MockToolExtra } from './mock-mcp/mock-mcp-tools.ts';
+export {
   type MockOpenAIOptions,
   type MockOpenAIServer,
   startMockOpenAI,

@@ -14,6 +14,7 @@
  * - `tool_execution_failed`: the tool threw or its server reported an error.
  * - `tool_timeout`: the tool did not finish within `toolTimeoutMs`. Retryable.
  * - `tool_denied`: the consent policy refused the call.
+ * - `tool_unavailable`: the tool's server is down or its circuit breaker is open. Retryable.
  * - `run_aborted`: the run was stopped by `run.abort()` or the caller's signal.
  * - `run_timeout`: the run exceeded `runTimeoutMs`. Retryable.
  * - `max_steps_exceeded`: the model still wanted tools after `maxSteps` model calls.
@@ -35,6 +36,7 @@ export type StewardErrorCode =
   | 'tool_execution_failed'
   | 'tool_timeout'
   | 'tool_denied'
+  | 'tool_unavailable'
   | 'run_aborted'
   | 'run_timeout'
   | 'max_steps_exceeded'

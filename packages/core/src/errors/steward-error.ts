@@ -17,6 +17,7 @@ const retryableByDefault: ReadonlySet<StewardErrorCode> = new Set([
   'model_unavailable',
   'model_stream_stalled',
   'tool_timeout',
+  'tool_unavailable',
   'run_timeout',
 ]);
 

@@ -1,0 +1,41 @@
+import { StewardError } from '@steward/core';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+
+/**
+ * @internal Checks tool arguments against the tool's JSON Schema before any call leaves this
+ * process, reporting every error at once. Validators are compiled once per schema object.
+ */
+export class ArgumentValidator {
+  readonly #ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+  readonly #compiled = new WeakMap<object, ValidateFunction | null>();
+
+  /** Throws `tool_invalid_arguments` with `details.errors` when `args` fail `schema`. */
+  check(schema: Readonly<Record<string, unknown>>, args: unknown, toolName: string): void {
+    const validate = this.#validatorFor(schema);
+    if (validate === null || validate(args)) return;
+    const errors = (validate.errors ?? []).map((error: ErrorObject) => ({
+      path: error.instancePath === '' ? '/' : error.instancePath,
+      message: error.message ?? 'is invalid',
+      keyword: error.keyword,
+      params: error.params,
+    }));
+    const summary = errors.map((error) => `${error.path} ${error.message}`).join('; ');
+    throw new StewardError('tool_invalid_arguments', `Invalid arguments for ${toolName}: ${summary}`, {
+      details: { errors },
+    });
+  }
+
+  #validatorFor(schema: Readonly<Record<string, unknown>>): ValidateFunction | null {
+    let validate = this.#compiled.get(schema);
+    if (validate !== undefined) return validate;
+    // Servers declare various drafts; the keywords that matter are the same, so the dialect is ignored.
+    const { $schema: _dialect, ...body } = schema;
+    try {
+      validate = this.#ajv.compile(body);
+    } catch {
+      validate = null; // A schema Ajv cannot compile: leave validation to the server.
+    }
+    this.#compiled.set(schema, validate);
+    return validate;
+  }
+}

@@ -1,0 +1,5 @@
+export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.ts';
+export { createMcpRegistry, type McpRegistry, type McpRegistryOptions } from './mcp-registry.ts';
+export { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
+export type { McpServerConfig } from './server-config.ts';
+export type { McpConnectionState, McpServerStatus } from './server-connection.ts';

@@ -1,0 +1,205 @@
+import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
+import { StewardError, type ToolCallContext, type ToolDefinition, type ToolProvider } from '@steward/core';
+import { z } from 'zod';
+import { ArgumentValidator } from './argument-validator.ts';
+import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
+import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
+import { type McpServerStatus, ServerConnection } from './server-connection.ts';
+import { modelToolName } from './tool-names.ts';
+
+const optionsSchema = z
+  .object({
+    servers: z.array(z.unknown()).default([]),
+    store: z
+      .custom<RegistrationStore>((value) => typeof (value as RegistrationStore)?.list === 'function')
+      .optional(),
+    clientInfo: z
+      .object({ name: z.string(), version: z.string() })
+      .default({ name: 'steward', version: '0.0.0' }),
+    connectTimeoutMs: z.number().int().positive().default(15_000),
+    circuitBreaker: z
+      .object({
+        windowMs: z.number().int().positive().default(60_000),
+        minimumCalls: z.number().int().positive().default(5),
+        failureRate: z.number().gt(0).max(1).default(0.5),
+        coolDownMs: z.number().int().positive().default(30_000),
+      })
+      .default({ windowMs: 60_000, minimumCalls: 5, failureRate: 0.5, coolDownMs: 30_000 }),
+    onWarning: z.custom<(warning: StewardError) => void>((value) => typeof value === 'function').optional(),
+  })
+  .strict();
+
+/** Options of {@link createMcpRegistry}. */
+export interface McpRegistryOptions {
+  /** Servers to connect at start, besides those already in `store`. */
+  servers?: readonly McpServerConfig[];
+  /** Keeps registrations across restarts. Default: in memory. */
+  store?: RegistrationStore;
+  /** How Steward introduces itself to servers. */
+  clientInfo?: { name: string; version: string };
+  /** Initialize and list timeout. Default 15,000 ms. */
+  connectTimeoutMs?: number;
+  /** Per-server circuit breaker. */
+  circuitBreaker?: { windowMs?: number; minimumCalls?: number; failureRate?: number; coolDownMs?: number };
+  /** Reconnections, failed re-listings and the like. */
+  onWarning?: (warning: StewardError) => void;
+}
+
+/** MCP servers behind Steward's `ToolProvider` seam: pass the registry in `new Assistant({ tools })`. */
+export interface McpRegistry extends ToolProvider {
+  /** Validates, stores and connects a server; resolves with its status after the first attempt. */
+  register(config: McpServerConfig): Promise<McpServerStatus>;
+  unregister(name: string): Promise<boolean>;
+  list(): readonly McpServerConfig[];
+  status(): readonly McpServerStatus[];
+  /** Resolves once every registered server had its first connection attempt. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface CatalogEntry {
+  readonly connection: ServerConnection;
+  readonly tool: McpTool;
+  readonly definition: ToolDefinition;
+}
+
+/**
+ * Creates the MCP tool registry. Each server's tools are offered to the model as
+ * `<server>__<tool>`; a tool counts as a side effect (and needs consent) unless the host lists it
+ * in `readOnlyTools` or chose to trust the server's `readOnlyHint`.
+ *
+ * @example
+ * ```ts
+ * const registry = createMcpRegistry({
+ *   servers: [{ name: 'gmail', transport: 'streamable-http', url: 'http://localhost:8931/mcp', readOnlyTools: ['GMAIL_FETCH_EMAILS'] }],
+ * });
+ * const assistant = new Assistant({ model, tools: [registry] });
+ * ```
+ */
+export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new StewardError(
+      'invalid_options',
+      `createMcpRegistry: invalid options: ${z.prettifyError(parsed.error)}`,
+      {
+        details: { issues: parsed.error.issues },
+      },
+    );
+  }
+  const config = parsed.data;
+  const store = config.store ?? createInMemoryRegistrationStore();
+  const connections = new Map<string, ServerConnection>();
+  const configs = new Map<string, McpServerConfig>();
+  const validator = new ArgumentValidator();
+  let catalog: Map<string, CatalogEntry> | undefined;
+  const warn = (message: string, cause?: unknown) =>
+    config.onWarning?.(new StewardError('internal_error', message, { cause }));
+
+  const parseServer = (value: unknown) => {
+    const result = serverConfigSchema.safeParse(value);
+    if (!result.success) {
+      throw new StewardError(
+        'invalid_input',
+        `Invalid MCP server registration: ${z.prettifyError(result.error)}`,
+        {
+          details: { issues: result.error.issues },
+        },
+      );
+    }
+    return result.data;
+  };
+
+  async function connectServer(input: McpServerConfig): Promise<McpServerStatus> {
+    const resolved = parseServer(input);
+    await connections.get(resolved.name)?.close();
+    const connection = new ServerConnection(resolved, {
+      clientInfo: config.clientInfo,
+      circuitBreaker: config.circuitBreaker,
+      connectTimeoutMs: config.connectTimeoutMs,
+      onCatalogChange: () => {
+        catalog = undefined;
+      },
+      warn,
+    });
+    connections.set(resolved.name, connection);
+    configs.set(resolved.name, input);
+    catalog = undefined;
+    await connection.start();
+    return connection.status();
+  }
+
+  const initial = (async () => {
+    const stored = await store.list();
+    const names = new Set(stored.map((server) => server.name));
+    const fresh = (config.servers as McpServerConfig[]).filter((server) => !names.has(server.name));
+    for (const server of fresh) parseServer(server);
+    await Promise.all([...stored, ...fresh].map((server) => connectServer(server)));
+    for (const server of fresh) await store.save(server);
+  })();
+  initial.catch((error: unknown) => warn('Loading MCP registrations failed', error));
+
+  function currentCatalog(): Map<string, CatalogEntry> {
+    if (catalog !== undefined) return catalog;
+    const next = new Map<string, CatalogEntry>();
+    for (const connection of connections.values()) {
+      const { name: server, readOnlyTools, trustReadOnlyHints } = connection.config;
+      for (const tool of connection.tools) {
+        const readOnly =
+          readOnlyTools.includes(tool.name) ||
+          (trustReadOnlyHints && tool.annotations?.readOnlyHint === true);
+        const definition: ToolDefinition = {
+          name: modelToolName(server, tool.name),
+          description: tool.description ?? tool.title ?? tool.name,
+          inputSchema: tool.inputSchema,
+          sideEffect: !readOnly,
+          ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
+        };
+        next.set(definition.name, { connection, tool, definition });
+      }
+    }
+    catalog = next;
+    return next;
+  }
+
+  return {
+    name: 'mcp',
+    async listTools() {
+      await initial.catch(() => {});
+      return [...currentCatalog().values()].map((entry) => entry.definition);
+    },
+    async callTool(name: string, args: unknown, context: ToolCallContext) {
+      const entry = currentCatalog().get(name);
+      if (entry === undefined) {
+        throw new StewardError(
+          'tool_unavailable',
+          `${name} is not offered by any connected MCP server right now`,
+        );
+      }
+      validator.check(entry.tool.inputSchema, args, name);
+      return entry.connection.callTool(entry.tool, args, context);
+    },
+    async register(server) {
+      const resolved = parseServer(server);
+      await store.save(server);
+      return connectServer({ ...server, name: resolved.name });
+    },
+    async unregister(name) {
+      const connection = connections.get(name);
+      connections.delete(name);
+      configs.delete(name);
+      catalog = undefined;
+      await connection?.close();
+      return (await store.remove(name)) || connection !== undefined;
+    },
+    list: () => [...configs.values()],
+    status: () => [...connections.values()].map((connection) => connection.status()),
+    ready: () => initial.catch(() => {}),
+    async close() {
+      await initial.catch(() => {});
+      await Promise.all([...connections.values()].map((connection) => connection.close()));
+      connections.clear();
+      catalog = undefined;
+    },
+  };
+}

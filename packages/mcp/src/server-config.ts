@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+const serverName = z
+  .string()
+  .regex(/^[a-zA-Z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, A-Z, 0-9 or -')
+  .describe('Names the server; its tools are offered as `<name>__<tool>`');
+
+const common = {
+  name: serverName,
+  /** Tools the host trusts to be read-only: they need no consent. Every other tool counts as a side effect. */
+  readOnlyTools: z.array(z.string()).readonly().default([]),
+  /**
+   * Believe the server's `readOnlyHint` annotations. Off by default: annotations are hints from
+   * the server, and a server must not be able to declare itself safe.
+   */
+  trustReadOnlyHints: z.boolean().default(false),
+  /** Per-call timeout; progress notifications from the server reset it. */
+  callTimeoutMs: z.number().int().positive().default(60_000),
+};
+
+const headers = z.record(z.string(), z.string()).default({});
+
+/** @internal */
+export const serverConfigSchema = z.discriminatedUnion('transport', [
+  z.object({ ...common, transport: z.literal('streamable-http'), url: z.url(), headers }).strict(),
+  z.object({ ...common, transport: z.literal('sse'), url: z.url(), headers }).strict(),
+  z
+    .object({
+      ...common,
+      transport: z.literal('stdio'),
+      command: z.string().min(1),
+      args: z.array(z.string()).readonly().default([]),
+      env: z.record(z.string(), z.string()).optional(),
+      cwd: z.string().optional(),
+    })
+    .strict(),
+]);
+
+/** How to reach one MCP server. `streamable-http` falls back to legacy SSE when the server answers 4xx. */
+export type McpServerConfig = z.input<typeof serverConfigSchema>;
+/** @internal */
+export type ResolvedServerConfig = z.output<typeof serverConfigSchema>;
