@@ -8,6 +8,8 @@ import type { Tool } from '../tools/define-tool.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
 
 const positiveInt = z.number().int().positive();
+// setTimeout fires at once for delays above 2^31-1 ms, so longer timeouts are refused.
+const timeoutMs = positiveInt.max(2_147_483_647);
 const isFunction = (value: unknown) => typeof value === 'function';
 const hasMethods =
   (...names: string[]) =>
@@ -24,11 +26,11 @@ export const limitsSchema = z
     /** Passed to the model as its output limit; a run option may lower it. */
     maxOutputTokens: positiveInt.optional(),
     /** The whole run, tools included. */
-    runTimeoutMs: positiveInt.default(300_000),
+    runTimeoutMs: timeoutMs.default(300_000),
     /** One tool call. */
-    toolTimeoutMs: positiveInt.default(60_000),
+    toolTimeoutMs: timeoutMs.default(60_000),
     /** The model stream may go this long without a chunk before the run ends with a partial answer. */
-    stallTimeoutMs: positiveInt.default(30_000),
+    stallTimeoutMs: timeoutMs.default(30_000),
     /** How many earlier messages of the session the prompt may carry. */
     historyMessages: z.number().int().nonnegative().default(20),
     /** Token budget of those earlier messages; the oldest are dropped first. */
@@ -46,7 +48,7 @@ export const retrySchema = z
     /** Retries of a failed model call (429, 5xx, network) before any output arrived. */
     retries: z.number().int().nonnegative().max(10).default(3),
     minTimeoutMs: z.number().int().nonnegative().default(500),
-    maxTimeoutMs: positiveInt.default(8_000),
+    maxTimeoutMs: timeoutMs.default(8_000),
   })
   .strict();
 

@@ -235,6 +235,7 @@ describe('Assistant.run: model failures', () => {
     expect(types(events).slice(-2)).toEqual(['error', 'final']);
     expect(events.at(-2)).toMatchObject({ code: 'model_stream_stalled', retryable: true });
     expect(events.at(-1)).toMatchObject({ text: 'I was saying', stop_reason: 'stalled', partial: true });
+    await run.result;
     const history = await assistant.getHistory(run.sessionId, { userId: 'u' });
     expect(history.at(-1)?.message).toEqual({ role: 'assistant', content: 'I was saying', partial: true });
     expect(await assistant.getRun(run.id, { userId: 'u' })).toMatchObject({
@@ -273,6 +274,58 @@ describe('Assistant.run: model failures', () => {
     const events = await collect(assistant.run({ input: 'hi', userId: 'u' }));
     expect(events.at(-2)).toMatchObject({ type: 'error', code: 'run_timeout', retryable: true });
     expect(events.at(-1)).toMatchObject({ stop_reason: 'timeout', partial: true, text: 'slow' });
+  });
+});
+
+describe('Assistant.run: adapters that never answer', () => {
+  it('ends at the run timeout even when a tool provider never lists', async () => {
+    const stuck = {
+      name: 'stuck',
+      listTools: () => new Promise<never>(() => {}),
+      callTool: () => new Promise<never>(() => {}),
+    };
+    const assistant = new Assistant({
+      model: createScriptedModel([{ text: 'never' }]),
+      tools: [stuck],
+      limits: { runTimeoutMs: 50 },
+    });
+    const events = await collect(assistant.run({ input: 'x', userId: 'u' }));
+    expect(events.at(-1)).toMatchObject({ type: 'final', stop_reason: 'timeout' });
+  });
+
+  it('ends on abort even when the model ignores its signal', async () => {
+    const deaf = {
+      specificationVersion: 'v1' as const,
+      provider: 'deaf',
+      modelId: 'deaf',
+      async *doStream() {
+        yield { type: 'text-delta' as const, text: 'partial ' };
+        await new Promise(() => {});
+      },
+    };
+    const run = new Assistant({ model: deaf }).run({ input: 'x', userId: 'u' });
+    for await (const event of run) if (event.type === 'token') run.abort();
+    expect(await run.result).toMatchObject({ stopReason: 'aborted', text: 'partial ' });
+  });
+
+  it('refuses timeouts that setTimeout cannot hold', () => {
+    expect(() => new Assistant({ model: createScriptedModel([]), limits: { runTimeoutMs: 1e10 } })).toThrow(
+      /runTimeoutMs/,
+    );
+  });
+
+  it('survives a warning listener that throws', async () => {
+    const model = createScriptedModel([
+      { error: new StewardError('model_unavailable', 'blip') },
+      { text: 'fine' },
+    ]);
+    const assistant = new Assistant({ model, retry: { minTimeoutMs: 1 } });
+    assistant.on('warning', () => {
+      throw new Error('listener bug');
+    });
+    const events = await collect(assistant.run({ input: 'x', userId: 'u' }));
+    expect(events.filter((event) => event.type === 'final')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ stop_reason: 'stop', text: 'fine' });
   });
 });
 

@@ -92,7 +92,11 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     else parsed.signal?.addEventListener('abort', forwardAbort, { once: true });
 
     const warn = (message: string, cause?: unknown) => {
-      this.emit('warning', new StewardError('internal_error', message, { cause, details: { runId } }));
+      try {
+        this.emit('warning', new StewardError('internal_error', message, { cause, details: { runId } }));
+      } catch {
+        // A warning listener that throws must not break the run it is told about.
+      }
     };
     const eventLog = new EventLog(this.storage, runId, (error) =>
       warn('Storing run events failed; later events are not stored', error),

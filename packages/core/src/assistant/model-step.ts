@@ -1,7 +1,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import { isStewardError, StewardError, toStewardError } from '../errors/steward-error.ts';
 import type { Usage } from '../events/usage.ts';
-import { delay } from '../internal/abort.ts';
+import { delay, raceAbort } from '../internal/abort.ts';
 import type { LanguageModel, ModelFinishReason, ModelToolSpec } from '../model/language-model.ts';
 import type { Message, ToolCall } from '../model/message.ts';
 import type { RetryPolicy } from './assistant-options.ts';
@@ -108,7 +108,8 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
   let usage: Usage | undefined;
   let finishReason: ModelFinishReason = 'stop';
   let produced = false;
-  try {
+  let settled = false;
+  const consume = async () => {
     const stream = options.model.doStream({
       messages: options.messages,
       tools: options.tools,
@@ -116,6 +117,7 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
       signal,
     });
     for await (const part of stream) {
+      if (settled) return; // The race already ended this attempt; a late part must not leak out.
       watch.touch();
       switch (part.type) {
         case 'text-delta':
@@ -133,9 +135,15 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
         case 'finish':
           finishReason = part.reason;
           break;
+        case 'keep-alive':
+          break;
       }
       if (signal.aborted) break;
     }
+  };
+  try {
+    // Raced as a whole (not per part): a model that ignores its signal still cannot hold the run.
+    await raceAbort(consume(), signal);
     if (signal.aborted) throw signal.reason;
   } catch (caught) {
     // The run's own abort (stop, timeout) wins over whatever the stream threw on its way out.
@@ -143,6 +151,7 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
     if (produced || options.signal.aborted) throw new AbortError(error);
     throw error;
   } finally {
+    settled = true;
     watch.stop();
     options.signal.removeEventListener('abort', forwardRunAbort);
   }

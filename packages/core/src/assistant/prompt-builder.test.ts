@@ -27,6 +27,23 @@ describe('repairToolPairs', () => {
   });
 });
 
+it('moves each result right after its call when two runs interleaved', () => {
+  const messages: Message[] = [
+    { role: 'user', content: 'first' },
+    { role: 'assistant', content: '', toolCalls: [call('a')] },
+    { role: 'user', content: 'second' },
+    { role: 'assistant', content: 'answer to second' },
+    { role: 'tool', callId: 'a', toolName: 'f', content: 'late' },
+  ];
+  expect(repairToolPairs(messages).map((message) => message.role)).toEqual([
+    'user',
+    'assistant',
+    'tool',
+    'user',
+    'assistant',
+  ]);
+});
+
 describe('buildPrompt', () => {
   it('keeps the newest history within budget and always the current run', () => {
     const history: Message[] = [

@@ -56,38 +56,35 @@ export function buildPrompt(parts: PromptParts): Message[] {
 }
 
 /**
- * @internal Providers reject a tool result without its call and a call without its result.
- * A trimmed window or a run that crashed mid-call can leave either, so drop orphan results and
- * give unanswered calls an explicit error result.
+ * @internal Providers reject a tool result that does not directly follow its call, and a call
+ * without its result. A trimmed window, a crash mid-call or two overlapping runs of one session
+ * can leave either, so rebuild the pairs: each call is followed by its result (or an explicit
+ * error result when none was recorded), and results found anywhere else are dropped.
  */
 export function repairToolPairs(messages: readonly Message[]): Message[] {
-  const answered = new Set<string>();
-  for (const message of messages) if (message.role === 'tool') answered.add(message.callId);
-  const open = new Set<string>();
+  const results = new Map<string, ToolMessage>();
+  for (const message of messages) {
+    if (message.role === 'tool' && !results.has(message.callId)) results.set(message.callId, message);
+  }
   const repaired: Message[] = [];
   for (const message of messages) {
-    if (message.role === 'tool') {
-      if (!open.delete(message.callId)) continue;
-      repaired.push(message);
-      continue;
-    }
+    if (message.role === 'tool') continue;
     repaired.push(message);
     if (message.role !== 'assistant' || message.toolCalls === undefined) continue;
     for (const call of message.toolCalls) {
-      if (answered.has(call.callId)) {
-        open.add(call.callId);
-        continue;
-      }
-      const missing: ToolMessage = {
-        role: 'tool',
-        callId: call.callId,
-        toolName: call.name,
-        content: JSON.stringify({
-          error: { code: 'internal_error', message: 'No result was recorded for this call' },
-        }),
-        isError: true,
-      };
-      repaired.push(missing);
+      const result = results.get(call.callId);
+      results.delete(call.callId); // One answer per call, even if an id repeats.
+      repaired.push(
+        result ?? {
+          role: 'tool',
+          callId: call.callId,
+          toolName: call.name,
+          content: JSON.stringify({
+            error: { code: 'internal_error', message: 'No result was recorded for this call' },
+          }),
+          isError: true,
+        },
+      );
     }
   }
   return repaired;

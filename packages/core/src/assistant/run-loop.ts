@@ -2,7 +2,7 @@ import type { ConsentPolicy } from '../consent/consent-policy.ts';
 import { StewardError, toStewardError } from '../errors/steward-error.ts';
 import type { StewardEventInput, StopReason } from '../events/stream-event.ts';
 import { addUsage, emptyUsage, type Usage } from '../events/usage.ts';
-import { abortReasonToError } from '../internal/abort.ts';
+import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import type { Memory, MemoryItem } from '../memory/memory.ts';
 import type { LanguageModel, ModelFinishReason } from '../model/language-model.ts';
 import type { AssistantMessage, Message } from '../model/message.ts';
@@ -49,6 +49,9 @@ interface RunState {
   runCreated: boolean;
 }
 
+/** How long the writes after `final` (events, run status, memory) may take. */
+const finalizeTimeoutMs = 10_000;
+
 const stopReasonOf: Record<ModelFinishReason, StopReason> = {
   stop: 'stop',
   tool_calls: 'stop',
@@ -66,34 +69,41 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
   const state: RunState = { text: '', stepStart: 0, usage: emptyUsage, messages: [], runCreated: false };
   const emit = (event: StewardEventInput) => context.events.emit(event);
   emit({ type: 'run_started', session_id: context.sessionId, user_id: context.userId });
+  // Every await of an adapter is raced against the run's signal: a storage, provider or policy
+  // that never answers must not hold a run past its timeout or a stop.
+  const guard = <T>(promise: Promise<T>) => raceAbort(promise, context.signal);
   try {
-    await context.storage.ensureSession(context.sessionId, { userId: context.userId });
+    await guard(context.storage.ensureSession(context.sessionId, { userId: context.userId }));
     const createdAt = new Date().toISOString();
-    await context.storage.createRun({
-      id: context.runId,
-      sessionId: context.sessionId,
-      userId: context.userId,
-      status: 'running',
-      createdAt,
-      updatedAt: createdAt,
-    });
+    await guard(
+      context.storage.createRun({
+        id: context.runId,
+        sessionId: context.sessionId,
+        userId: context.userId,
+        status: 'running',
+        createdAt,
+        updatedAt: createdAt,
+      }),
+    );
     state.runCreated = true;
     context.eventLog.enable();
 
-    const [history, memories, catalog] = await Promise.all([
-      context.limits.historyMessages === 0
-        ? []
-        : context.storage.listMessages(context.sessionId, {
-            userId: context.userId,
-            limit: context.limits.historyMessages,
-          }),
-      retrieveMemories(context),
-      loadToolCatalog(context.providers, context.options.toolOverrides, {
-        signal: context.signal,
-        warn: context.warn,
-      }),
-    ]);
-    await persist(context, state, [{ role: 'user', content: context.input }]);
+    const [history, memories, catalog] = await guard(
+      Promise.all([
+        context.limits.historyMessages === 0
+          ? []
+          : context.storage.listMessages(context.sessionId, {
+              userId: context.userId,
+              limit: context.limits.historyMessages,
+            }),
+        retrieveMemories(context),
+        loadToolCatalog(context.providers, context.options.toolOverrides, {
+          signal: context.signal,
+          warn: context.warn,
+        }),
+      ]),
+    );
+    await guard(persist(context, state, [{ role: 'user', content: context.input }]));
     const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
 
     for (let step = 1; ; step++) {
@@ -131,7 +141,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
         outcome.toolCalls.length === 0
           ? { role: 'assistant', content: outcome.text }
           : { role: 'assistant', content: outcome.text, toolCalls: outcome.toolCalls };
-      await persist(context, state, [reply]);
+      await guard(persist(context, state, [reply]));
       if (outcome.toolCalls.length === 0)
         return await finish(context, state, stopReasonOf[outcome.finishReason]);
 
@@ -140,16 +150,18 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
           'max_steps_exceeded',
           `The model still wanted tools after ${context.limits.maxSteps} steps; the calls were not run`,
         );
-        await persist(
-          context,
-          state,
-          outcome.toolCalls.map((call) => ({
-            role: 'tool' as const,
-            callId: call.callId,
-            toolName: call.name,
-            content: JSON.stringify({ error: { code: error.code, message: error.message } }),
-            isError: true,
-          })),
+        await guard(
+          persist(
+            context,
+            state,
+            outcome.toolCalls.map((call) => ({
+              role: 'tool' as const,
+              callId: call.callId,
+              toolName: call.name,
+              content: JSON.stringify({ error: { code: error.code, message: error.message } }),
+              isError: true,
+            })),
+          ),
         );
         emit({ type: 'error', code: error.code, message: error.message, retryable: false });
         return await finish(context, state, 'max_steps', error);
@@ -169,7 +181,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
         },
         outcome.toolCalls,
       );
-      await persist(context, state, results);
+      await guard(persist(context, state, results));
       if (context.signal.aborted) throw context.signal.reason;
     }
   } catch (caught) {
@@ -231,7 +243,10 @@ async function fail(context: RunLoopContext, state: RunState, caught: unknown): 
   const stepText = state.text.slice(state.stepStart);
   if (stepText !== '' && state.runCreated) {
     try {
-      await persist(context, state, [{ role: 'assistant', content: stepText, partial: true }]);
+      await raceAbort(
+        persist(context, state, [{ role: 'assistant', content: stepText, partial: true }]),
+        AbortSignal.timeout(finalizeTimeoutMs),
+      );
     } catch (persistError) {
       context.warn('Could not store the partial answer', persistError);
     }
@@ -256,29 +271,37 @@ async function finish(
   context.events.close();
   if (state.runCreated) {
     const status: RunStatus = stopReason === 'aborted' ? 'aborted' : partial ? 'failed' : 'completed';
+    // Events first, then the status: a reader who sees the run ended finds `final` stored.
     try {
-      await context.storage.updateRun(context.runId, {
-        status,
-        stopReason,
-        text: state.text,
-        partial,
-        usage: state.usage,
-      });
+      await raceAbort(context.eventLog.flush(), AbortSignal.timeout(finalizeTimeoutMs));
+      await raceAbort(
+        context.storage.updateRun(context.runId, {
+          status,
+          stopReason,
+          text: state.text,
+          partial,
+          usage: state.usage,
+        }),
+        AbortSignal.timeout(finalizeTimeoutMs),
+      );
     } catch (updateError) {
       context.warn('Could not store how the run ended', updateError);
     }
-    await context.eventLog.flush();
     if (context.memory?.remember !== undefined && status === 'completed') {
+      const signal = AbortSignal.timeout(finalizeTimeoutMs);
       try {
-        await context.memory.remember(
-          {
-            userId: context.userId,
-            sessionId: context.sessionId,
-            runId: context.runId,
-            input: context.input,
-            output: state.text,
-          },
-          { signal: AbortSignal.timeout(context.limits.toolTimeoutMs) },
+        await raceAbort(
+          context.memory.remember(
+            {
+              userId: context.userId,
+              sessionId: context.sessionId,
+              runId: context.runId,
+              input: context.input,
+              output: state.text,
+            },
+            { signal },
+          ),
+          signal,
         );
       } catch (memoryError) {
         context.warn('Memory could not store the run', memoryError);

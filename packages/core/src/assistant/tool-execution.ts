@@ -67,16 +67,19 @@ async function prepare(context: ToolExecutionContext, call: ToolCall): Promise<P
     };
   }
   try {
-    const decision = await context.consent.evaluate(
-      {
-        tool: entry.definition,
-        args,
-        userId: context.userId,
-        sessionId: context.sessionId,
-        runId: context.runId,
-        callId: call.callId,
-      },
-      { signal: context.signal },
+    const decision = await raceAbort(
+      context.consent.evaluate(
+        {
+          tool: entry.definition,
+          args,
+          userId: context.userId,
+          sessionId: context.sessionId,
+          runId: context.runId,
+          callId: call.callId,
+        },
+        { signal: context.signal },
+      ),
+      context.signal,
     );
     return { call, args, entry, decision };
   } catch (error) {
@@ -102,29 +105,36 @@ async function runOne(context: ToolExecutionContext, item: Prepared): Promise<To
   }
   const durationMs = Math.round(performance.now() - started);
   const { call } = item;
-  if (outcome.ok) {
-    let content: string;
-    try {
-      content = renderToolContent(outcome.result, context.maxToolResultChars);
-    } catch (error) {
-      outcome = {
-        ok: false,
-        error: new StewardError('tool_invalid_output', `${call.name} returned a value that is not JSON`, {
-          cause: error,
-        }),
-      };
-      return finishWithError(context, call, outcome.error, durationMs);
-    }
-    context.emit({
-      type: 'tool_result',
-      call_id: call.callId,
-      tool_slug: call.name,
-      result: outcome.result,
-      duration_ms: durationMs,
-    });
-    return { role: 'tool', callId: call.callId, toolName: call.name, content, result: outcome.result };
+  if (!outcome.ok) return finishWithError(context, call, outcome.error, durationMs);
+  let json: string;
+  try {
+    json = typeof outcome.result === 'string' ? outcome.result : (JSON.stringify(outcome.result) ?? 'null');
+  } catch (error) {
+    const invalid = new StewardError(
+      'tool_invalid_output',
+      `${call.name} returned a value that is not JSON`,
+      { cause: error },
+    );
+    return finishWithError(context, call, invalid, durationMs);
   }
-  return finishWithError(context, call, outcome.error, durationMs);
+  // What the model reads is bounded; the structured result travels in events and history only
+  // when it fits, and always as plain JSON (what a transport would send), never as live objects.
+  const fits = json.length <= context.maxToolResultChars;
+  const result: unknown = !fits || typeof outcome.result === 'string' ? outcome.result : JSON.parse(json);
+  context.emit({
+    type: 'tool_result',
+    call_id: call.callId,
+    tool_slug: call.name,
+    result: fits ? result : renderToolContent(json, context.maxToolResultChars),
+    duration_ms: durationMs,
+  });
+  return {
+    role: 'tool',
+    callId: call.callId,
+    toolName: call.name,
+    content: renderToolContent(json, context.maxToolResultChars),
+    ...(fits ? { result } : {}),
+  };
 }
 
 function finishWithError(
@@ -160,7 +170,15 @@ async function invoke(
   call: ToolCall,
   args: unknown,
 ): Promise<{ ok: true; result: unknown } | { ok: false; error: StewardError }> {
+  if (context.signal.aborted) {
+    // The run stopped while consent was decided: a side effect must not start now.
+    return {
+      ok: false,
+      error: abortReasonToError(context.signal.reason, 'run_timeout', `Tool ${call.name}`),
+    };
+  }
   const signal = AbortSignal.any([context.signal, AbortSignal.timeout(context.toolTimeoutMs)]);
+  let settled = false;
   try {
     const pending = entry.provider.callTool(call.name, args, {
       signal,
@@ -169,14 +187,25 @@ async function invoke(
       userId: context.userId,
       callId: call.callId,
       reportProgress: (progress) => {
-        if (signal.aborted) return;
-        context.emit({ type: 'tool_progress', call_id: call.callId, tool_slug: call.name, ...progress });
+        // Late reports (after the call ended) are dropped; only the documented fields are copied.
+        if (settled || signal.aborted || typeof progress?.progress !== 'number') return;
+        context.emit({
+          type: 'tool_progress',
+          call_id: call.callId,
+          tool_slug: call.name,
+          progress: progress.progress,
+          ...(typeof progress.total === 'number' ? { total: progress.total } : {}),
+          ...(typeof progress.message === 'string' ? { message: progress.message } : {}),
+        });
       },
     });
     return { ok: true, result: await raceAbort(Promise.resolve(pending), signal) };
   } catch (error) {
+    settled = true;
     if (signal.aborted)
       return { ok: false, error: abortReasonToError(signal.reason, 'tool_timeout', `Tool ${call.name}`) };
     return { ok: false, error: toStewardError(error, 'tool_execution_failed') };
+  } finally {
+    settled = true;
   }
 }

@@ -24,7 +24,10 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * so a tool that ignores its signal cannot hold the run past a timeout or a stop.
  */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    promise.catch(() => {}); // Nobody waits for it any more; its failure must not go unhandled.
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -28,7 +28,9 @@ export type ModelStreamPart =
   | { readonly type: 'text-delta'; readonly text: string }
   | ({ readonly type: 'tool-call' } & ToolCall)
   | { readonly type: 'usage'; readonly usage: Usage }
-  | { readonly type: 'finish'; readonly reason: ModelFinishReason };
+  | { readonly type: 'finish'; readonly reason: ModelFinishReason }
+  /** The provider sent something with no output yet (argument pieces, reasoning): the stream is alive. */
+  | { readonly type: 'keep-alive' };
 
 /**
  * The model seam. An adapter streams one completion per call and throws a {@link StewardError}

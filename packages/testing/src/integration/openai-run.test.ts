@@ -176,6 +176,25 @@ describe.each(['chat', 'responses'] as const)('Steward over the %s API, against 
     expect(history.at(-1)?.message).toMatchObject({ role: 'assistant', partial: true });
   });
 
+  it('does not mistake slowly streamed tool arguments for a stall', async () => {
+    const { tool, calls } = weather();
+    mock.enqueue(
+      {
+        toolCalls: [{ name: 'get_weather', arguments: { city: 'Antananarivo' } }],
+        argumentChunkSize: 1,
+        chunkDelayMs: 15,
+      },
+      { text: 'Warm.' },
+    );
+    const result = await assistantFor({ tools: [tool], limits: { stallTimeoutMs: 120 } }).run({
+      input: 'x',
+      userId: 'u',
+    }).result;
+    expect(result.stopReason).toBe('stop');
+    expect(calls).toEqual(['Antananarivo']);
+    expect(mock.requests).toHaveLength(2);
+  });
+
   it('reports a chunk that is not JSON as a model failure', async () => {
     mock.enqueue({ text: 'a b c d e', fault: { type: 'malformed', afterChunks: 6 } });
     const events = await collect(assistantFor().run({ input: 'x', userId: 'u' }));

@@ -252,9 +252,10 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       'x-request-id': `req_${context.id}`,
     });
     const delayMs = reply.chunkDelayMs ?? config.chunkDelayMs;
+    // A fault past the end still happens, before the last frame, rather than silently not at all.
     const cutAt =
       reply.fault !== undefined && 'afterChunks' in reply.fault
-        ? reply.fault.afterChunks
+        ? Math.min(reply.fault.afterChunks, frames.length - 1)
         : Number.POSITIVE_INFINITY;
     const render = (frame: SseFrame) =>
       frame.event === undefined

@@ -91,5 +91,12 @@ export function checkResponsesToolPairs(input: string | Record<string, unknown>[
       return `input[${index}]: No tool call found for function call output with call_id ${String(item.call_id)}.`;
     }
   }
+  const answered = new Set(
+    input.flatMap((item) =>
+      item.type === 'function_call_output' && typeof item.call_id === 'string' ? [item.call_id] : [],
+    ),
+  );
+  const unanswered = [...calls].filter((callId) => !answered.has(callId));
+  if (unanswered.length > 0) return `No tool output found for function call ${unanswered.join(', ')}.`;
   return undefined;
 }

@@ -107,8 +107,12 @@ export async function* streamChat(
       const choice = chunk.choices?.[0];
       if (choice === undefined) continue;
       const delta = choice.delta;
-      if (typeof delta?.content === 'string' && delta.content !== '')
+      if (typeof delta?.content === 'string' && delta.content !== '') {
         yield { type: 'text-delta', text: delta.content };
+      } else {
+        // Argument pieces and role chunks carry no output yet, but prove the stream is alive.
+        yield { type: 'keep-alive' };
+      }
       if (delta?.tool_calls) {
         for (const part of delta.tool_calls) {
           const index = typeof part.index === 'number' ? part.index : calls.size;
@@ -134,7 +138,7 @@ export async function* streamChat(
       }
       yield {
         type: 'tool-call',
-        callId: call.id === '' ? `call_${index}` : call.id,
+        callId: call.id === '' ? `call_${crypto.randomUUID()}` : call.id,
         name: call.name,
         arguments: call.arguments,
       };

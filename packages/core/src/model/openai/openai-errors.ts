@@ -55,6 +55,29 @@ export function toModelError(error: unknown): StewardError {
       },
     );
   }
+  if (error instanceof APIError) {
+    // No status: the provider reported the error inside the stream (an SSE `error` event).
+    const providerCode =
+      typeof error.code === 'string' ? error.code : typeof error.type === 'string' ? error.type : undefined;
+    const details = providerCode === undefined ? {} : { providerCode };
+    if (providerCode === 'rate_limit_exceeded') {
+      return new StewardError('model_rate_limited', `The model provider is rate limiting: ${error.message}`, {
+        cause: error,
+        details,
+      });
+    }
+    const retryable =
+      providerCode === 'server_error' || providerCode === 'overloaded' || providerCode === undefined;
+    return new StewardError(
+      retryable ? 'model_unavailable' : 'model_error',
+      `The model stream reported: ${error.message}`,
+      {
+        cause: error,
+        details,
+        retryable,
+      },
+    );
+  }
   // A stream cut mid-way surfaces as a plain error from the body reader: worth another try.
   const message = error instanceof Error ? error.message : String(error);
   return new StewardError('model_unavailable', `The model stream failed: ${message}`, { cause: error });

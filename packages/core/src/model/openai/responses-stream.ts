@@ -98,6 +98,7 @@ export async function* streamResponses(
         case 'response.function_call_arguments.delta': {
           const call = calls.get(event.item_id);
           if (call !== undefined) call.arguments += event.delta;
+          yield { type: 'keep-alive' };
           break;
         }
         case 'response.output_item.done':
@@ -159,6 +160,10 @@ export async function* streamResponses(
               details: { providerCode: event.code },
             },
           );
+        default:
+          // Lifecycle, reasoning and other events carry no output here, but prove the stream is alive.
+          yield { type: 'keep-alive' };
+          break;
       }
     }
     if (finishReason === undefined) {
