@@ -1,5 +1,6 @@
 export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.ts';
+export { createHttpToolProvider, type HttpToolProviderOptions } from './http-tool-provider.ts';
 export { createMcpRegistry, type McpRegistry, type McpRegistryOptions } from './mcp-registry.ts';
 export { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
-export type { McpServerConfig } from './server-config.ts';
+export type { McpServerCommon, McpServerConfig } from './server-config.ts';
 export type { McpConnectionState, McpServerStatus } from './server-connection.ts';

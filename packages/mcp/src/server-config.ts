@@ -36,7 +36,37 @@ export const serverConfigSchema = z.discriminatedUnion('transport', [
     .strict(),
 ]);
 
-/** How to reach one MCP server. `streamable-http` falls back to legacy SSE when the server answers 4xx. */
-export type McpServerConfig = z.input<typeof serverConfigSchema>;
+/** Settings every MCP server registration has. */
+export interface McpServerCommon {
+  /** 1–32 of `a-z A-Z 0-9 -`; the server's tools are offered as `<name>__<tool>`. */
+  name: string;
+  /** Tools the host trusts to be read-only: they need no consent. Every other tool counts as a side effect. */
+  readOnlyTools?: readonly string[];
+  /** Believe the server's `readOnlyHint` annotations. Default false: a server must not declare itself safe. */
+  trustReadOnlyHints?: boolean;
+  /** Per-call timeout; progress notifications reset it. Default 60,000 ms. */
+  callTimeoutMs?: number;
+}
+
+/**
+ * How to reach one MCP server: Streamable HTTP (falling back to legacy HTTP+SSE when the server
+ * answers 4xx on initialize), legacy SSE, or a spawned stdio command.
+ */
+export type McpServerConfig =
+  | (McpServerCommon & {
+      transport: 'streamable-http' | 'sse';
+      url: string;
+      headers?: Record<string, string>;
+    })
+  | (McpServerCommon & {
+      transport: 'stdio';
+      command: string;
+      args?: readonly string[];
+      env?: Record<string, string>;
+      cwd?: string;
+    });
+
+const _config: (value: McpServerConfig) => z.input<typeof serverConfigSchema> = (value) => value;
+void _config;
 /** @internal */
 export type ResolvedServerConfig = z.output<typeof serverConfigSchema>;

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { Executor } from './execute.ts';
+import { Mailbox } from './mailbox.ts';
+import { createGmailMcpServer } from './mcp-server.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { gmailTools } from './tools.ts';
+
+/** The Gmail mock's HTTP app and the state behind it. */
+export interface GmailApp {
+  readonly app: Express;
+  readonly mailbox: Mailbox;
+  readonly metrics: Metrics;
+  /** Closes every MCP session. */
+  close(): Promise<void>;
+}
+
+/** The seed's discovery document: server metadata, allowed tools and each tool's JSON Schema. */
+export function discoveryDocument() {
+  return {
+    name: 'gmail-mock',
+    version: '1.0.0',
+    description: 'A mock Gmail MCP server with a deterministic mailbox',
+    protocols: { mcp: '/mcp', execute: '/mcp/execute' },
+    allowed_tools: gmailTools.map((tool) => tool.slug),
+    tools: gmailTools.map((tool) => ({
+      tool_slug: tool.slug,
+      description: tool.description,
+      input_schema: tool.inputSchema,
+      annotations: tool.annotations,
+    })),
+  };
+}
+
+/**
+ * Builds the server: MCP over Streamable HTTP at `/mcp` (stateful sessions), the plain-HTTP
+ * contract at `/mcp/discover`, `/.well-known/mcp` and `/mcp/execute`, and `/healthz`, `/metrics`.
+ */
+export function createGmailApp(mailbox = new Mailbox()): GmailApp {
+  const metrics = createMetrics(mailbox);
+  const executor = new Executor(mailbox, metrics);
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '1mb' }));
+
+  app.post('/mcp', async (request, response) => {
+    const sessionId = request.header('mcp-session-id');
+    if (sessionId !== undefined) {
+      const transport = sessions.get(sessionId);
+      if (transport === undefined) {
+        response
+          .status(404)
+          .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+        return;
+      }
+      await transport.handleRequest(request, response, request.body);
+      return;
+    }
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, transport);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+    };
+    await createGmailMcpServer(mailbox, metrics).connect(transport);
+    await transport.handleRequest(request, response, request.body);
+  });
+  const sessionRequest: express.RequestHandler = async (request, response) => {
+    const transport = sessions.get(request.header('mcp-session-id') ?? '');
+    if (transport === undefined) {
+      response
+        .status(404)
+        .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+      return;
+    }
+    await transport.handleRequest(request, response);
+  };
+  app.get('/mcp', sessionRequest);
+  app.delete('/mcp', sessionRequest);
+
+  app.get(['/mcp/discover', '/.well-known/mcp'], (_request, response) => {
+    response.json(discoveryDocument());
+  });
+  app.post('/mcp/execute', async (request, response) => {
+    const outcome = await executor.execute(request.body, request.header('idempotency-key'));
+    response
+      .status(outcome.status)
+      .setHeader('idempotent-replayed', String(outcome.replayed))
+      .json(outcome.body);
+  });
+  app.get('/healthz', (_request, response) => {
+    response.json({ status: 'ok', sessions: sessions.size });
+  });
+  app.get('/metrics', async (_request, response) => {
+    response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // Bad JSON and oversized bodies get a clear 4xx in the execute response shape, never a 500 page.
+  const onError: ErrorRequestHandler = (
+    error: { status?: number; type?: string; message?: string },
+    _request,
+    response,
+    _next,
+  ) => {
+    const status =
+      typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    response.status(status).json({
+      requestId: null,
+      successful: false,
+      data: null,
+      error: {
+        message: status === 500 ? 'Internal error' : (error.message ?? 'Bad request'),
+        type: error.type,
+      },
+    });
+  };
+  app.use(onError);
+
+  return {
+    app,
+    mailbox,
+    metrics,
+    close: async () => {
+      await Promise.all([...sessions.values()].map((transport) => transport.close()));
+    },
+  };
+}
+
+/** Starts the app on `port` (0 picks a free one). */
+export async function startGmailServer(options: { port?: number; host?: string; mailbox?: Mailbox } = {}) {
+  const gmail = createGmailApp(options.mailbox);
+  const server: Server = await new Promise((resolve) => {
+    const listening = gmail.app.listen(options.port ?? 0, options.host ?? '127.0.0.1', () =>
+      resolve(listening),
+    );
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  return {
+    ...gmail,
+    url,
+    mcpUrl: `${url}/mcp`,
+    stop: async () => {
+      await gmail.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

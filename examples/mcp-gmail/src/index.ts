@@ -1,0 +1,5 @@
+export { createGmailApp, discoveryDocument, type GmailApp, startGmailServer } from './app.ts';
+export { type ExecuteResponse, Executor, executeEnvelopeSchema } from './execute.ts';
+export { fixtureUsers, Mailbox, MailboxError, type MailMessage } from './mailbox.ts';
+export { createGmailMcpServer } from './mcp-server.ts';
+export { fetchEmailsInputSchema, gmailTools, sendEmailInputSchema } from './tools.ts';
