@@ -1,4 +1,4 @@
-/** Options of a {@link CircuitBreaker}. */
+/** Options of a circuit breaker. */
 export interface CircuitBreakerOptions {
   /** Outcomes older than this leave the window. Default 60,000 ms. */
   readonly windowMs: number;

@@ -76,7 +76,7 @@ interface Catalog {
 }
 
 /**
- * A {@link ToolProvider} for servers that speak the plain-HTTP tool contract: `GET /mcp/discover`
+ * A `ToolProvider` for servers that speak the plain-HTTP tool contract: `GET /mcp/discover`
  * (or `/.well-known/mcp`) and `POST /mcp/execute` with the multi-execute envelope. Arguments are
  * checked against the tool's JSON Schema before any request; every execute carries a requestId
  * derived from the run and call, so a retry (here or by the server) never runs a call twice.
