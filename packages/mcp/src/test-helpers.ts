@@ -41,20 +41,20 @@ async function freePort(): Promise<number> {
 }
 
 /** @internal Starts server-everything over Streamable HTTP in a child process. */
-export async function startEverythingHttp(): Promise<{
+export async function startEverythingHttp(mode: 'streamableHttp' | 'sse' = 'streamableHttp'): Promise<{
   url: string;
   child: ChildProcess;
   stop: () => Promise<void>;
 }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [everythingEntry, 'streamableHttp'], {
+  const child = spawn(process.execPath, [everythingEntry, mode], {
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server-everything did not start')), 15_000);
     child.stderr?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening')) {
+      if (/listening|running on port/i.test(chunk.toString())) {
         clearTimeout(timer);
         resolve();
       }
@@ -62,7 +62,7 @@ export async function startEverythingHttp(): Promise<{
     child.once('exit', (code) => reject(new Error(`server-everything exited with ${code}`)));
   });
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`,
     child,
     stop: () =>
       new Promise((resolve) => {
