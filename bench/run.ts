@@ -7,6 +7,7 @@ import { Assistant, defineTool } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
 import OpenAI from 'openai';
 import { z } from 'zod';
+import { mcpRoundTrip, toolSelection } from './mcp.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
 const warmup = Number(process.env.BENCH_WARMUP ?? 5);
@@ -186,14 +187,19 @@ try {
   child.kill('SIGTERM');
 }
 
+results.push(await mcpRoundTrip(iterations * 10));
+const selection = await toolSelection(iterations * 5);
+
 console.log(
-  `\nSteward vs raw openai (median of ${iterations} runs after ${warmup} warm-up, mock server in its own process)\n`,
+  '\nSteward vs raw openai and the MCP SDK client (medians; the model server runs in its own process)\n',
 );
 console.table(results);
+console.log('\nTool selection over a 1,000-tool catalog (20 servers, hash embedder, top 16)\n');
+console.table([selection]);
 const worst = Math.max(...results.map((result) => result.ratio));
 console.log(`worst ratio ${worst.toFixed(3)} (target <= 1.10): ${worst <= 1.1 ? 'met' : 'NOT met'}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection }, null, 2)}\n`,
 );

@@ -56,6 +56,13 @@ export {
   type ToolMessage,
   type UserMessage,
 } from './model/message.ts';
+export { cosineSimilarity, createHashEmbedder, type Embedder } from './selection/embedder.ts';
+export {
+  createEmbeddingToolSelector,
+  type EmbeddingToolSelectorOptions,
+  type ToolSelectionRequest,
+  type ToolSelector,
+} from './selection/tool-selector.ts';
 export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in-memory-storage.ts';
 export type {
   OwnerScope,

@@ -3,6 +3,7 @@ import type { ConsentPolicy } from '../consent/consent-policy.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Tool } from '../tools/define-tool.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
@@ -72,6 +73,7 @@ export const assistantOptionsSchema = z
     storage: z.custom<Storage>(hasMethods('ensureSession', 'appendEvents'), 'must be a Storage').optional(),
     memory: z.custom<Memory>(hasMethods('retrieve'), 'must be a Memory').optional(),
     consent: z.custom<ConsentPolicy>(hasMethods('evaluate'), 'must be a ConsentPolicy').optional(),
+    toolSelector: z.custom<ToolSelector>(hasMethods('select'), 'must be a ToolSelector').optional(),
     limits: limitsSchema.default(limitsSchema.parse({})),
     retry: retrySchema.default(retrySchema.parse({})),
     countTokens: z.custom<(text: string) => number>(isFunction, 'must be a function').optional(),
@@ -125,6 +127,8 @@ export interface AssistantOptions {
   memory?: Memory;
   /** Decides which tool calls may run. Default: `createSideEffectConsentPolicy()`. */
   consent?: ConsentPolicy;
+  /** Offers a large catalog's relevant slice only, e.g. `createEmbeddingToolSelector()`. Default: every tool. */
+  toolSelector?: ToolSelector;
   limits?: Partial<AssistantLimits>;
   retry?: Partial<RetryPolicy>;
   /** Counts tokens for the history budget. Default: about four characters a token. */

@@ -5,6 +5,7 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import type { ToolSelector } from '../selection/tool-selector.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { OwnerScope, RunRecord, Storage, StoredMessage } from '../storage/storage.ts';
 import type { Tool } from '../tools/define-tool.ts';
@@ -50,6 +51,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #providers: readonly ToolProvider[];
   readonly #memory: Memory | undefined;
   readonly #consent: ConsentPolicy;
+  readonly #toolSelector: ToolSelector | undefined;
   readonly #system: string;
   readonly #retry: RetryPolicy;
   readonly #countTokens: (text: string) => number;
@@ -67,6 +69,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.limits = config.limits;
     this.#memory = config.memory;
     this.#consent = config.consent ?? createSideEffectConsentPolicy();
+    this.#toolSelector = config.toolSelector;
     this.#system = config.system;
     this.#retry = config.retry;
     this.#countTokens = config.countTokens ?? estimateTokens;
@@ -116,6 +119,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       storage: this.storage,
       memory: this.#memory,
       consent: this.#consent,
+      toolSelector: this.#toolSelector,
       system: this.#system,
       limits: this.limits,
       retry: this.#retry,

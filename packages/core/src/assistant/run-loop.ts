@@ -6,8 +6,9 @@ import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import type { Memory, MemoryItem } from '../memory/memory.ts';
 import type { LanguageModel, ModelFinishReason } from '../model/language-model.ts';
 import type { AssistantMessage, Message } from '../model/message.ts';
+import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { RunStatus, Storage } from '../storage/storage.ts';
-import type { ToolProvider } from '../tools/tool-provider.ts';
+import type { ToolDefinition, ToolProvider } from '../tools/tool-provider.ts';
 import type { AssistantLimits, ResolvedRunOptions, RetryPolicy } from './assistant-options.ts';
 import type { EventLog } from './event-log.ts';
 import { runModelStep } from './model-step.ts';
@@ -29,6 +30,7 @@ export interface RunLoopContext {
   readonly storage: Storage;
   readonly memory: Memory | undefined;
   readonly consent: ConsentPolicy;
+  readonly toolSelector: ToolSelector | undefined;
   readonly system: string;
   readonly limits: AssistantLimits;
   readonly retry: RetryPolicy;
@@ -100,6 +102,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
         loadToolCatalog(context.providers, context.options.toolOverrides, {
           signal: context.signal,
           warn: context.warn,
+          ...(context.toolSelector === undefined ? {} : { select: selectFor(context, context.toolSelector) }),
         }),
       ]),
     );
@@ -187,6 +190,11 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
   } catch (caught) {
     return fail(context, state, caught);
   }
+}
+
+function selectFor(context: RunLoopContext, selector: ToolSelector) {
+  return (tools: readonly ToolDefinition[]) =>
+    selector.select({ tools, input: context.input, signal: context.signal });
 }
 
 async function retrieveMemories(context: RunLoopContext): Promise<readonly MemoryItem[]> {

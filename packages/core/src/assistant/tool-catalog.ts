@@ -21,7 +21,12 @@ export interface ToolCatalog {
 export async function loadToolCatalog(
   providers: readonly ToolProvider[],
   overrides: ResolvedRunOptions['toolOverrides'],
-  options: { signal: AbortSignal; warn: (message: string, cause?: unknown) => void },
+  options: {
+    signal: AbortSignal;
+    warn: (message: string, cause?: unknown) => void;
+    /** Narrows a large catalog to the slice this run offers (see `ToolSelector`). */
+    select?: (tools: readonly ToolDefinition[]) => Promise<readonly ToolDefinition[]>;
+  },
 ): Promise<ToolCatalog> {
   const listed = await Promise.allSettled(
     providers.map((provider) => provider.listTools({ signal: options.signal })),
@@ -50,6 +55,13 @@ export async function loadToolCatalog(
       entries.set(definition.name, { provider, definition });
     }
   });
+  if (options.select !== undefined && entries.size > 0) {
+    // Only the offered slice is callable: a tool the model was not shown is not run either.
+    const offered = new Set(
+      (await options.select([...entries.values()].map((entry) => entry.definition))).map((tool) => tool.name),
+    );
+    for (const name of [...entries.keys()]) if (!offered.has(name)) entries.delete(name);
+  }
   const specs = [...entries.values()].map(({ definition }) => ({
     name: definition.name,
     description: definition.description,
