@@ -3,6 +3,13 @@ import { LRUCache } from 'lru-cache';
 import pRetry from 'p-retry';
 import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
+import {
+  boundResult,
+  type LargeResultOptions,
+  readResult,
+  readResultTool,
+  readResultToolName,
+} from './large-results.ts';
 import { modelToolName } from './tool-names.ts';
 
 const discoverySchema = z.object({
@@ -50,6 +57,9 @@ const optionsSchema = z
     timeoutMs: z.number().int().positive().max(2_147_483_647).default(30_000),
     catalogTtlMs: z.number().int().positive().default(60_000),
     fetch: z.custom<typeof fetch>((value) => typeof value === 'function').optional(),
+    largeResults: z
+      .custom<LargeResultOptions>((value) => typeof (value as LargeResultOptions)?.store?.put === 'function')
+      .optional(),
   })
   .strict();
 
@@ -68,6 +78,8 @@ export interface HttpToolProviderOptions {
   /** How long a discovered catalog is reused. Default 60,000 ms. */
   catalogTtlMs?: number;
   fetch?: typeof fetch;
+  /** Results above a size go to a blob store; the model reads them with `steward__read_result`. */
+  largeResults?: LargeResultOptions;
 }
 
 interface Catalog {
@@ -218,8 +230,15 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
 
   return {
     name: config.name,
-    listTools: async (listOptions) => (await discover(listOptions?.signal)).definitions,
+    async listTools(listOptions) {
+      const { definitions } = await discover(listOptions?.signal);
+      return config.largeResults === undefined ? definitions : [...definitions, readResultTool];
+    },
     async callTool(name, args, context) {
+      if (config.largeResults !== undefined && name === readResultToolName) {
+        validator.check(readResultTool.inputSchema, args, name);
+        return readResult(config.largeResults.store, args);
+      }
       const entry = (await discover(context.signal)).bySlug.get(name);
       if (entry === undefined)
         throw new StewardError('tool_not_found', `${config.name} offers no tool ${name}`);
@@ -227,7 +246,8 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
       const requestId = `${context.runId}:${context.callId}`;
       let pending = results.get(requestId);
       if (pending === undefined) {
-        pending = execute(entry.slug, args, requestId, context);
+        const large = config.largeResults;
+        pending = execute(entry.slug, args, requestId, context).then((result) => boundResult(result, large));
         results.set(requestId, pending);
         // Only a call that got an answer is kept; a failure may be retried with a fresh attempt.
         pending.catch(() => results.delete(requestId));

@@ -2,6 +2,14 @@ import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import { StewardError, type ToolCallContext, type ToolDefinition, type ToolProvider } from '@steward/core';
 import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
+import type { BlobStore } from './blob-store.ts';
+import {
+  boundResult,
+  type LargeResultOptions,
+  readResult,
+  readResultTool,
+  readResultToolName,
+} from './large-results.ts';
 import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
 import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
@@ -26,6 +34,16 @@ const optionsSchema = z
       })
       .default({ windowMs: 60_000, minimumCalls: 5, failureRate: 0.5, coolDownMs: 30_000 }),
     onWarning: z.custom<(warning: StewardError) => void>((value) => typeof value === 'function').optional(),
+    largeResults: z
+      .object({
+        store: z.custom<BlobStore>(
+          (value) => typeof (value as BlobStore)?.put === 'function',
+          'must be a BlobStore',
+        ),
+        thresholdChars: z.number().int().positive().optional(),
+        previewChars: z.number().int().positive().optional(),
+      })
+      .optional(),
   })
   .strict();
 
@@ -43,6 +61,11 @@ export interface McpRegistryOptions {
   circuitBreaker?: { windowMs?: number; minimumCalls?: number; failureRate?: number; coolDownMs?: number };
   /** Reconnections, failed re-listings and the like. */
   onWarning?: (warning: StewardError) => void;
+  /**
+   * Results above `thresholdChars` go to `store`; the model gets a preview and a reference it
+   * reads with the `steward__read_result` tool, which the registry then offers.
+   */
+  largeResults?: LargeResultOptions;
 }
 
 /** MCP servers behind Steward's `ToolProvider` seam: pass the registry in `new Assistant({ tools })`. */
@@ -166,9 +189,15 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     name: 'mcp',
     async listTools() {
       await initial.catch(() => {});
-      return [...currentCatalog().values()].map((entry) => entry.definition);
+      const definitions = [...currentCatalog().values()].map((entry) => entry.definition);
+      return config.largeResults === undefined ? definitions : [...definitions, readResultTool];
     },
     async callTool(name: string, args: unknown, context: ToolCallContext) {
+      const large = config.largeResults;
+      if (large !== undefined && name === readResultToolName) {
+        validator.check(readResultTool.inputSchema, args, name);
+        return readResult(large.store, args);
+      }
       const entry = currentCatalog().get(name);
       if (entry === undefined) {
         throw new StewardError(
@@ -177,7 +206,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
         );
       }
       validator.check(entry.tool.inputSchema, args, name);
-      return entry.connection.callTool(entry.tool, args, context);
+      return boundResult(await entry.connection.callTool(entry.tool, args, context), large);
     },
     async register(server) {
       const resolved = parseServer(server);
