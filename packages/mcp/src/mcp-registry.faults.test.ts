@@ -130,6 +130,34 @@ describe('the registry against fault-injecting MCP servers', () => {
     expect(registry.status()[0]?.circuit).toBe('closed');
   });
 
+  it('retries only tools marked read-only or idempotent, never one that may have side effects', async () => {
+    const { server, registry } = await connect();
+    server.failWith(503);
+    const posts = () => server.httpRequests.filter((request) => request.method === 'POST').length;
+    let before = posts();
+    await expect(registry.callTool('mock__slow', { ms: 1 }, callContext().context)).rejects.toMatchObject({
+      code: 'tool_unavailable',
+    });
+    expect(posts() - before).toBe(1);
+    before = posts();
+    await expect(registry.callTool('mock__echo', { text: 'x' }, callContext().context)).rejects.toMatchObject(
+      { code: 'tool_unavailable' },
+    );
+    expect(posts() - before).toBe(3);
+  });
+
+  it('sends the configured headers, e.g. a service token, on every request', async () => {
+    const { server, registry } = await connect(
+      {},
+      { headers: { authorization: 'Bearer service-token', 'x-tenant': 'acme' } },
+    );
+    await registry.callTool('mock__echo', { text: 'x' }, callContext().context);
+    expect(server.httpRequests.length).toBeGreaterThan(1);
+    for (const request of server.httpRequests) {
+      expect(request.headers).toMatchObject({ authorization: 'Bearer service-token', 'x-tenant': 'acme' });
+    }
+  });
+
   it('restarts a crashed stdio server with backoff', async () => {
     registry = createMcpRegistry({
       servers: [{ name: 'local', transport: 'stdio', command: process.execPath, args: [mockStdioEntry] }],

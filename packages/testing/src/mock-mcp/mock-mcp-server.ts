@@ -107,6 +107,11 @@ export interface MockMcpServer {
   expireSessions(): void;
   /** Answers every request with this HTTP status until reset with `undefined`. */
   failWith(status: number | undefined): void;
+  /** HTTP requests received, with their headers (the newest last). */
+  readonly httpRequests: readonly {
+    method: string;
+    headers: Readonly<Record<string, string | string[] | undefined>>;
+  }[];
   close(): Promise<void>;
 }
 
@@ -119,7 +124,10 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failure: number | undefined;
 
+  const httpRequests: { method: string; headers: Readonly<Record<string, string | string[] | undefined>> }[] =
+    [];
   const http = createHttpServer(async (request, response) => {
+    httpRequests.push({ method: request.method ?? 'GET', headers: request.headers });
     if (failure !== undefined) {
       response.writeHead(failure, { 'content-type': 'text/plain' }).end('injected failure');
       return;
@@ -163,6 +171,7 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
     failWith: (status) => {
       failure = status;
     },
+    httpRequests,
     close: async () => {
       await core.closeAll();
       await new Promise<void>((resolve) => {
