@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { Executor } from './execute.ts';
 import { Mailbox } from './mailbox.ts';
@@ -57,6 +58,14 @@ export function createGmailApp(mailbox = new Mailbox()): GmailApp {
         return;
       }
       await transport.handleRequest(request, response, request.body);
+      return;
+    }
+    if (!isInitializeRequest(request.body)) {
+      response.status(400).json({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: 'No session: send initialize first' },
+        id: null,
+      });
       return;
     }
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({

@@ -101,8 +101,12 @@ export class Executor {
         return { tool_slug, response };
       } catch (error) {
         this.#metrics?.calls.inc({ tool: tool_slug, protocol: 'http', outcome: 'error' });
-        if (error instanceof MailboxError) return { tool_slug, response: null, error: error.message };
-        throw error;
+        // Anything else is still an outcome: stored, so a retry gets the same answer, never a rerun.
+        return {
+          tool_slug,
+          response: null,
+          error: error instanceof MailboxError ? error.message : 'Internal error',
+        };
       }
     });
     const successful = results.every((result) => result.error === undefined);

@@ -236,6 +236,15 @@ describe('the plain-HTTP contract', () => {
     expect(gmail.mailbox.sent.length - before).toBe(1);
   });
 
+  it('refuses MCP requests that are neither initialize nor in a session', async () => {
+    const response = await fetch(gmail.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(response.status).toBe(400);
+  });
+
   it('serves health and Prometheus metrics', async () => {
     expect(await (await fetch(`${gmail.url}/healthz`)).json()).toMatchObject({ status: 'ok' });
     const metrics = await (await fetch(`${gmail.url}/metrics`)).text();

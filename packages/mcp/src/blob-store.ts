@@ -24,10 +24,19 @@ export function createFileBlobStore(options: { directory?: string } = {}): BlobS
   let ready: Promise<unknown> | undefined;
   return {
     async put(text) {
-      ready ??= mkdir(directory, { recursive: true });
+      ready ??= mkdir(directory, { recursive: true }).catch((error: unknown) => {
+        ready = undefined; // Try again next time instead of failing forever.
+        throw error;
+      });
       await ready;
       const id = createHash('sha256').update(text).digest('hex');
-      await writeFile(join(directory, id), text, { encoding: 'utf8', flag: 'w' });
+      try {
+        // Content-addressed: an existing file already holds exactly this text; never rewrite it
+        // under a reader's feet.
+        await writeFile(join(directory, id), text, { encoding: 'utf8', flag: 'wx' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
       return id;
     },
     async get(id) {

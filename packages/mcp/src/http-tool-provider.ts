@@ -50,7 +50,10 @@ const executeResponseSchema = z.object({
 
 const optionsSchema = z
   .object({
-    name: z.string().regex(/^[a-zA-Z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, A-Z, 0-9 or -'),
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, A-Z, 0-9 or -')
+      .refine((name) => name.toLowerCase() !== 'steward', 'is reserved for Steward’s own tools'),
     url: z.url(),
     headers: z.record(z.string(), z.string()).default({}),
     readOnlyTools: z.array(z.string()).readonly().default([]),
@@ -93,6 +96,22 @@ interface Catalog {
  * checked against the tool's JSON Schema before any request; every execute carries a requestId
  * derived from the run and call, so a retry (here or by the server) never runs a call twice.
  */
+/** A fetch that failed on the network (TypeError) or hit its timeout (TimeoutError). */
+function isNetworkFailure(error: unknown): boolean {
+  return error instanceof TypeError || (error instanceof DOMException && error.name === 'TimeoutError');
+}
+
+function unreachable(error: unknown, where: string): unknown {
+  if (error instanceof DOMException && error.name === 'TimeoutError') {
+    return new StewardError('tool_timeout', `${where} timed out`, { cause: error });
+  }
+  if (error instanceof TypeError)
+    return new StewardError('tool_unavailable', `${where}: the server could not be reached`, {
+      cause: error,
+    });
+  return error;
+}
+
 export function createHttpToolProvider(options: HttpToolProviderOptions): ToolProvider {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
@@ -125,8 +144,13 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
   async function discover(signal?: AbortSignal): Promise<Catalog> {
     const cached = catalogCache.get('catalog');
     if (cached !== undefined) return cached;
-    let response = await request('mcp/discover', { method: 'GET' }, signal);
-    if (response.status === 404) response = await request('.well-known/mcp', { method: 'GET' }, signal);
+    let response: Response;
+    try {
+      response = await request('mcp/discover', { method: 'GET' }, signal);
+      if (response.status === 404) response = await request('.well-known/mcp', { method: 'GET' }, signal);
+    } catch (error) {
+      throw unreachable(error, `${config.name}: discovery`);
+    }
     if (!response.ok)
       throw new StewardError('tool_unavailable', `${config.name}: discovery answered ${response.status}`);
     const document = discoverySchema.safeParse(await response.json().catch(() => undefined));
@@ -196,9 +220,12 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
         signal: context.signal,
         // Safe for side effects too: the server answers a repeated requestId from its store.
         shouldRetry: ({ error }) =>
-          (StewardError.isInstance(error) && error.retryable) || error instanceof TypeError,
+          !context.signal.aborted &&
+          ((StewardError.isInstance(error) && error.retryable) || isNetworkFailure(error)),
       },
-    );
+    ).catch((error: unknown) => {
+      throw unreachable(error, `${config.name}/${slug}`);
+    });
     const body = executeResponseSchema.safeParse(await response.json().catch(() => undefined));
     if (!body.success) {
       throw new StewardError(

@@ -131,8 +131,8 @@ describe('the registry against fault-injecting MCP servers', () => {
     expect(registry.status()[0]?.circuit).toBe('closed');
   });
 
-  it('retries only tools marked read-only or idempotent, never one that may have side effects', async () => {
-    const { server, registry } = await connect();
+  it('retries only tools the host trusts as read-only, never one that may have side effects', async () => {
+    const { server, registry } = await connect({}, { readOnlyTools: ['echo'] });
     server.failWith(503);
     const posts = () => server.httpRequests.filter((request) => request.method === 'POST').length;
     let before = posts();
@@ -157,6 +157,53 @@ describe('the registry against fault-injecting MCP servers', () => {
     for (const request of server.httpRequests) {
       expect(request.headers).toMatchObject({ authorization: 'Bearer service-token', 'x-tenant': 'acme' });
     }
+  });
+
+  it('keeps trying after a failed session re-init, offering no tools meanwhile, and recovers', async () => {
+    const { server, registry } = await connect();
+    server.expireSessions();
+    server.failInitializeWith(503);
+    await expect(registry.callTool('mock__echo', { text: 'x' }, callContext().context)).rejects.toMatchObject(
+      {
+        code: 'tool_unavailable',
+      },
+    );
+    expect(registry.status()[0]?.state).toBe('reconnecting');
+    expect(await registry.listTools()).toEqual([]);
+    server.failInitializeWith(undefined);
+    await until(() => registry.status()[0]?.state === 'connected');
+    await expect(registry.callTool('mock__echo', { text: 'back' }, callContext().context)).resolves.toBe(
+      'back',
+    );
+  });
+
+  it('still validates a schema with an $id after the catalog is listed again', async () => {
+    const { server, registry } = await connect();
+    const withId = {
+      name: 'counted',
+      description: 'needs a number',
+      inputSchema: {
+        $id: 'urn:steward:counted',
+        type: 'object' as const,
+        properties: { n: { type: 'number' } },
+        required: ['n'],
+      },
+      handler: () => ({ content: [{ type: 'text' as const, text: 'ok' }] }),
+    };
+    await server.addTool(withId);
+    await until(async () => (await registry.listTools()).some((tool) => tool.name === 'mock__counted'));
+    await expect(
+      registry.callTool('mock__counted', { n: 'one' }, callContext().context),
+    ).rejects.toMatchObject({
+      code: 'tool_invalid_arguments',
+    });
+    await server.addTool({ ...withId, name: 'another' });
+    await until(async () => (await registry.listTools()).some((tool) => tool.name === 'mock__another'));
+    await expect(
+      registry.callTool('mock__counted', { n: 'one' }, callContext().context),
+    ).rejects.toMatchObject({
+      code: 'tool_invalid_arguments',
+    });
   });
 
   it('restarts a crashed stdio server with backoff', async () => {

@@ -39,11 +39,30 @@ describe('registration', () => {
       { name: 'ok', transport: 'streamable-http', url: 'not a url' },
       { name: 'ok', transport: 'stdio' },
       { name: 'ok', transport: 'carrier-pigeon', url: 'http://127.0.0.1/mcp' },
+      { name: 'steward', transport: 'streamable-http', url: 'http://127.0.0.1/mcp' },
     ]) {
       await expect(registry.register(bad as never)).rejects.toMatchObject({ code: 'invalid_input' });
     }
     expect(await store.list()).toEqual([]);
     await registry.close();
+  });
+
+  it('lets the last of concurrent register and unregister calls decide', async () => {
+    const server = await startMockMcpServer();
+    const registry = createMcpRegistry();
+    const registering = registry.register({ name: 'mock', transport: 'streamable-http', url: server.url });
+    await registry.unregister('mock');
+    await registering;
+    expect(registry.status().filter((status) => status.state !== 'closed')).toEqual([]);
+    expect(await registry.listTools()).toEqual([]);
+    const twice = await Promise.all([
+      registry.register({ name: 'mock', transport: 'streamable-http', url: server.url }),
+      registry.register({ name: 'mock', transport: 'streamable-http', url: server.url }),
+    ]);
+    expect(twice.map((status) => status.state).sort()).toEqual(['closed', 'connected']);
+    expect(registry.status()).toHaveLength(1);
+    await registry.close();
+    await server.close();
   });
 
   it('falls back to legacy HTTP+SSE when Streamable HTTP answers 4xx on initialize', async () => {

@@ -133,9 +133,17 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     return result.data;
   };
 
-  async function connectServer(input: McpServerConfig): Promise<McpServerStatus> {
+  // Each register/unregister of a name bumps its generation; work started for an older
+  // generation gives way, so the last call for a name always decides what is connected.
+  const generations = new Map<string, number>();
+  const nextGeneration = (name: string) => {
+    const generation = (generations.get(name) ?? 0) + 1;
+    generations.set(name, generation);
+    return generation;
+  };
+
+  async function connectServer(input: McpServerConfig, generation: number): Promise<McpServerStatus> {
     const resolved = parseServer(input);
-    await connections.get(resolved.name)?.close();
     const connection = new ServerConnection(resolved, {
       clientInfo: config.clientInfo,
       circuitBreaker: config.circuitBreaker,
@@ -145,10 +153,13 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       },
       warn,
     });
+    const previous = connections.get(resolved.name);
     connections.set(resolved.name, connection);
     configs.set(resolved.name, input);
     catalog = undefined;
+    await previous?.close();
     await connection.start();
+    if (generations.get(resolved.name) !== generation) await connection.close();
     return connection.status();
   }
 
@@ -157,7 +168,9 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     const names = new Set(stored.map((server) => server.name));
     const fresh = (config.servers as McpServerConfig[]).filter((server) => !names.has(server.name));
     for (const server of fresh) parseServer(server);
-    await Promise.all([...stored, ...fresh].map((server) => connectServer(server)));
+    await Promise.all(
+      [...stored, ...fresh].map((server) => connectServer(server, nextGeneration(server.name))),
+    );
     for (const server of fresh) await store.save(server);
   })();
   initial.catch((error: unknown) => warn('Loading MCP registrations failed', error));
@@ -210,10 +223,12 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     },
     async register(server) {
       const resolved = parseServer(server);
+      const generation = nextGeneration(resolved.name);
       await store.save(server);
-      return connectServer({ ...server, name: resolved.name });
+      return connectServer(server, generation);
     },
     async unregister(name) {
+      nextGeneration(name);
       const connection = connections.get(name);
       connections.delete(name);
       configs.delete(name);

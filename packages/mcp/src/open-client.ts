@@ -6,12 +6,14 @@ import {
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
+import { StewardError } from '@steward/core';
 import type { ResolvedServerConfig } from './server-config.ts';
 
-/** @internal A connected MCP client and the transport kind it ended up on. */
+/** @internal A connected MCP client, its transport, and the transport kind it ended up on. */
 export interface OpenedClient {
   readonly client: Client;
-  readonly transport: 'streamable-http' | 'sse' | 'stdio';
+  readonly transport: Transport;
+  readonly kind: 'streamable-http' | 'sse' | 'stdio';
 }
 
 function isClientError(error: unknown): boolean {
@@ -20,16 +22,44 @@ function isClientError(error: unknown): boolean {
   );
 }
 
+/** @internal Ends a client's session politely (DELETE for Streamable HTTP), then closes it. */
+export async function closeClient(opened: OpenedClient): Promise<void> {
+  if (opened.transport instanceof StreamableHTTPClientTransport && opened.transport.sessionId !== undefined) {
+    await opened.transport.terminateSession().catch(() => {});
+  }
+  await opened.client.close().catch(() => {});
+  await opened.transport.close().catch(() => {});
+}
+
 async function connect(
   clientInfo: Implementation,
   transport: Transport,
+  kind: OpenedClient['kind'],
   setup: (client: Client) => void,
   timeoutMs: number,
-) {
+): Promise<OpenedClient> {
   const client = new Client(clientInfo, { capabilities: {} });
   setup(client);
-  await client.connect(transport, { timeout: timeoutMs });
-  return client;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // The SDK's own timeout covers `initialize` only; starting an SSE transport (waiting for its
+  // endpoint event) has none, so the whole connection is bounded here.
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new StewardError('tool_unavailable', `Connecting timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([client.connect(transport, { timeout: timeoutMs }), deadline]);
+    return { client, transport, kind };
+  } catch (error) {
+    // A failed start leaves an EventSource or child process behind unless closed here.
+    await client.close().catch(() => {});
+    await transport.close().catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -54,22 +84,23 @@ export async function openClient(
       env: { ...getDefaultEnvironment(), ...config.env },
       ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
     });
-    return { client: await connect(clientInfo, transport, setup, timeoutMs), transport: 'stdio' };
+    return connect(clientInfo, transport, 'stdio', setup, timeoutMs);
   }
   const url = new URL(config.url);
   const requestInit = { headers: config.headers };
   if (config.transport === 'sse') {
-    return {
-      client: await connect(clientInfo, new SSEClientTransport(url, { requestInit }), setup, timeoutMs),
-      transport: 'sse',
-    };
+    return connect(clientInfo, new SSEClientTransport(url, { requestInit }), 'sse', setup, timeoutMs);
   }
   try {
-    const transport = new StreamableHTTPClientTransport(url, { requestInit });
-    return { client: await connect(clientInfo, transport, setup, timeoutMs), transport: 'streamable-http' };
+    return await connect(
+      clientInfo,
+      new StreamableHTTPClientTransport(url, { requestInit }),
+      'streamable-http',
+      setup,
+      timeoutMs,
+    );
   } catch (error) {
     if (!isClientError(error)) throw error;
-    const transport = new SSEClientTransport(url, { requestInit });
-    return { client: await connect(clientInfo, transport, setup, timeoutMs), transport: 'sse' };
+    return connect(clientInfo, new SSEClientTransport(url, { requestInit }), 'sse', setup, timeoutMs);
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 const serverName = z
   .string()
   .regex(/^[a-zA-Z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, A-Z, 0-9 or -')
+  .refine((name) => name.toLowerCase() !== 'steward', 'is reserved for Steward’s own tools')
   .describe('Names the server; its tools are offered as `<name>__<tool>`');
 
 const common = {

@@ -3,7 +3,7 @@ import { type Tool as McpTool, ToolListChangedNotificationSchema } from '@modelc
 import { StewardError, type ToolCallContext } from '@steward/core';
 import pRetry from 'p-retry';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.ts';
-import { type OpenedClient, openClient } from './open-client.ts';
+import { closeClient, type OpenedClient, openClient } from './open-client.ts';
 import type { ResolvedServerConfig } from './server-config.ts';
 import { isSessionExpired, isTransient, toToolError } from './tool-errors.ts';
 import { toToolOutput } from './tool-result.ts';
@@ -37,8 +37,9 @@ export interface ConnectionOptions {
 const maxPages = 1_000;
 
 /**
- * @internal One MCP server: its client, its tool catalog and its health. It reconnects by itself
- * with backoff (a crashed stdio server is restarted) until closed.
+ * @internal One MCP server: its client, its tool catalog and its health. A lost connection (a
+ * crashed stdio server, an expired session) is restored by one reconnect loop with backoff, never
+ * two at once, until the connection is closed. Tools are offered only while connected.
  */
 export class ServerConnection {
   readonly config: ResolvedServerConfig;
@@ -46,7 +47,8 @@ export class ServerConnection {
   readonly #breaker: CircuitBreaker;
   readonly #closed = new AbortController();
   #opened: OpenedClient | undefined;
-  #state: McpConnectionState = 'connecting';
+  #reconnecting: Promise<void> | undefined;
+  #attempt: Promise<void> | undefined;
   #tools: readonly McpTool[] = [];
   #catalogVersion = 0;
   #reconnects = 0;
@@ -59,22 +61,30 @@ export class ServerConnection {
     this.#breaker = new CircuitBreaker(options.circuitBreaker);
   }
 
-  /** Connects, retrying with backoff in the background; resolves after the first attempt either way. */
-  start(): Promise<void> {
-    const first = this.#connect();
-    first.catch(() => this.#reconnectLoop());
-    return first.catch(() => {});
+  /** Connects; on failure keeps trying in the background. Resolves after the first attempt. */
+  async start(): Promise<void> {
+    try {
+      await this.#connect();
+    } catch {
+      void this.#reconnect();
+    }
+  }
+
+  get state(): McpConnectionState {
+    if (this.#closed.signal.aborted) return 'closed';
+    if (this.#opened !== undefined) return 'connected';
+    return this.#everConnected ? 'reconnecting' : 'connecting';
   }
 
   get tools(): readonly McpTool[] {
-    return this.#state === 'connected' ? this.#tools : [];
+    return this.#opened === undefined ? [] : this.#tools;
   }
 
   status(): McpServerStatus {
     return {
       name: this.config.name,
-      transport: this.#opened?.transport ?? this.config.transport,
-      state: this.#state,
+      transport: this.#opened?.kind ?? this.config.transport,
+      state: this.state,
       circuit: this.#breaker.state,
       tools: this.#tools.length,
       catalogVersion: this.#catalogVersion,
@@ -85,8 +95,8 @@ export class ServerConnection {
 
   async callTool(tool: McpTool, args: unknown, context: ToolCallContext): Promise<unknown> {
     const server = this.config.name;
-    if (this.#state !== 'connected' || this.#opened === undefined) {
-      throw new StewardError('tool_unavailable', `${server}/${tool.name}: the server is ${this.#state}`);
+    if (this.#opened === undefined) {
+      throw new StewardError('tool_unavailable', `${server}/${tool.name}: the server is ${this.state}`);
     }
     if (!this.#breaker.tryAcquire()) {
       throw new StewardError(
@@ -94,7 +104,12 @@ export class ServerConnection {
         `${server}/${tool.name}: the circuit breaker is open after repeated failures`,
       );
     }
-    const safeToRetry = tool.annotations?.readOnlyHint === true || tool.annotations?.idempotentHint === true;
+    // Hints are the server's word; only the host's trust makes a repeat safe.
+    const { readOnlyTools, trustReadOnlyHints } = this.config;
+    const safeToRetry =
+      readOnlyTools.includes(tool.name) ||
+      (trustReadOnlyHints &&
+        (tool.annotations?.readOnlyHint === true || tool.annotations?.idempotentHint === true));
     const once = () => this.#callOnce(tool, args, context);
     try {
       const result = safeToRetry
@@ -118,22 +133,20 @@ export class ServerConnection {
   }
 
   async close(): Promise<void> {
-    this.#state = 'closed';
     this.#closed.abort();
     const opened = this.#opened;
     this.#opened = undefined;
-    await opened?.client.close().catch(() => {});
+    if (opened !== undefined) await closeClient(opened);
   }
 
   async #callOnce(tool: McpTool, args: unknown, context: ToolCallContext) {
-    const request = () => {
-      const client = this.#opened?.client;
-      if (client === undefined)
-        throw new StewardError('tool_unavailable', `${this.config.name}: not connected`);
-      return client.callTool({ name: tool.name, arguments: args as Record<string, unknown> }, undefined, {
+    const request = (opened: OpenedClient) =>
+      opened.client.callTool({ name: tool.name, arguments: args as Record<string, unknown> }, undefined, {
         signal: context.signal,
         timeout: this.config.callTimeoutMs,
         resetTimeoutOnProgress: true,
+        // Progress may extend a call, but not forever.
+        maxTotalTimeout: this.config.callTimeoutMs * 10,
         onprogress: ({ progress, total, message }) =>
           context.reportProgress({
             progress,
@@ -141,75 +154,64 @@ export class ServerConnection {
             ...(message === undefined ? {} : { message }),
           }),
       });
-    };
+    const opened = this.#opened;
+    if (opened === undefined)
+      throw new StewardError('tool_unavailable', `${this.config.name}: not connected`);
     try {
-      return await request();
+      return await request(opened);
     } catch (error) {
       if (!isSessionExpired(error)) throw error;
       // The server dropped our session (restart, expiry): it never ran the call. Start a new
-      // session and send it once more.
+      // session (one attempt, shared by every call that saw the 404) and send it once more.
       this.#options.warn(`${this.config.name}: the MCP session expired; reconnecting`, error);
-      await this.#replaceClient();
-      return await request();
-    }
-  }
-
-  async #connect(): Promise<void> {
-    if (this.#closed.signal.aborted) return;
-    try {
-      const opened = await openClient(
-        this.config,
-        this.#options.clientInfo,
-        (client) => this.#attach(client),
-        this.#options.connectTimeoutMs,
-      );
-      if (this.#closed.signal.aborted) {
-        await opened.client.close().catch(() => {});
-        return;
+      this.#lost(opened);
+      await this.#reconnectOnce().catch(() => {});
+      const fresh = this.#opened;
+      if (fresh === undefined) {
+        throw new StewardError('tool_unavailable', `${this.config.name}: reconnecting failed`, {
+          cause: error,
+        });
       }
-      this.#opened = opened;
-      await this.#refreshCatalog(opened.client);
-      this.#state = 'connected';
-      this.#everConnected = true;
-      this.#lastError = undefined;
-      this.#options.onCatalogChange();
-    } catch (error) {
-      this.#lastError = error instanceof Error ? error.message : String(error);
-      throw error;
+      return await request(fresh);
     }
   }
 
-  #attach(client: Client): void {
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      this.#refreshCatalog(client)
-        .then(() => this.#options.onCatalogChange())
-        .catch((error: unknown) => this.#options.warn(`${this.config.name}: re-listing tools failed`, error));
-    });
-    client.onclose = () => {
-      if (this.#opened?.client !== client || this.#closed.signal.aborted) return;
-      this.#opened = undefined;
-      this.#state = 'reconnecting';
-      this.#options.onCatalogChange();
-      this.#options.warn(`${this.config.name}: the connection closed; reconnecting`);
-      void this.#reconnectLoop();
-    };
-  }
-
-  async #replaceClient(): Promise<void> {
-    const old = this.#opened;
+  /** Forgets `opened` if it is still the current client, and closes it. */
+  #lost(opened: OpenedClient): void {
+    if (this.#opened !== opened) return;
     this.#opened = undefined;
-    this.#state = 'reconnecting';
-    await old?.client.close().catch(() => {});
-    await this.#connect();
-    this.#reconnects++;
+    this.#options.onCatalogChange();
+    void closeClient(opened);
   }
 
-  async #reconnectLoop(): Promise<void> {
-    await pRetry(
+  /**
+   * One immediate reconnect attempt, shared by every call that needs it; when it fails, the
+   * background loop takes over and the callers get `tool_unavailable` at once.
+   */
+  #reconnectOnce(): Promise<void> {
+    if (this.#opened !== undefined || this.#closed.signal.aborted) return Promise.resolve();
+    if (this.#reconnecting !== undefined) return Promise.reject(new Error('reconnecting in the background'));
+    this.#attempt ??= this.#connect()
+      .then(() => {
+        this.#reconnects++;
+      })
+      .catch((error: unknown) => {
+        void this.#reconnect();
+        throw error;
+      })
+      .finally(() => {
+        this.#attempt = undefined;
+      });
+    return this.#attempt;
+  }
+
+  /** The one background reconnect loop, with backoff; it ends when connected or closed. */
+  #reconnect(): Promise<void> {
+    if (this.#closed.signal.aborted || this.#opened !== undefined) return Promise.resolve();
+    this.#reconnecting ??= pRetry(
       async () => {
-        const wasConnected = this.#everConnected;
         await this.#connect();
-        if (wasConnected) this.#reconnects++;
+        this.#reconnects++;
       },
       {
         retries: Number.POSITIVE_INFINITY,
@@ -220,11 +222,67 @@ export class ServerConnection {
         onFailedAttempt: ({ error, retryDelay }) =>
           this.#options.warn(`${this.config.name}: connecting failed; next try in ${retryDelay} ms`, error),
       },
-    ).catch(() => {});
+    )
+      .catch(() => {})
+      .finally(() => {
+        this.#reconnecting = undefined;
+      });
+    return this.#reconnecting;
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    let opened: OpenedClient | undefined;
+    try {
+      opened = await openClient(
+        this.config,
+        this.#options.clientInfo,
+        (client) => this.#attach(client),
+        this.#options.connectTimeoutMs,
+      );
+      const tools = await this.#listAll(opened.client);
+      if (this.#closed.signal.aborted) {
+        await closeClient(opened);
+        return;
+      }
+      this.#tools = tools;
+      this.#catalogVersion++;
+      this.#opened = opened;
+      this.#everConnected = true;
+      this.#lastError = undefined;
+      this.#options.onCatalogChange();
+    } catch (error) {
+      // A client that connected but could not list is closed here, or its process leaks.
+      if (opened !== undefined) await closeClient(opened);
+      this.#lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+  }
+
+  #attach(client: Client): void {
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      try {
+        const tools = await this.#listAll(client);
+        if (this.#opened?.client !== client) return;
+        this.#tools = tools;
+        this.#catalogVersion++;
+        this.#options.onCatalogChange();
+      } catch (error) {
+        this.#options.warn(`${this.config.name}: re-listing tools failed`, error);
+      }
+    });
+    client.onerror = (error) => this.#options.warn(`${this.config.name}: transport error`, error);
+    client.onclose = () => {
+      const opened = this.#opened;
+      if (opened?.client !== client || this.#closed.signal.aborted) return;
+      this.#options.warn(`${this.config.name}: the connection closed; reconnecting`);
+      this.#lost(opened);
+      void this.#reconnect();
+    };
   }
 
   /** Lists every page of the catalog, following `nextCursor` to the end. */
-  async #refreshCatalog(client: Client): Promise<void> {
+  async #listAll(client: Client): Promise<McpTool[]> {
     const tools: McpTool[] = [];
     const seen = new Set<string>();
     let cursor: string | undefined;
@@ -237,7 +295,6 @@ export class ServerConnection {
       if (cursor === undefined || seen.has(cursor)) break;
       seen.add(cursor);
     }
-    this.#tools = tools;
-    this.#catalogVersion++;
+    return tools;
   }
 }

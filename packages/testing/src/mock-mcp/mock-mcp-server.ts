@@ -107,6 +107,8 @@ export interface MockMcpServer {
   expireSessions(): void;
   /** Answers every request with this HTTP status until reset with `undefined`. */
   failWith(status: number | undefined): void;
+  /** Answers new-session (initialize) requests with this status until reset with `undefined`. */
+  failInitializeWith(status: number | undefined): void;
   /** HTTP requests received, with their headers (the newest last). */
   readonly httpRequests: readonly {
     method: string;
@@ -123,6 +125,7 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
   const core = new MockMcpCore(options);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failure: number | undefined;
+  let initializeFailure: number | undefined;
 
   const httpRequests: { method: string; headers: Readonly<Record<string, string | string[] | undefined>> }[] =
     [];
@@ -149,6 +152,12 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
       await transport.handleRequest(request, response);
       return;
     }
+    if (initializeFailure !== undefined) {
+      response
+        .writeHead(initializeFailure, { 'content-type': 'text/plain' })
+        .end('injected initialize failure');
+      return;
+    }
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
@@ -170,6 +179,9 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
     expireSessions: () => sessions.clear(),
     failWith: (status) => {
       failure = status;
+    },
+    failInitializeWith: (status) => {
+      initializeFailure = status;
     },
     httpRequests,
     close: async () => {
