@@ -8,6 +8,7 @@ import { createOpenAIModel } from '@steward/core/openai';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { mcpRoundTrip, toolSelection } from './mcp.ts';
+import { perTokenOverhead } from './overhead.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
 const warmup = Number(process.env.BENCH_WARMUP ?? 5);
@@ -189,6 +190,7 @@ try {
 
 results.push(await mcpRoundTrip(iterations * 10));
 const selection = await toolSelection(iterations * 5);
+const overhead = await perTokenOverhead(iterations * 5);
 
 console.log(
   '\nSteward vs raw openai and the MCP SDK client (medians; the model server runs in its own process)\n',
@@ -196,10 +198,12 @@ console.log(
 console.table(results);
 console.log('\nTool selection over a 1,000-tool catalog (20 servers, hash embedder, top 16)\n');
 console.table([selection]);
+console.log("\nSteward's own cost per token (no HTTP, no JSON: a model yielding from memory)\n");
+console.table([overhead]);
 const worst = Math.max(...results.map((result) => result.ratio));
 console.log(`worst ratio ${worst.toFixed(3)} (target <= 1.10): ${worst <= 1.1 ? 'met' : 'NOT met'}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection, overhead }, null, 2)}\n`,
 );

@@ -51,6 +51,10 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse' = 'stre
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // A test that dies before its afterAll must not leave the server running.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  child.once('exit', () => process.off('exit', killChild));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server-everything did not start')), 15_000);
     child.stderr?.on('data', (chunk: Buffer) => {
