@@ -312,7 +312,10 @@ describe('an end-to-end run', () => {
     expect(gmail.mailbox.sent.length).toBe(sentBefore);
   });
 
-  it('does not send email without consent: GMAIL_SEND_EMAIL needs confirmation', async () => {
+  it.each([
+    ['denied', 0],
+    ['approved', 1],
+  ] as const)('asks before GMAIL_SEND_EMAIL and sends %s: %i email(s)', async (decision, sends) => {
     const registry = createMcpRegistry({
       servers: [{ name: 'gmail', transport: 'streamable-http', url: gmail.mcpUrl }],
     });
@@ -325,26 +328,33 @@ describe('an end-to-end run', () => {
           },
         ],
       },
-      { text: 'I need your confirmation first.' },
+      { text: decision === 'approved' ? 'Sent.' : 'I did not send it.' },
     );
     const sentBefore = gmail.mailbox.sent.length;
-    const run = new Assistant({
+    const assistant = new Assistant({
       model: createOpenAIModel({ model: 'm', baseURL: openai.baseURL, apiKey: 'k' }),
       tools: [registry],
-    }).run({
-      input: 'Email bob',
-      userId: 'alice',
     });
+    const run = assistant.run({ input: 'Email bob', userId: 'alice' });
     const events: StewardEvent[] = [];
-    for await (const event of run) events.push(event);
+    for await (const event of run) {
+      events.push(event);
+      if (event.type === 'approval_required') {
+        expect(gmail.mailbox.sent.length).toBe(sentBefore);
+        if (decision === 'approved') await assistant.approve(event.call_id, { userId: 'alice' });
+        else await assistant.deny(event.call_id, { userId: 'alice', reason: 'not now' });
+      }
+    }
     await registry.close();
     expect(events.find((event) => event.type === 'tool_request')).toMatchObject({
       require_confirmation: true,
     });
-    expect(events.find((event) => event.type === 'tool_result')).toMatchObject({
-      error: { code: 'tool_denied' },
+    expect(events.find((event) => event.type === 'approval_resolved')).toMatchObject({
+      decision,
+      decided_by: 'alice',
     });
-    expect(gmail.mailbox.sent.length).toBe(sentBefore);
+    expect(events.at(-1)).toMatchObject({ type: 'final', stop_reason: 'stop' });
+    expect(gmail.mailbox.sent.length - sentBefore).toBe(sends);
   });
 
   it('sends exactly one email when the host allows side effects', async () => {

@@ -23,6 +23,8 @@ export {
   type ToolError,
 } from './errors/steward-error.ts';
 export type {
+  ApprovalRequiredEvent,
+  ApprovalResolvedEvent,
   ErrorEvent,
   EventBase,
   FinalEvent,
@@ -63,6 +65,14 @@ export {
   type ToolSelectionRequest,
   type ToolSelector,
 } from './selection/tool-selector.ts';
+export type {
+  ApprovalRecord,
+  ApprovalStatus,
+  AuditAction,
+  AuditEntry,
+  ExecutionRecord,
+  ToolPermission,
+} from './storage/consent-records.ts';
 export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in-memory-storage.ts';
 export type {
   OwnerScope,

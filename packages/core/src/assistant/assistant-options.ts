@@ -40,6 +40,10 @@ export const limitsSchema = z
     memoryResults: z.number().int().nonnegative().default(5),
     /** Tool output longer than this is truncated before the model reads it. */
     maxToolResultChars: positiveInt.default(20_000),
+    /** How long a side-effect call waits for the user's decision. */
+    approvalTtlMs: timeoutMs.default(900_000),
+    /** How often a paused run checks storage for decisions made on other instances. */
+    approvalPollMs: timeoutMs.default(2_000),
   })
   .strict();
 
@@ -101,6 +105,10 @@ export interface AssistantLimits {
   readonly memoryResults: number;
   /** Tool output longer than this is truncated before the model reads it. Default 20,000. */
   readonly maxToolResultChars: number;
+  /** How long a side-effect call waits for the user's decision. Default 900,000 ms (15 minutes). */
+  readonly approvalTtlMs: number;
+  /** How often a paused run checks storage for decisions made on other instances. Default 2,000 ms. */
+  readonly approvalPollMs: number;
 }
 
 /** Retries of a model call that failed (429, 5xx, network) before any output arrived. */

@@ -6,24 +6,41 @@ import { parseOptions } from '../internal/parse-options.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
+import type { ApprovalRecord, AuditEntry } from '../storage/consent-records.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { OwnerScope, RunRecord, Storage, StoredMessage } from '../storage/storage.ts';
 import type { Tool } from '../tools/define-tool.ts';
 import { createLocalToolProvider } from '../tools/local-tool-provider.ts';
 import { isToolProvider, type ToolProvider } from '../tools/tool-provider.ts';
+import { createDecisionSignals } from './approval-wait.ts';
+import { decide, grantPermission, revokePermission } from './approvals.ts';
 import {
   type AssistantLimits,
   type AssistantOptions,
   assistantOptionsSchema,
+  type ResolvedRunOptions,
   type RetryPolicy,
   type RunInput,
   runInputSchema,
 } from './assistant-options.ts';
 import { EventLog } from './event-log.ts';
 import { estimateTokens } from './prompt-builder.ts';
+import type { RunResult } from './run.ts';
 import { Run } from './run.ts';
 import { RunEventStream } from './run-event-stream.ts';
-import { executeRun } from './run-loop.ts';
+import { executeRun, type RunLoopContext } from './run-loop.ts';
+import { continuePausedRun, loadPausedRun } from './run-resume.ts';
+
+/** @internal What starting (or resuming) a run needs. */
+interface LaunchInit {
+  readonly runId: string;
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly input: string;
+  readonly options: ResolvedRunOptions;
+  readonly signal: AbortSignal | undefined;
+  readonly firstSeq: number;
+}
 
 /** What an {@link Assistant} emits to observers (`assistant.on(...)`). */
 export interface AssistantEventMap {
@@ -56,6 +73,9 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #retry: RetryPolicy;
   readonly #countTokens: (text: string) => number;
   readonly #onEvent: ((event: StewardEvent) => void) | undefined;
+  readonly #decisions = createDecisionSignals();
+  /** Runs whose loop lives in this process, so a decision here wakes them directly. */
+  readonly #live = new Map<string, Run>();
 
   constructor(options: AssistantOptions) {
     super();
@@ -82,17 +102,111 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
    */
   run(input: RunInput): Run {
     const parsed = parseOptions(runInputSchema, input, 'assistant.run', 'invalid_input');
-    const runId = crypto.randomUUID();
-    const sessionId = parsed.sessionId ?? crypto.randomUUID();
-    const controller = new AbortController();
-    const timeout = setTimeout(
-      () =>
-        controller.abort(new StewardError('run_timeout', `The run exceeded ${this.limits.runTimeoutMs} ms`)),
-      this.limits.runTimeoutMs,
+    return this.#launch(
+      {
+        runId: crypto.randomUUID(),
+        sessionId: parsed.sessionId ?? crypto.randomUUID(),
+        userId: parsed.userId,
+        input: parsed.input,
+        options: parsed.options ?? {},
+        signal: parsed.signal,
+        firstSeq: 1,
+      },
+      executeRun,
     );
-    const forwardAbort = () => controller.abort(parsed.signal?.reason);
-    if (parsed.signal?.aborted) forwardAbort();
-    else parsed.signal?.addEventListener('abort', forwardAbort, { once: true });
+  }
+
+  /**
+   * Approves a side-effect call that waits for the user. Only the run's owner may decide, once;
+   * an expired approval is refused. The paused run goes on: here if it runs in this process,
+   * otherwise it is resumed here and returned as `run`.
+   */
+  async approve(callId: string, scope: OwnerScope): Promise<{ approval: ApprovalRecord; run?: Run }> {
+    const approval = await decide(this.storage, callId, scope, { status: 'approved' });
+    return { approval, ...(await this.#continueAfter(approval, scope)) };
+  }
+
+  /** Denies a waiting call: the model is told, and answers without it. Same rules as {@link approve}. */
+  async deny(
+    callId: string,
+    scope: OwnerScope & { reason?: string },
+  ): Promise<{ approval: ApprovalRecord; run?: Run }> {
+    const approval = await decide(this.storage, callId, scope, {
+      status: 'denied',
+      ...(scope.reason === undefined ? {} : { reason: scope.reason }),
+    });
+    return { approval, ...(await this.#continueAfter(approval, scope)) };
+  }
+
+  /**
+   * Resumes a run paused for approval once every waiting call is decided (or expired), e.g.
+   * after a restart. Resolves `undefined` when there is nothing to resume: the run is not paused,
+   * a call still waits, or another instance resumed it first. Events continue the stored `seq`.
+   */
+  async resume(runId: string, scope: OwnerScope): Promise<Run | undefined> {
+    const snapshot = await loadPausedRun(this.storage, runId, scope, this.limits.historyMessages);
+    if (snapshot === undefined) return undefined;
+    if (!(await this.storage.transitionRun(runId, 'awaiting_approval', 'running'))) return undefined;
+    return this.#launch(
+      {
+        runId,
+        sessionId: snapshot.sessionId,
+        userId: scope.userId,
+        input: snapshot.input,
+        options: {},
+        signal: undefined,
+        firstSeq: snapshot.nextSeq,
+      },
+      (context) => continuePausedRun(context, snapshot),
+    );
+  }
+
+  /** Lets `userId` run `toolName` without asking: always, or in one session. Revocable. */
+  allowTool(scope: OwnerScope & { toolName: string; sessionId?: string }): Promise<void> {
+    return grantPermission(this.storage, scope);
+  }
+
+  /** Withdraws a permission given with {@link allowTool}; resolves whether one existed. */
+  revokeTool(scope: OwnerScope & { toolName: string; sessionId?: string }): Promise<boolean> {
+    return revokePermission(this.storage, scope);
+  }
+
+  /** The audit log of a user (optionally one run): approvals, decisions, executions, permissions. */
+  getAudit(scope: OwnerScope & { runId?: string }): Promise<readonly AuditEntry[]> {
+    return this.storage.listAudit(scope);
+  }
+
+  async #continueAfter(approval: ApprovalRecord, scope: OwnerScope): Promise<{ run?: Run }> {
+    const live = this.#live.get(approval.runId);
+    if (live !== undefined) {
+      this.#decisions.notify(approval.runId);
+      return { run: live };
+    }
+    const resumed = await this.resume(approval.runId, scope);
+    return resumed === undefined ? {} : { run: resumed };
+  }
+
+  #launch(init: LaunchInit, execute: (context: RunLoopContext) => Promise<RunResult>): Run {
+    const { runId } = init;
+    const controller = new AbortController();
+    // The run timeout stops while the run waits for the user, and goes on with what was left.
+    let remainingMs = this.limits.runTimeoutMs;
+    let startedAt = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const startTimer = () => {
+      startedAt = Date.now();
+      timer = setTimeout(
+        () =>
+          controller.abort(
+            new StewardError('run_timeout', `The run exceeded ${this.limits.runTimeoutMs} ms`),
+          ),
+        remainingMs,
+      );
+    };
+    startTimer();
+    const forwardAbort = () => controller.abort(init.signal?.reason);
+    if (init.signal?.aborted) forwardAbort();
+    else init.signal?.addEventListener('abort', forwardAbort, { once: true });
 
     const warn = (message: string, cause?: unknown) => {
       try {
@@ -104,16 +218,18 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     const eventLog = new EventLog(this.storage, runId, (error) =>
       warn('Storing run events failed; later events are not stored', error),
     );
-    const events = new RunEventStream(runId, [
-      (event) => eventLog.append(event),
-      (event) => this.#notify(event, warn),
-    ]);
-    const result = executeRun({
+    const events = new RunEventStream(
       runId,
-      sessionId,
-      userId: parsed.userId,
-      input: parsed.input,
-      options: parsed.options ?? {},
+      [(event) => eventLog.append(event), (event) => this.#notify(event, warn)],
+      init.firstSeq,
+    );
+    if (init.firstSeq > 1) eventLog.enable();
+    const result = execute({
+      runId,
+      sessionId: init.sessionId,
+      userId: init.userId,
+      input: init.input,
+      options: init.options,
       model: this.model,
       providers: this.#providers,
       storage: this.storage,
@@ -128,11 +244,20 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       eventLog,
       signal: controller.signal,
       warn,
+      decisions: this.#decisions,
+      pauseTimeout: () => {
+        clearTimeout(timer);
+        remainingMs = Math.max(1, remainingMs - (Date.now() - startedAt));
+      },
+      resumeTimeout: startTimer,
     }).finally(() => {
-      clearTimeout(timeout);
-      parsed.signal?.removeEventListener('abort', forwardAbort);
+      clearTimeout(timer);
+      init.signal?.removeEventListener('abort', forwardAbort);
+      this.#live.delete(runId);
     });
-    return new Run({ id: runId, sessionId, events, controller, result });
+    const run = new Run({ id: runId, sessionId: init.sessionId, events, controller, result });
+    this.#live.set(runId, run);
+    return run;
   }
 
   /** The session's messages, oldest first, tool outputs included. Another user's session reads as empty. */

@@ -13,13 +13,16 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
   readonly #sinks: readonly EventSink[];
   readonly #events: StewardEvent[] = [];
   #closed = false;
+  readonly #seqOffset: number;
   #lastMillis = 0;
   #lastIso = '';
   #waiters: (() => void)[] = [];
 
-  constructor(runId: string, sinks: readonly EventSink[]) {
+  /** `firstSeq` > 1 continues a stored run (a resume): earlier events stay in storage. */
+  constructor(runId: string, sinks: readonly EventSink[], firstSeq = 1) {
     this.#runId = runId;
     this.#sinks = sinks;
+    this.#seqOffset = firstSeq - 1;
   }
 
   emit(input: StewardEventInput): StewardEvent {
@@ -28,7 +31,7 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
     const event = Object.freeze({
       ...input,
       run_id: this.#runId,
-      seq: this.#events.length + 1,
+      seq: this.#seqOffset + this.#events.length + 1,
       timestamp: this.#now(),
     }) as StewardEvent;
     this.#publish(event);
@@ -43,7 +46,7 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
         type: 'token',
         text,
         run_id: this.#runId,
-        seq: this.#events.length + 1,
+        seq: this.#seqOffset + this.#events.length + 1,
         timestamp: this.#now(),
       }),
     );

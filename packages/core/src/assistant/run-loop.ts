@@ -9,14 +9,21 @@ import type { AssistantMessage, Message } from '../model/message.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { RunStatus, Storage } from '../storage/storage.ts';
 import type { ToolDefinition, ToolProvider } from '../tools/tool-provider.ts';
+import { awaitDecisions, type DecisionSignals, handOff } from './approval-wait.ts';
 import type { AssistantLimits, ResolvedRunOptions, RetryPolicy } from './assistant-options.ts';
 import type { EventLog } from './event-log.ts';
 import { runModelStep } from './model-step.ts';
 import { buildPrompt } from './prompt-builder.ts';
 import type { RunResult } from './run.ts';
 import type { RunEventStream } from './run-event-stream.ts';
+import type { ToolCatalog } from './tool-catalog.ts';
 import { loadToolCatalog } from './tool-catalog.ts';
-import { executeToolCalls } from './tool-execution.ts';
+import {
+  executeToolCalls,
+  type PendingCall,
+  resolvePendingCalls,
+  type ToolExecutionContext,
+} from './tool-execution.ts';
 
 /** @internal Everything one run needs, resolved by the Assistant. */
 export interface RunLoopContext {
@@ -40,15 +47,22 @@ export interface RunLoopContext {
   /** Aborted by `run.abort()`, the caller's signal or the run timeout; the reason says which. */
   readonly signal: AbortSignal;
   readonly warn: (message: string, cause?: unknown) => void;
+  readonly decisions: DecisionSignals;
+  /** Stops the run timeout while the run waits for the user. */
+  readonly pauseTimeout: () => void;
+  readonly resumeTimeout: () => void;
 }
 
-interface RunState {
+/** @internal */
+export interface RunState {
   text: string;
   /** Where the model call in progress began in `text`: its text becomes a partial message if the call fails. */
   stepStart: number;
   usage: Usage;
   readonly messages: Message[];
   runCreated: boolean;
+  /** Model calls made so far. */
+  step: number;
 }
 
 /** How long the writes after `final` (events, run status, memory) may take. */
@@ -62,18 +76,29 @@ const stopReasonOf: Record<ModelFinishReason, StopReason> = {
   content_filter: 'content_filter',
 };
 
+/** @internal What the step loop works from: the prompt's fixed parts and the run's catalog. */
+export interface RunSetup {
+  readonly history: readonly Message[];
+  readonly memories: readonly MemoryItem[];
+  readonly catalog: ToolCatalog;
+}
+
 /**
  * @internal The run loop: prompt, model call, tool calls, repeat until the model answers, a
  * limit is hit or something fails. Never throws: every failure becomes `error` and `final` events
  * and a resolved {@link RunResult}.
  */
 export async function executeRun(context: RunLoopContext): Promise<RunResult> {
-  const state: RunState = { text: '', stepStart: 0, usage: emptyUsage, messages: [], runCreated: false };
-  const emit = (event: StewardEventInput) => context.events.emit(event);
-  emit({ type: 'run_started', session_id: context.sessionId, user_id: context.userId });
-  // Every await of an adapter is raced against the run's signal: a storage, provider or policy
-  // that never answers must not hold a run past its timeout or a stop.
-  const guard = <T>(promise: Promise<T>) => raceAbort(promise, context.signal);
+  const state: RunState = {
+    text: '',
+    stepStart: 0,
+    usage: emptyUsage,
+    messages: [],
+    runCreated: false,
+    step: 0,
+  };
+  context.events.emit({ type: 'run_started', session_id: context.sessionId, user_id: context.userId });
+  const guard = guardOf(context);
   try {
     await guard(context.storage.ensureSession(context.sessionId, { userId: context.userId }));
     const createdAt = new Date().toISOString();
@@ -99,28 +124,92 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
               limit: context.limits.historyMessages,
             }),
         retrieveMemories(context),
-        loadToolCatalog(context.providers, context.options.toolOverrides, {
-          signal: context.signal,
-          warn: context.warn,
-          ...(context.toolSelector === undefined ? {} : { select: selectFor(context, context.toolSelector) }),
-        }),
+        loadRunCatalog(context),
       ]),
     );
     await guard(persist(context, state, [{ role: 'user', content: context.input }]));
-    const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
+    return await runSteps(
+      context,
+      state,
+      { history: history.map((stored) => stored.message), memories, catalog },
+      [],
+    );
+  } catch (caught) {
+    return fail(context, state, caught);
+  }
+}
 
-    for (let step = 1; ; step++) {
+/** @internal The run's tool catalog, narrowed by the run's overrides and the tool selector. */
+export function loadRunCatalog(context: RunLoopContext): Promise<ToolCatalog> {
+  return loadToolCatalog(context.providers, context.options.toolOverrides, {
+    signal: context.signal,
+    warn: context.warn,
+    ...(context.toolSelector === undefined ? {} : { select: selectFor(context, context.toolSelector) }),
+  });
+}
+
+// Every await of an adapter is raced against the run's signal: a storage, provider or policy
+// that never answers must not hold a run past its timeout or a stop.
+function guardOf(context: RunLoopContext) {
+  return <T>(promise: Promise<T>) => raceAbort(promise, context.signal);
+}
+
+function toolContext(context: RunLoopContext, catalog: ToolCatalog): ToolExecutionContext {
+  return {
+    catalog,
+    consent: context.consent,
+    storage: context.storage,
+    approvalTtlMs: context.limits.approvalTtlMs,
+    runId: context.runId,
+    sessionId: context.sessionId,
+    userId: context.userId,
+    toolTimeoutMs: context.limits.toolTimeoutMs,
+    maxToolResultChars: context.limits.maxToolResultChars,
+    signal: context.signal,
+    emit: (event) => context.events.emit(event),
+  };
+}
+
+/**
+ * @internal The steps of a run, from a fresh start or from a resume: first the calls left
+ * waiting for approval (if any), then model call, tool calls, and again, until the model answers.
+ */
+export async function runSteps(
+  context: RunLoopContext,
+  state: RunState,
+  setup: RunSetup,
+  waiting: readonly PendingCall[],
+  /** The waiting calls are decided and this loop already claimed the run (a resume). */
+  claimed = false,
+): Promise<RunResult> {
+  const guard = guardOf(context);
+  const emit = (event: StewardEventInput) => context.events.emit(event);
+  const tools = toolContext(context, setup.catalog);
+  try {
+    let pending = waiting;
+    const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
+    while (true) {
+      if (pending.length > 0) {
+        const resumed = claimed || (await awaitDecisions(context, state, pending));
+        claimed = false;
+        if (!resumed) return handOff(context, state);
+        await guard(persist(context, state, await resolvePendingCalls(tools, pending)));
+        pending = [];
+        if (context.signal.aborted) throw context.signal.reason;
+      }
+      state.step++;
+      const step = state.step;
       const outcome = await runModelStep({
         model: context.model,
         messages: buildPrompt({
           system: context.system,
-          memories,
-          history: history.map((stored) => stored.message),
+          memories: setup.memories,
+          history: setup.history,
           current: state.messages,
           historyTokens: context.limits.historyTokens,
           countTokens: context.countTokens,
         }),
-        tools: catalog.specs,
+        tools: setup.catalog.specs,
         maxOutputTokens,
         retry: context.retry,
         stallTimeoutMs: context.limits.stallTimeoutMs,
@@ -170,21 +259,9 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
         return await finish(context, state, 'max_steps', error);
       }
 
-      const results = await executeToolCalls(
-        {
-          catalog,
-          consent: context.consent,
-          runId: context.runId,
-          sessionId: context.sessionId,
-          userId: context.userId,
-          toolTimeoutMs: context.limits.toolTimeoutMs,
-          maxToolResultChars: context.limits.maxToolResultChars,
-          signal: context.signal,
-          emit,
-        },
-        outcome.toolCalls,
-      );
-      await guard(persist(context, state, results));
+      const results = await executeToolCalls(tools, outcome.toolCalls);
+      await guard(persist(context, state, results.messages));
+      pending = results.pending;
       if (context.signal.aborted) throw context.signal.reason;
     }
   } catch (caught) {

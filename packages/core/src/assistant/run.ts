@@ -13,7 +13,8 @@ export interface RunResult {
   /** The messages this run added to the session, its user input first. */
   readonly messages: readonly Message[];
   readonly usage: Usage;
-  readonly stopReason: StopReason;
+  /** How the run ended; `handed_off` when another instance resumed it after a pause and goes on there. */
+  readonly stopReason: StopReason | 'handed_off';
   /** True when the answer was cut short (stall, abort, timeout, error). */
   readonly partial: boolean;
   /** The failure that ended the run, when it ended on one. */

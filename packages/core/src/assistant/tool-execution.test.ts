@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAllowAllConsentPolicy } from '../consent/consent-policy.ts';
-import type { ToolResultEvent } from '../events/stream-event.ts';
+import type { StewardEvent, ToolResultEvent } from '../events/stream-event.ts';
 import { createScriptedModel } from '../testing/scripted-model.ts';
 import { defineTool } from '../tools/define-tool.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
@@ -389,19 +389,32 @@ describe('consent', () => {
     return { tool, sent };
   }
 
-  it('by default asks for confirmation and never runs an unapproved side effect', async () => {
+  it('by default pauses for the user and never runs an unapproved side effect', async () => {
     const { tool, sent } = sendTool();
     const model = createScriptedModel([
       { toolCalls: [{ name: 'send_email', args: { to: 'bob@example.com' } }] },
       { text: 'Not sent.' },
     ]);
-    const events = await collect(
-      new Assistant({ model, tools: [tool] }).run({ input: 'mail bob', userId: 'u' }),
-    );
+    const assistant = new Assistant({ model, tools: [tool] });
+    const run = assistant.run({ input: 'mail bob', userId: 'u' });
+    const events: StewardEvent[] = [];
+    for await (const event of run) {
+      events.push(event);
+      if (event.type === 'approval_required') {
+        await expect
+          .poll(async () => (await assistant.getRun(run.id, { userId: 'u' }))?.status)
+          .toBe('awaiting_approval');
+        await assistant.deny(event.call_id, { userId: 'u', reason: 'not today' });
+      }
+    }
     expect(events.find((event) => event.type === 'tool_request')).toMatchObject({
       require_confirmation: true,
     });
-    expect(results(events)[0]?.error).toMatchObject({ code: 'tool_denied' });
+    expect(results(events)[0]?.error).toMatchObject({
+      code: 'tool_denied',
+      message: 'The user denied send_email: not today',
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'final', text: 'Not sent.' });
     expect(sent).toEqual([]);
   });
 

@@ -1,43 +1,60 @@
 import type { ConsentDecision, ConsentPolicy } from '../consent/consent-policy.ts';
+import { decideConsent, executeGuarded, type Gate, type GateCall } from '../consent/execution-gate.ts';
 import { StewardError, toStewardError } from '../errors/steward-error.ts';
-import type { StewardEventInput, ToolErrorPayload } from '../events/stream-event.ts';
 import { abortReasonToError, raceAbort } from '../internal/abort.ts';
-import { parseToolArguments, renderToolContent } from '../internal/json.ts';
+import { canonicalHash } from '../internal/canonical-hash.ts';
+import { parseToolArguments } from '../internal/json.ts';
 import type { ToolCall, ToolMessage } from '../model/message.ts';
+import type { Storage } from '../storage/storage.ts';
 import type { CatalogEntry, ToolCatalog } from './tool-catalog.ts';
+import { errorMessage, type InvokeContext, invokeProvider, resultMessage } from './tool-invoke.ts';
 
 /** @internal What a batch of tool calls needs from its run. */
-export interface ToolExecutionContext {
+export interface ToolExecutionContext extends InvokeContext {
   readonly catalog: ToolCatalog;
   readonly consent: ConsentPolicy;
-  readonly runId: string;
-  readonly sessionId: string;
-  readonly userId: string;
-  readonly toolTimeoutMs: number;
-  readonly maxToolResultChars: number;
-  readonly signal: AbortSignal;
-  readonly emit: (event: StewardEventInput) => void;
+  readonly storage: Storage;
+  readonly approvalTtlMs: number;
+}
+
+/** @internal A call waiting for the user's decision. */
+export interface PendingCall {
+  readonly call: ToolCall;
+  readonly args: unknown;
+  readonly argsHash: string;
+  readonly entry: CatalogEntry;
 }
 
 type Prepared =
-  | {
-      readonly call: ToolCall;
-      readonly args: unknown;
-      readonly entry: CatalogEntry;
-      readonly decision: ConsentDecision;
-    }
+  | (PendingCall & { readonly decision: ConsentDecision })
   | { readonly call: ToolCall; readonly args: unknown; readonly error: StewardError };
 
+const gateOf = (context: ToolExecutionContext): Gate => ({
+  storage: context.storage,
+  policy: context.consent,
+  signal: context.signal,
+});
+
+const gateCall = (context: ToolExecutionContext, item: PendingCall): GateCall => ({
+  runId: context.runId,
+  sessionId: context.sessionId,
+  userId: context.userId,
+  callId: item.call.callId,
+  tool: item.entry.definition,
+  args: item.args,
+  argsHash: item.argsHash,
+});
+
 /**
- * @internal Runs one step's tool calls: all `tool_request`s first, in the model's order, then
- * the calls concurrently, each `tool_result` as soon as its call ends. Returns one tool message
- * per call, in call order, even for calls that failed or were cut off, so the history never
- * holds a call without its answer.
+ * @internal Runs one step's tool calls: all `tool_request`s first, in the model's order; then an
+ * approval is recorded for each call that needs the user's consent (`approval_required`), while
+ * the others run concurrently, each `tool_result` as soon as it ends. Returns a tool message for
+ * every call that ended, in call order, and the calls left waiting for a decision.
  */
 export async function executeToolCalls(
   context: ToolExecutionContext,
   calls: readonly ToolCall[],
-): Promise<ToolMessage[]> {
+): Promise<{ messages: ToolMessage[]; pending: PendingCall[] }> {
   const prepared = await Promise.all(calls.map((call) => prepare(context, call)));
   for (const item of prepared) {
     context.emit({
@@ -48,44 +65,163 @@ export async function executeToolCalls(
       require_confirmation: 'decision' in item && item.decision.type === 'confirm',
     });
   }
-  return Promise.all(prepared.map((item) => runOne(context, item)));
+  const pending: PendingCall[] = [];
+  for (const item of prepared) {
+    if (!('decision' in item) || item.decision.type !== 'confirm') continue;
+    await requestApproval(context, item, item.decision.reason);
+    pending.push(item);
+  }
+  const ready = prepared.filter((item) => !('decision' in item) || item.decision.type !== 'confirm');
+  const messages = await Promise.all(ready.map((item) => runOne(context, item)));
+  return { messages, pending };
 }
 
-async function prepare(context: ToolExecutionContext, call: ToolCall): Promise<Prepared> {
+/**
+ * @internal Finishes calls that waited for a decision: an approved call runs (the gate checks the
+ * approval again and uses it up), a denied one answers the model with `tool_denied`, and one
+ * nobody decided on in time with `approval_expired`.
+ */
+export async function resolvePendingCalls(
+  context: ToolExecutionContext,
+  pending: readonly PendingCall[],
+): Promise<ToolMessage[]> {
+  return Promise.all(
+    pending.map(async (item) => {
+      const { call } = item;
+      let approval = await context.storage.getApproval(call.callId, { userId: context.userId });
+      if (approval?.status === 'pending' && Date.parse(approval.expiresAt) <= Date.now()) {
+        approval =
+          (await context.storage.transitionApproval(call.callId, 'pending', { status: 'expired' })) ??
+          approval;
+        if (approval.status === 'expired') {
+          await context.storage.appendAudit({
+            at: new Date().toISOString(),
+            action: 'approval_expired',
+            userId: context.userId,
+            actor: 'steward',
+            runId: context.runId,
+            callId: call.callId,
+            toolName: call.name,
+            argsHash: item.argsHash,
+          });
+        }
+      }
+      const decision = approval?.status === 'used' ? 'approved' : approval?.status;
+      if (decision === 'approved' || decision === 'denied' || decision === 'expired') {
+        context.emit({
+          type: 'approval_resolved',
+          call_id: call.callId,
+          tool_slug: call.name,
+          decision,
+          ...(approval?.decidedBy === undefined ? {} : { decided_by: approval.decidedBy }),
+          ...(approval?.reason === undefined ? {} : { reason: approval.reason }),
+        });
+      }
+      if (decision === 'denied') {
+        const reason = approval?.reason ?? 'the user declined';
+        return errorMessage(
+          context,
+          call,
+          new StewardError('tool_denied', `The user denied ${call.name}: ${reason}`),
+          0,
+        );
+      }
+      if (decision === 'expired') {
+        return errorMessage(
+          context,
+          call,
+          new StewardError('approval_expired', `Nobody approved ${call.name} in time`),
+          0,
+        );
+      }
+      return runOne(context, { ...item, decision: { type: 'allow' } });
+    }),
+  );
+}
+
+async function requestApproval(
+  context: ToolExecutionContext,
+  item: PendingCall,
+  reason: string,
+): Promise<void> {
+  const now = new Date();
+  const expiresAt = new Date(now.getTime() + context.approvalTtlMs).toISOString();
+  await context.storage.createApproval({
+    callId: item.call.callId,
+    runId: context.runId,
+    sessionId: context.sessionId,
+    userId: context.userId,
+    toolName: item.call.name,
+    argsHash: item.argsHash,
+    args: item.args,
+    status: 'pending',
+    createdAt: now.toISOString(),
+    expiresAt,
+  });
+  await context.storage.appendAudit({
+    at: now.toISOString(),
+    action: 'approval_requested',
+    userId: context.userId,
+    actor: 'steward',
+    runId: context.runId,
+    callId: item.call.callId,
+    toolName: item.call.name,
+    argsHash: item.argsHash,
+    detail: reason,
+  });
+  context.emit({
+    type: 'approval_required',
+    call_id: item.call.callId,
+    tool_slug: item.call.name,
+    args: item.args,
+    args_hash: item.argsHash,
+    expires_at: expiresAt,
+    reason,
+  });
+}
+
+/** @internal Parses a call's arguments and finds its tool, for a first step or a resumed one. */
+export async function preparePending(
+  context: ToolExecutionContext,
+  call: ToolCall,
+): Promise<PendingCall | StewardError> {
   let args: unknown;
   try {
     args = parseToolArguments(call.arguments, call.name);
   } catch (error) {
-    return { call, args: call.arguments, error: toStewardError(error, 'tool_invalid_arguments') };
+    return toStewardError(error, 'tool_invalid_arguments');
   }
   const entry = context.catalog.get(call.name);
-  if (entry === undefined) {
+  if (entry === undefined)
+    return new StewardError('tool_not_found', `No tool named "${call.name}" is offered in this run`);
+  return { call, args, argsHash: await canonicalHash(args), entry };
+}
+
+async function prepare(context: ToolExecutionContext, call: ToolCall): Promise<Prepared> {
+  const ready = await preparePending(context, call);
+  if (StewardError.isInstance(ready)) {
     return {
       call,
-      args,
-      error: new StewardError('tool_not_found', `No tool named "${call.name}" is offered in this run`),
+      args: ready.code === 'tool_invalid_arguments' ? call.arguments : safeArgs(call),
+      error: ready,
     };
   }
   try {
-    const decision = await raceAbort(
-      context.consent.evaluate(
-        {
-          tool: entry.definition,
-          args,
-          userId: context.userId,
-          sessionId: context.sessionId,
-          runId: context.runId,
-          callId: call.callId,
-        },
-        { signal: context.signal },
-      ),
-      context.signal,
-    );
-    return { call, args, entry, decision };
+    return {
+      ...ready,
+      decision: await raceAbort(decideConsent(gateOf(context), gateCall(context, ready)), context.signal),
+    };
   } catch (error) {
+    if (context.signal.aborted) {
+      return {
+        call,
+        args: ready.args,
+        error: abortReasonToError(context.signal.reason, 'run_timeout', `Tool ${call.name}`),
+      };
+    }
     return {
       call,
-      args,
+      args: ready.args,
       error: new StewardError('tool_denied', 'The consent policy failed; the call was not run', {
         cause: error,
       }),
@@ -93,119 +229,30 @@ async function prepare(context: ToolExecutionContext, call: ToolCall): Promise<P
   }
 }
 
+function safeArgs(call: ToolCall): unknown {
+  try {
+    return parseToolArguments(call.arguments, call.name);
+  } catch {
+    return call.arguments;
+  }
+}
+
 async function runOne(context: ToolExecutionContext, item: Prepared): Promise<ToolMessage> {
   const started = performance.now();
-  let outcome: { ok: true; result: unknown } | { ok: false; error: StewardError };
-  if ('error' in item) {
-    outcome = { ok: false, error: item.error };
-  } else if (item.decision.type !== 'allow') {
-    outcome = { ok: false, error: new StewardError('tool_denied', item.decision.reason) };
-  } else {
-    outcome = await invoke(context, item.entry, item.call, item.args);
-  }
-  const durationMs = Math.round(performance.now() - started);
-  const { call } = item;
-  if (!outcome.ok) return finishWithError(context, call, outcome.error, durationMs);
-  let json: string;
+  if ('error' in item) return errorMessage(context, item.call, item.error, 0);
+  if (item.decision.type === 'deny')
+    return errorMessage(context, item.call, new StewardError('tool_denied', item.decision.reason), 0);
   try {
-    json = typeof outcome.result === 'string' ? outcome.result : (JSON.stringify(outcome.result) ?? 'null');
-  } catch (error) {
-    const invalid = new StewardError(
-      'tool_invalid_output',
-      `${call.name} returned a value that is not JSON`,
-      { cause: error },
+    const value = await executeGuarded(gateOf(context), gateCall(context, item), () =>
+      invokeProvider(context, item.entry, item.call, item.args),
     );
-    return finishWithError(context, call, invalid, durationMs);
-  }
-  // What the model reads is bounded; the structured result travels in events and history only
-  // when it fits, and always as plain JSON (what a transport would send), never as live objects.
-  const fits = json.length <= context.maxToolResultChars;
-  const result: unknown = !fits || typeof outcome.result === 'string' ? outcome.result : JSON.parse(json);
-  context.emit({
-    type: 'tool_result',
-    call_id: call.callId,
-    tool_slug: call.name,
-    result: fits ? result : renderToolContent(json, context.maxToolResultChars),
-    duration_ms: durationMs,
-  });
-  return {
-    role: 'tool',
-    callId: call.callId,
-    toolName: call.name,
-    content: renderToolContent(json, context.maxToolResultChars),
-    ...(fits ? { result } : {}),
-  };
-}
-
-function finishWithError(
-  context: ToolExecutionContext,
-  call: ToolCall,
-  error: StewardError,
-  durationMs: number,
-): ToolMessage {
-  const payload: ToolErrorPayload = {
-    code: error.code,
-    message: error.message,
-    ...(Object.keys(error.details).length === 0 ? {} : { details: error.details }),
-  };
-  context.emit({
-    type: 'tool_result',
-    call_id: call.callId,
-    tool_slug: call.name,
-    error: payload,
-    duration_ms: durationMs,
-  });
-  return {
-    role: 'tool',
-    callId: call.callId,
-    toolName: call.name,
-    content: renderToolContent({ error: payload }, context.maxToolResultChars),
-    isError: true,
-  };
-}
-
-async function invoke(
-  context: ToolExecutionContext,
-  entry: CatalogEntry,
-  call: ToolCall,
-  args: unknown,
-): Promise<{ ok: true; result: unknown } | { ok: false; error: StewardError }> {
-  if (context.signal.aborted) {
-    // The run stopped while consent was decided: a side effect must not start now.
-    return {
-      ok: false,
-      error: abortReasonToError(context.signal.reason, 'run_timeout', `Tool ${call.name}`),
-    };
-  }
-  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(context.toolTimeoutMs)]);
-  let settled = false;
-  try {
-    const pending = entry.provider.callTool(call.name, args, {
-      signal,
-      runId: context.runId,
-      sessionId: context.sessionId,
-      userId: context.userId,
-      callId: call.callId,
-      reportProgress: (progress) => {
-        // Late reports (after the call ended) are dropped; only the documented fields are copied.
-        if (settled || signal.aborted || typeof progress?.progress !== 'number') return;
-        context.emit({
-          type: 'tool_progress',
-          call_id: call.callId,
-          tool_slug: call.name,
-          progress: progress.progress,
-          ...(typeof progress.total === 'number' ? { total: progress.total } : {}),
-          ...(typeof progress.message === 'string' ? { message: progress.message } : {}),
-        });
-      },
-    });
-    return { ok: true, result: await raceAbort(Promise.resolve(pending), signal) };
+    return resultMessage(context, item.call, value, Math.round(performance.now() - started));
   } catch (error) {
-    settled = true;
-    if (signal.aborted)
-      return { ok: false, error: abortReasonToError(signal.reason, 'tool_timeout', `Tool ${call.name}`) };
-    return { ok: false, error: toStewardError(error, 'tool_execution_failed') };
-  } finally {
-    settled = true;
+    return errorMessage(
+      context,
+      item.call,
+      toStewardError(error, 'tool_execution_failed'),
+      Math.round(performance.now() - started),
+    );
   }
 }

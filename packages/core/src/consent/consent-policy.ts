@@ -21,17 +21,18 @@ export type ConsentDecision =
   | { readonly type: 'deny'; readonly reason: string };
 
 /**
- * The consent seam: asked once per tool call, right before it would run. Every tool path goes
- * through the run loop's one call to `evaluate`, so a policy cannot be bypassed.
+ * The consent seam: host rules for tool calls. It is asked when a call is requested and again
+ * at the one enforcement point right before the call runs, where a `confirm` answer requires a
+ * recorded, matching, unused approval.
  */
 export interface ConsentPolicy {
   evaluate(request: ConsentRequest, options: { signal: AbortSignal }): Promise<ConsentDecision>;
 }
 
 /**
- * The default policy: read-only tools run; side-effect tools need the user's confirmation.
- * Until an approval store is configured, a call that needs confirmation is not run and the
- * model is told so: Steward never performs a side effect nobody approved.
+ * The default policy: read-only tools run; side-effect tools need the user's confirmation
+ * (`approval_required`, then `assistant.approve()` or `deny()`), unless the user allowed the
+ * tool with `assistant.allowTool()`. Steward never performs a side effect nobody approved.
  */
 export function createSideEffectConsentPolicy(): ConsentPolicy {
   return {

@@ -15,6 +15,11 @@
  * - `tool_timeout`: the tool did not finish within `toolTimeoutMs`. Retryable.
  * - `tool_denied`: the consent policy refused the call.
  * - `tool_unavailable`: the tool's server is down or its circuit breaker is open. Retryable.
+ * - `tool_outcome_unknown`: a side-effect call started before a crash and never reported back; it is not run again.
+ * - `approval_required`: a side-effect call has no recorded, matching, unused approval, so it did not run.
+ * - `approval_not_found`: no approval with that call id exists for this user.
+ * - `approval_expired`: the approval's time ran out before anyone decided.
+ * - `approval_conflict`: the approval was already decided or used; a decision is single-use.
  * - `run_aborted`: the run was stopped by `run.abort()` or the caller's signal.
  * - `run_timeout`: the run exceeded `runTimeoutMs`. Retryable.
  * - `max_steps_exceeded`: the model still wanted tools after `maxSteps` model calls.
@@ -37,6 +42,11 @@ export type StewardErrorCode =
   | 'tool_timeout'
   | 'tool_denied'
   | 'tool_unavailable'
+  | 'tool_outcome_unknown'
+  | 'approval_required'
+  | 'approval_not_found'
+  | 'approval_expired'
+  | 'approval_conflict'
   | 'run_aborted'
   | 'run_timeout'
   | 'max_steps_exceeded'

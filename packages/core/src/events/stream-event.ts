@@ -55,6 +55,26 @@ export interface ToolRequestEvent extends EventBase {
   readonly args: unknown;
   readonly require_confirmation: boolean;
 }
+/** A side-effect call waits for the user: show a confirmation card, then `approve` or `deny` `call_id`. */
+export interface ApprovalRequiredEvent extends EventBase {
+  readonly type: 'approval_required';
+  readonly call_id: string;
+  readonly tool_slug: string;
+  readonly args: unknown;
+  /** SHA-256 of the canonical arguments: the approval applies to exactly these. */
+  readonly args_hash: string;
+  readonly expires_at: string;
+  readonly reason: string;
+}
+/** The run picked up the user's decision (or the approval expired). */
+export interface ApprovalResolvedEvent extends EventBase {
+  readonly type: 'approval_resolved';
+  readonly call_id: string;
+  readonly tool_slug: string;
+  readonly decision: 'approved' | 'denied' | 'expired';
+  readonly decided_by?: string;
+  readonly reason?: string;
+}
 /** A running tool reported progress. */
 export interface ToolProgressEvent extends EventBase {
   readonly type: 'tool_progress';
@@ -100,6 +120,8 @@ export type StewardEvent =
   | RunStartedEvent
   | TokenEvent
   | ToolRequestEvent
+  | ApprovalRequiredEvent
+  | ApprovalResolvedEvent
   | ToolProgressEvent
   | ToolResultEvent
   | UsageEvent

@@ -3,6 +3,7 @@ import { StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import { type Message, messageSchema } from '../model/message.ts';
+import { createInMemoryConsent } from './in-memory-consent.ts';
 import type { OwnerScope, RunRecord, RunUpdate, SessionRecord, Storage, StoredMessage } from './storage.ts';
 
 const optionsSchema = z.object({
@@ -43,6 +44,13 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
   };
 
   return {
+    ...createInMemoryConsent(),
+    async transitionRun(runId, from, to) {
+      const entry = requireRun(runId);
+      if (entry.record.status !== from) return false;
+      entry.record = { ...entry.record, status: to, updatedAt: new Date().toISOString() };
+      return true;
+    },
     async ensureSession(sessionId, scope) {
       const existing = sessions.get(sessionId);
       if (existing !== undefined) {

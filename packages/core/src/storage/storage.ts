@@ -1,6 +1,7 @@
 import type { StewardEvent, StopReason } from '../events/stream-event.ts';
 import type { Usage } from '../events/usage.ts';
 import type { Message } from '../model/message.ts';
+import type { ApprovalRecord, AuditEntry, ExecutionRecord, ToolPermission } from './consent-records.ts';
 
 /** A conversation, owned by one user. */
 export interface SessionRecord {
@@ -11,11 +12,12 @@ export interface SessionRecord {
 
 /**
  * - `running`: the run loop is working on it.
+ * - `awaiting_approval`: paused until the user decides on a tool call; any instance may resume it.
  * - `completed`: it ended normally (`stop`, `length`, `content_filter`, `max_steps`).
  * - `aborted`: stopped by the user or the caller's signal.
  * - `failed`: it ended on an error, a stall or a timeout; its partial text is kept.
  */
-export type RunStatus = 'running' | 'completed' | 'aborted' | 'failed';
+export type RunStatus = 'running' | 'awaiting_approval' | 'completed' | 'aborted' | 'failed';
 
 /** One run of the assistant, and how it ended. */
 export interface RunRecord {
@@ -71,4 +73,43 @@ export interface Storage {
   getRun(runId: string, scope: OwnerScope): Promise<RunRecord | undefined>;
   appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
   listEvents(runId: string, scope: OwnerScope & { afterSeq?: number }): Promise<readonly StewardEvent[]>;
+  /**
+   * Moves a run from one status to another only if it is still in `from`; resolves whether it
+   * did. This is how exactly one instance resumes a paused run.
+   */
+  transitionRun(runId: string, from: RunStatus, to: RunStatus): Promise<boolean>;
+
+  /** Records a pending approval; rejects with `storage_error` if the call already has one. */
+  createApproval(approval: ApprovalRecord): Promise<void>;
+  /** The approval of a call, or `undefined` when it does not exist for this user. */
+  getApproval(callId: string, scope: OwnerScope): Promise<ApprovalRecord | undefined>;
+  /**
+   * Moves an approval from `from` to `to` (with the decision fields) only if it is still in
+   * `from`; resolves the updated record, or `undefined` when it was not. Single use rests on it.
+   */
+  transitionApproval(
+    callId: string,
+    from: ApprovalRecord['status'],
+    update: Pick<ApprovalRecord, 'status'> &
+      Partial<Pick<ApprovalRecord, 'decidedAt' | 'decidedBy' | 'reason'>>,
+  ): Promise<ApprovalRecord | undefined>;
+  listApprovals(runId: string, scope: OwnerScope): Promise<readonly ApprovalRecord[]>;
+
+  /**
+   * Starts an execution unless its key exists: resolves `undefined` when this call may run, or
+   * the existing record (never run the call twice).
+   */
+  beginExecution(record: ExecutionRecord): Promise<ExecutionRecord | undefined>;
+  finishExecution(
+    key: string,
+    outcome: Pick<ExecutionRecord, 'status' | 'finishedAt' | 'result' | 'error'>,
+  ): Promise<void>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** The audit log of one user, optionally of one run, oldest first. */
+  listAudit(scope: OwnerScope & { runId?: string }): Promise<readonly AuditEntry[]>;
+
+  grantToolPermission(permission: ToolPermission): Promise<void>;
+  revokeToolPermission(permission: Omit<ToolPermission, 'grantedAt'>): Promise<boolean>;
+  listToolPermissions(scope: OwnerScope): Promise<readonly ToolPermission[]>;
 }

@@ -1,0 +1,106 @@
+import { StewardError } from '../errors/steward-error.ts';
+import { emptyUsage, type Usage } from '../events/usage.ts';
+import type { Message, ToolCall } from '../model/message.ts';
+import type { OwnerScope, Storage } from '../storage/storage.ts';
+import type { RunResult } from './run.ts';
+import { loadRunCatalog, type RunLoopContext, type RunState, runSteps } from './run-loop.ts';
+import { type PendingCall, preparePending } from './tool-execution.ts';
+import { errorMessage } from './tool-invoke.ts';
+
+/** @internal Everything stored about a paused run that its continuation needs. */
+export interface PausedRun {
+  readonly sessionId: string;
+  readonly input: string;
+  readonly nextSeq: number;
+  readonly text: string;
+  readonly usage: Usage;
+  readonly history: readonly Message[];
+  readonly messages: readonly Message[];
+  readonly waiting: readonly ToolCall[];
+}
+
+/**
+ * @internal Reads a paused run back from storage, or `undefined` when it is not paused or a
+ * call of it still waits for a decision that has not expired.
+ */
+export async function loadPausedRun(
+  storage: Storage,
+  runId: string,
+  scope: OwnerScope,
+  historyMessages: number,
+): Promise<PausedRun | undefined> {
+  const record = await storage.getRun(runId, scope);
+  if (record?.status !== 'awaiting_approval') return undefined;
+  const approvals = await storage.listApprovals(runId, scope);
+  if (
+    approvals.some((approval) => approval.status === 'pending' && Date.parse(approval.expiresAt) > Date.now())
+  ) {
+    return undefined;
+  }
+  const [events, stored] = await Promise.all([
+    storage.listEvents(runId, scope),
+    storage.listMessages(record.sessionId, { userId: scope.userId }),
+  ]);
+  const first = stored.findIndex((entry) => entry.runId === runId);
+  if (first === -1) return undefined;
+  const messages = stored.filter((entry) => entry.runId === runId).map((entry) => entry.message);
+  const input = messages[0]?.role === 'user' ? messages[0].content : '';
+  // The calls of the last tool-calling step that have no answer yet are the ones that waited.
+  const answered = new Set(messages.flatMap((message) => (message.role === 'tool' ? [message.callId] : [])));
+  const last = [...messages]
+    .reverse()
+    .find((message) => message.role === 'assistant' && message.toolCalls !== undefined);
+  const waiting =
+    last?.role === 'assistant' ? (last.toolCalls ?? []).filter((call) => !answered.has(call.callId)) : [];
+  return {
+    sessionId: record.sessionId,
+    input,
+    nextSeq: events.length + 1,
+    text: record.text ?? '',
+    usage: record.usage ?? emptyUsage,
+    history: stored.slice(Math.max(0, first - historyMessages), first).map((entry) => entry.message),
+    messages,
+    waiting,
+  };
+}
+
+/** @internal Continues a paused run that this instance has claimed: its waiting calls, then its steps. */
+export async function continuePausedRun(context: RunLoopContext, paused: PausedRun): Promise<RunResult> {
+  const state: RunState = {
+    text: paused.text,
+    stepStart: paused.text.length,
+    usage: paused.usage,
+    messages: [...paused.messages],
+    runCreated: true,
+    step: paused.messages.filter((message) => message.role === 'assistant').length,
+  };
+  const catalog = await loadRunCatalog(context);
+  const tools = {
+    catalog,
+    consent: context.consent,
+    storage: context.storage,
+    approvalTtlMs: context.limits.approvalTtlMs,
+    runId: context.runId,
+    sessionId: context.sessionId,
+    userId: context.userId,
+    toolTimeoutMs: context.limits.toolTimeoutMs,
+    maxToolResultChars: context.limits.maxToolResultChars,
+    signal: context.signal,
+    emit: (event: Parameters<RunLoopContext['events']['emit']>[0]) => context.events.emit(event),
+  };
+  const pending: PendingCall[] = [];
+  const unusable: Message[] = [];
+  for (const call of paused.waiting) {
+    const ready = await preparePending(tools, call);
+    if (StewardError.isInstance(ready)) unusable.push(errorMessage(tools, call, ready, 0));
+    else pending.push(ready);
+  }
+  if (unusable.length > 0) {
+    state.messages.push(...unusable);
+    await context.storage.appendMessages(
+      context.sessionId,
+      unusable.map((message) => ({ runId: context.runId, message })),
+    );
+  }
+  return runSteps(context, state, { history: paused.history, memories: [], catalog }, pending, true);
+}

@@ -1,0 +1,130 @@
+import { StewardError, toStewardError } from '../errors/steward-error.ts';
+import type { StewardEventInput, ToolErrorPayload } from '../events/stream-event.ts';
+import { abortReasonToError, raceAbort } from '../internal/abort.ts';
+import { renderToolContent } from '../internal/json.ts';
+import type { ToolCall, ToolMessage } from '../model/message.ts';
+import type { CatalogEntry } from './tool-catalog.ts';
+
+/** @internal What calling one provider needs from the run. */
+export interface InvokeContext {
+  readonly runId: string;
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly toolTimeoutMs: number;
+  readonly maxToolResultChars: number;
+  readonly signal: AbortSignal;
+  readonly emit: (event: StewardEventInput) => void;
+}
+
+/**
+ * @internal Calls the provider with the run's signal and a per-call timeout, turning progress
+ * into `tool_progress` events. Throws a typed error; never starts after the run stopped.
+ */
+export async function invokeProvider(
+  context: InvokeContext,
+  entry: CatalogEntry,
+  call: ToolCall,
+  args: unknown,
+): Promise<unknown> {
+  if (context.signal.aborted) {
+    // The run stopped while consent was decided: a side effect must not start now.
+    throw abortReasonToError(context.signal.reason, 'run_timeout', `Tool ${call.name}`);
+  }
+  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(context.toolTimeoutMs)]);
+  let settled = false;
+  try {
+    const pending = entry.provider.callTool(call.name, args, {
+      signal,
+      runId: context.runId,
+      sessionId: context.sessionId,
+      userId: context.userId,
+      callId: call.callId,
+      reportProgress: (progress) => {
+        // Late reports (after the call ended) are dropped; only the documented fields are copied.
+        if (settled || signal.aborted || typeof progress?.progress !== 'number') return;
+        context.emit({
+          type: 'tool_progress',
+          call_id: call.callId,
+          tool_slug: call.name,
+          progress: progress.progress,
+          ...(typeof progress.total === 'number' ? { total: progress.total } : {}),
+          ...(typeof progress.message === 'string' ? { message: progress.message } : {}),
+        });
+      },
+    });
+    return await raceAbort(Promise.resolve(pending), signal);
+  } catch (error) {
+    if (signal.aborted) throw abortReasonToError(signal.reason, 'tool_timeout', `Tool ${call.name}`);
+    throw toStewardError(error, 'tool_execution_failed');
+  } finally {
+    settled = true;
+  }
+}
+
+/**
+ * @internal The `tool_result` event and tool message of a result. What the model reads is
+ * bounded; the structured result travels in events and history only when it fits, and always
+ * as plain JSON (what a transport would send), never as live objects.
+ */
+export function resultMessage(
+  context: InvokeContext,
+  call: ToolCall,
+  value: unknown,
+  durationMs: number,
+): ToolMessage {
+  let json: string;
+  try {
+    json = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+  } catch (error) {
+    const invalid = new StewardError(
+      'tool_invalid_output',
+      `${call.name} returned a value that is not JSON`,
+      { cause: error },
+    );
+    return errorMessage(context, call, invalid, durationMs);
+  }
+  const fits = json.length <= context.maxToolResultChars;
+  const result: unknown = !fits || typeof value === 'string' ? value : JSON.parse(json);
+  context.emit({
+    type: 'tool_result',
+    call_id: call.callId,
+    tool_slug: call.name,
+    result: fits ? result : renderToolContent(json, context.maxToolResultChars),
+    duration_ms: durationMs,
+  });
+  return {
+    role: 'tool',
+    callId: call.callId,
+    toolName: call.name,
+    content: renderToolContent(json, context.maxToolResultChars),
+    ...(fits ? { result } : {}),
+  };
+}
+
+/** @internal The `tool_result` event and tool message of a failed call: the model reads the error. */
+export function errorMessage(
+  context: InvokeContext,
+  call: ToolCall,
+  error: StewardError,
+  durationMs: number,
+): ToolMessage {
+  const payload: ToolErrorPayload = {
+    code: error.code,
+    message: error.message,
+    ...(Object.keys(error.details).length === 0 ? {} : { details: error.details }),
+  };
+  context.emit({
+    type: 'tool_result',
+    call_id: call.callId,
+    tool_slug: call.name,
+    error: payload,
+    duration_ms: durationMs,
+  });
+  return {
+    role: 'tool',
+    callId: call.callId,
+    toolName: call.name,
+    content: renderToolContent({ error: payload }, context.maxToolResultChars),
+    isError: true,
+  };
+}

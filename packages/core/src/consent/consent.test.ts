@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Assistant } from '../assistant/assistant.ts';
+import type { Run } from '../assistant/run.ts';
+import { collect, weatherTool } from '../assistant/test-helpers.ts';
+import type { StewardEvent } from '../events/stream-event.ts';
+import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
+import type { Storage } from '../storage/storage.ts';
+import { createScriptedModel, type ScriptedStep } from '../testing/scripted-model.ts';
+import { defineTool } from '../tools/define-tool.ts';
+
+/** A send tool that counts what it sends: every test asserts the count. */
+function mailer() {
+  const sent: string[] = [];
+  const tool = defineTool({
+    name: 'send_email',
+    description: 'Sends an email',
+    input: z.object({ to: z.string() }),
+    sideEffect: true,
+    execute: ({ to }) => {
+      sent.push(to);
+      return { sent: true, to };
+    },
+  });
+  return { tool, sent };
+}
+
+const sendStep = (to = 'bob@example.com', callId = 'call_send'): ScriptedStep => ({
+  toolCalls: [{ name: 'send_email', args: { to }, callId }],
+});
+
+/** Reads a run until it asks for approval, then hands back the events so far. */
+async function untilApproval(run: Run): Promise<{ events: StewardEvent[]; callId: string }> {
+  const events: StewardEvent[] = [];
+  const iterator = run[Symbol.asyncIterator]();
+  while (true) {
+    const next = await iterator.next();
+    if (next.done) throw new Error('the run ended without asking for approval');
+    events.push(next.value);
+    if (next.value.type === 'approval_required') return { events, callId: next.value.call_id };
+  }
+}
+
+function setup(
+  steps: ScriptedStep[],
+  options: { storage?: Storage; approvalTtlMs?: number; approvalPollMs?: number } = {},
+) {
+  const { tool, sent } = mailer();
+  const storage = options.storage ?? createInMemoryStorage();
+  const assistant = new Assistant({
+    model: createScriptedModel(steps),
+    tools: [tool, weatherTool().tool],
+    storage,
+    limits: {
+      ...(options.approvalTtlMs === undefined ? {} : { approvalTtlMs: options.approvalTtlMs }),
+      ...(options.approvalPollMs === undefined ? {} : { approvalPollMs: options.approvalPollMs }),
+    },
+  });
+  return { assistant, sent, storage };
+}
+
+describe('approvals', () => {
+  it('runs an approved call once, with its decision in the stream and the audit log', async () => {
+    const { assistant, sent } = setup([sendStep(), { text: 'Sent.' }]);
+    const run = assistant.run({ input: 'mail bob', userId: 'ann' });
+    const { events, callId } = await untilApproval(run);
+    expect(events.at(-1)).toMatchObject({
+      type: 'approval_required',
+      tool_slug: 'send_email',
+      args: { to: 'bob@example.com' },
+    });
+    expect(sent).toEqual([]);
+    const { approval } = await assistant.approve(callId, { userId: 'ann' });
+    expect(approval).toMatchObject({ status: 'approved', decidedBy: 'ann' });
+    const rest = await collect(run);
+    expect(rest.find((event) => event.type === 'approval_resolved')).toMatchObject({
+      decision: 'approved',
+      decided_by: 'ann',
+    });
+    expect(rest.find((event) => event.type === 'tool_result')).toMatchObject({ result: { sent: true } });
+    expect((await run.result).text).toBe('Sent.');
+    expect(sent).toEqual(['bob@example.com']);
+    const audit = await assistant.getAudit({ userId: 'ann', runId: run.id });
+    expect(audit.map((entry) => entry.action)).toEqual([
+      'approval_requested',
+      'approval_granted',
+      'execution_started',
+      'execution_succeeded',
+    ]);
+    expect(new Set(audit.map((entry) => entry.argsHash)).size).toBe(1);
+    expect(await assistant.getAudit({ userId: 'mallory' })).toEqual([]);
+  });
+
+  it('lets only the run’s owner decide, once', async () => {
+    const { assistant, sent } = setup([sendStep(), { text: 'Sent.' }]);
+    const run = assistant.run({ input: 'mail bob', userId: 'ann' });
+    const { callId } = await untilApproval(run);
+    await expect(assistant.approve(callId, { userId: 'mallory' })).rejects.toMatchObject({
+      code: 'approval_not_found',
+    });
+    await expect(assistant.deny(callId, { userId: 'mallory' })).rejects.toMatchObject({
+      code: 'approval_not_found',
+    });
+    await assistant.approve(callId, { userId: 'ann' });
+    await expect(assistant.approve(callId, { userId: 'ann' })).rejects.toMatchObject({
+      code: 'approval_conflict',
+    });
+    await expect(assistant.deny(callId, { userId: 'ann' })).rejects.toMatchObject({
+      code: 'approval_conflict',
+    });
+    await run.result;
+    // A resubmitted decision after the run ended changes nothing and runs nothing.
+    await expect(assistant.approve(callId, { userId: 'ann' })).rejects.toMatchObject({
+      code: 'approval_conflict',
+    });
+    expect(await assistant.resume(run.id, { userId: 'ann' })).toBeUndefined();
+    expect(sent).toEqual(['bob@example.com']);
+  });
+
+  it('refuses an expired approval and tells the model', async () => {
+    const { assistant, sent } = setup([sendStep(), { text: 'Too late.' }], { approvalTtlMs: 40 });
+    const run = assistant.run({ input: 'mail bob', userId: 'ann' });
+    const { callId } = await untilApproval(run);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await expect(assistant.approve(callId, { userId: 'ann' })).rejects.toMatchObject({
+      code: 'approval_expired',
+    });
+    const rest = await collect(run);
+    expect(rest.find((event) => event.type === 'approval_resolved')).toMatchObject({ decision: 'expired' });
+    expect(rest.find((event) => event.type === 'tool_result')).toMatchObject({
+      error: { code: 'approval_expired' },
+    });
+    expect(rest.at(-1)).toMatchObject({ type: 'final', text: 'Too late.' });
+    expect(sent).toEqual([]);
+  });
+
+  it('runs the other calls of a step at once and pauses only the one that needs consent', async () => {
+    const { assistant, sent } = setup([
+      {
+        toolCalls: [
+          { name: 'get_weather', args: { city: 'Oslo' }, callId: 'w' },
+          { name: 'send_email', args: { to: 'eve@example.com' }, callId: 's' },
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const run = assistant.run({ input: 'x', userId: 'ann' });
+    const { events } = await untilApproval(run);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await assistant.approve('s', { userId: 'ann' });
+    const all = [...events, ...(await collect(run)).slice(events.length)];
+    const order = all
+      .filter((event) => event.type === 'tool_result')
+      .map((event) => (event.type === 'tool_result' ? event.call_id : ''));
+    expect(order).toEqual(['w', 's']);
+    expect(sent).toEqual(['eve@example.com']);
+  });
+
+  it('resumes on another instance after a restart, continuing the stored seq', async () => {
+    const storage = createInMemoryStorage();
+    const first = setup([sendStep()], { storage, approvalPollMs: 60_000 });
+    const run = first.assistant.run({ input: 'mail bob', userId: 'ann' });
+    const { callId } = await untilApproval(run);
+    await expect
+      .poll(async () => (await storage.getRun(run.id, { userId: 'ann' }))?.status)
+      .toBe('awaiting_approval');
+
+    // "After a restart": a new Assistant over the same storage takes the decision and goes on.
+    const second = setup([{ text: 'Sent after the restart.' }], { storage });
+    const { run: resumed } = await second.assistant.approve(callId, { userId: 'ann' });
+    expect(resumed?.id).toBe(run.id);
+    const tail = await collect(resumed as Run);
+    expect(tail.at(-1)).toMatchObject({ type: 'final', text: 'Sent after the restart.' });
+    expect(second.sent).toEqual(['bob@example.com']);
+    expect(first.sent).toEqual([]);
+    const stored = await storage.listEvents(run.id, { userId: 'ann' });
+    expect(stored.map((event) => event.seq)).toEqual(stored.map((_event, index) => index + 1));
+    expect(stored.filter((event) => event.type === 'final')).toHaveLength(1);
+
+    // The first instance wakes up later: it finds the run taken and writes nothing.
+    run.abort();
+    expect((await run.result).stopReason).toBe('handed_off');
+    expect((await storage.getRun(run.id, { userId: 'ann' }))?.status).toBe('completed');
+    expect(await storage.listEvents(run.id, { userId: 'ann' })).toHaveLength(stored.length);
+  });
+
+  it('needs no approval for a tool the user always allows, until revoked', async () => {
+    const { assistant, sent } = setup([
+      sendStep('a@example.com', 'c1'),
+      { text: 'ok' },
+      sendStep('b@example.com', 'c2'),
+      { text: 'asked' },
+    ]);
+    await assistant.allowTool({ userId: 'ann', toolName: 'send_email' });
+    const first = await collect(assistant.run({ input: 'x', userId: 'ann' }));
+    expect(first.find((event) => event.type === 'tool_request')).toMatchObject({
+      require_confirmation: false,
+    });
+    expect(sent).toEqual(['a@example.com']);
+    expect(await assistant.revokeTool({ userId: 'ann', toolName: 'send_email' })).toBe(true);
+    const run = assistant.run({ input: 'x', userId: 'ann' });
+    const { callId } = await untilApproval(run);
+    await assistant.deny(callId, { userId: 'ann' });
+    await run.result;
+    expect(sent).toEqual(['a@example.com']);
+    const actions = (await assistant.getAudit({ userId: 'ann' })).map((entry) => entry.action);
+    expect(actions).toContain('permission_granted');
+    expect(actions).toContain('permission_revoked');
+  });
+
+  it('limits a session permission to its session', async () => {
+    const { assistant, sent } = setup([
+      sendStep('a@example.com', 'c1'),
+      { text: 'ok' },
+      sendStep('b@example.com', 'c2'),
+    ]);
+    await assistant.allowTool({ userId: 'ann', toolName: 'send_email', sessionId: 'chat-1' });
+    await assistant.run({ input: 'x', userId: 'ann', sessionId: 'chat-1' }).result;
+    expect(sent).toEqual(['a@example.com']);
+    const other = assistant.run({ input: 'x', userId: 'ann', sessionId: 'chat-2' });
+    await untilApproval(other);
+    other.abort();
+    expect((await other.result).stopReason).toBe('aborted');
+    expect(sent).toEqual(['a@example.com']);
+  });
+
+  it('never runs the same call twice, even when the model repeats its id', async () => {
+    const { tool, sent } = mailer();
+    const assistant = new Assistant({
+      model: createScriptedModel([
+        sendStep('a@example.com', 'same'),
+        sendStep('a@example.com', 'same'),
+        { text: 'ok' },
+      ]),
+      tools: [tool],
+      consent: { evaluate: async () => ({ type: 'allow' }) },
+    });
+    const events = await collect(assistant.run({ input: 'x', userId: 'ann' }));
+    expect(events.filter((event) => event.type === 'tool_result')).toHaveLength(2);
+    expect(sent).toEqual(['a@example.com']);
+  });
+});
