@@ -1,13 +1,13 @@
 import type { ConsentPolicy } from '../consent/consent-policy.ts';
-import { StewardError, toStewardError } from '../errors/steward-error.ts';
+import { StewardError } from '../errors/steward-error.ts';
 import type { StewardEventInput, StopReason } from '../events/stream-event.ts';
 import { addUsage, emptyUsage, type Usage } from '../events/usage.ts';
-import { abortReasonToError, raceAbort } from '../internal/abort.ts';
+import { raceAbort } from '../internal/abort.ts';
 import type { Memory, MemoryItem } from '../memory/memory.ts';
 import type { LanguageModel, ModelFinishReason } from '../model/language-model.ts';
 import type { AssistantMessage, Message } from '../model/message.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
-import type { RunStatus, Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/storage.ts';
 import type { ToolDefinition, ToolProvider } from '../tools/tool-provider.ts';
 import { awaitDecisions, type DecisionSignals, handOff } from './approval-wait.ts';
 import type { AssistantLimits, ResolvedRunOptions, RetryPolicy } from './assistant-options.ts';
@@ -15,6 +15,7 @@ import type { EventLog } from './event-log.ts';
 import { runModelStep } from './model-step.ts';
 import { buildPrompt } from './prompt-builder.ts';
 import type { RunResult } from './run.ts';
+import { fail, finish, persist } from './run-end.ts';
 import type { RunEventStream } from './run-event-stream.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
 import { loadToolCatalog } from './tool-catalog.ts';
@@ -64,9 +65,6 @@ export interface RunState {
   /** Model calls made so far. */
   step: number;
 }
-
-/** How long the writes after `final` (events, run status, memory) may take. */
-const finalizeTimeoutMs = 10_000;
 
 const stopReasonOf: Record<ModelFinishReason, StopReason> = {
   stop: 'stop',
@@ -290,119 +288,6 @@ async function retrieveMemories(context: RunLoopContext): Promise<readonly Memor
     context.warn('Memory retrieval failed; the prompt carries no memories', error);
     return [];
   }
-}
-
-async function persist(
-  context: RunLoopContext,
-  state: RunState,
-  messages: readonly Message[],
-): Promise<void> {
-  state.messages.push(...messages);
-  await context.storage.appendMessages(
-    context.sessionId,
-    messages.map((message) => ({ runId: context.runId, message })),
-  );
-}
-
-async function fail(context: RunLoopContext, state: RunState, caught: unknown): Promise<RunResult> {
-  const error = context.signal.aborted
-    ? abortReasonToError(context.signal.reason, 'run_timeout', 'The run')
-    : toStewardError(caught);
-  const stopReason: StopReason =
-    error.code === 'run_aborted'
-      ? 'aborted'
-      : error.code === 'run_timeout'
-        ? 'timeout'
-        : error.code === 'model_stream_stalled'
-          ? 'stalled'
-          : 'error';
-  // A user's stop is not a failure to report; everything else is.
-  if (stopReason !== 'aborted') {
-    context.events.emit({
-      type: 'error',
-      code: error.code,
-      message: error.message,
-      retryable: error.retryable,
-    });
-  }
-  const stepText = state.text.slice(state.stepStart);
-  if (stepText !== '' && state.runCreated) {
-    try {
-      await raceAbort(
-        persist(context, state, [{ role: 'assistant', content: stepText, partial: true }]),
-        AbortSignal.timeout(finalizeTimeoutMs),
-      );
-    } catch (persistError) {
-      context.warn('Could not store the partial answer', persistError);
-    }
-  }
-  return finish(context, state, stopReason, error);
-}
-
-async function finish(
-  context: RunLoopContext,
-  state: RunState,
-  stopReason: StopReason,
-  error?: StewardError,
-): Promise<RunResult> {
-  const partial = !['stop', 'length', 'content_filter', 'max_steps'].includes(stopReason);
-  context.events.emit({
-    type: 'final',
-    text: state.text,
-    usage: state.usage,
-    stop_reason: stopReason,
-    partial,
-  });
-  context.events.close();
-  if (state.runCreated) {
-    const status: RunStatus = stopReason === 'aborted' ? 'aborted' : partial ? 'failed' : 'completed';
-    // Events first, then the status: a reader who sees the run ended finds `final` stored.
-    try {
-      await raceAbort(context.eventLog.flush(), AbortSignal.timeout(finalizeTimeoutMs));
-      await raceAbort(
-        context.storage.updateRun(context.runId, {
-          status,
-          stopReason,
-          text: state.text,
-          partial,
-          usage: state.usage,
-        }),
-        AbortSignal.timeout(finalizeTimeoutMs),
-      );
-    } catch (updateError) {
-      context.warn('Could not store how the run ended', updateError);
-    }
-    if (context.memory?.remember !== undefined && status === 'completed') {
-      const signal = AbortSignal.timeout(finalizeTimeoutMs);
-      try {
-        await raceAbort(
-          context.memory.remember(
-            {
-              userId: context.userId,
-              sessionId: context.sessionId,
-              runId: context.runId,
-              input: context.input,
-              output: state.text,
-            },
-            { signal },
-          ),
-          signal,
-        );
-      } catch (memoryError) {
-        context.warn('Memory could not store the run', memoryError);
-      }
-    }
-  }
-  return {
-    runId: context.runId,
-    sessionId: context.sessionId,
-    text: state.text,
-    messages: state.messages,
-    usage: state.usage,
-    stopReason,
-    partial,
-    ...(error === undefined ? {} : { error }),
-  };
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
