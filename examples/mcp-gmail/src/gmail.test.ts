@@ -1,6 +1,7 @@
 import {
   Assistant,
   createAllowAllConsentPolicy,
+  createInMemoryStorage,
   type StewardEvent,
   type ToolCallContext,
 } from '@steward/core';
@@ -355,6 +356,60 @@ describe('an end-to-end run', () => {
     });
     expect(events.at(-1)).toMatchObject({ type: 'final', stop_reason: 'stop' });
     expect(gmail.mailbox.sent.length - sentBefore).toBe(sends);
+  });
+
+  it('resumes a run paused for approval on a new instance after a restart, sending exactly once', async () => {
+    const storage = createInMemoryStorage();
+    const connect = () =>
+      createMcpRegistry({ servers: [{ name: 'gmail', transport: 'streamable-http', url: gmail.mcpUrl }] });
+    const firstRegistry = connect();
+    openai.enqueue({
+      toolCalls: [
+        {
+          name: 'gmail__GMAIL_SEND_EMAIL',
+          arguments: { user_id: 'me', to: 'bob@example.com', subject: 'Q3', body: 'Numbers attached.' },
+        },
+      ],
+    });
+    const model = createOpenAIModel({ model: 'm', baseURL: openai.baseURL, apiKey: 'k' });
+    const first = new Assistant({
+      model,
+      tools: [firstRegistry],
+      storage,
+      limits: { approvalPollMs: 60_000 },
+    });
+    const sentBefore = gmail.mailbox.sent.length;
+    const run = first.run({ input: 'Send bob the Q3 numbers', userId: 'alice' });
+    let callId = '';
+    for await (const event of run) {
+      if (event.type === 'approval_required') {
+        callId = event.call_id;
+        break;
+      }
+    }
+    await expect
+      .poll(async () => (await storage.getRun(run.id, { userId: 'alice' }))?.status)
+      .toBe('awaiting_approval');
+    await firstRegistry.close(); // the first instance is gone
+
+    const secondRegistry = connect();
+    openai.enqueue({ text: 'Sent to Bob.' });
+    const second = new Assistant({ model, tools: [secondRegistry], storage });
+    const { run: resumed } = await second.approve(callId, { userId: 'alice' });
+    const events: StewardEvent[] = [];
+    for await (const event of resumed ?? []) events.push(event);
+    await secondRegistry.close();
+    expect(events.find((event) => event.type === 'tool_result')).toMatchObject({
+      result: { labelIds: ['SENT'] },
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'final', text: 'Sent to Bob.' });
+    expect(gmail.mailbox.sent.length - sentBefore).toBe(1);
+    await expect(second.approve(callId, { userId: 'alice' })).rejects.toMatchObject({
+      code: 'approval_conflict',
+    });
+    expect(gmail.mailbox.sent.length - sentBefore).toBe(1);
+    run.abort();
+    expect((await run.result).stopReason).toBe('handed_off');
   });
 
   it('sends exactly one email when the host allows side effects', async () => {
