@@ -77,6 +77,7 @@ export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in
 export type {
   OwnerScope,
   RunRecord,
+  RunRecordOptions,
   RunStatus,
   RunUpdate,
   SessionRecord,

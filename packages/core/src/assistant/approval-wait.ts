@@ -70,7 +70,8 @@ export async function awaitDecisions(
   const guard = <T>(promise: Promise<T>) => raceAbort(promise, context.signal);
   await guard(context.storage.updateRun(context.runId, { text: state.text, usage: state.usage }));
   await guard(context.eventLog.flush());
-  await guard(context.storage.transitionRun(context.runId, 'running', 'awaiting_approval'));
+  const epoch = await guard(context.storage.transitionRun(context.runId, 'running', 'awaiting_approval'));
+  if (epoch === undefined) return false; // Not ours to pause: another loop owns the run.
   context.pauseTimeout();
   try {
     const callIds = new Set(pending.map((item) => item.call.callId));
@@ -80,7 +81,8 @@ export async function awaitDecisions(
         (approval) => callIds.has(approval.callId) && approval.status === 'pending',
       );
       if (open.length === 0) break;
-      const untilExpiry = Math.min(...open.map((approval) => Date.parse(approval.expiresAt))) - Date.now();
+      // Wait for the last deadline: every call gets its full time to be decided.
+      const untilExpiry = Math.max(...open.map((approval) => Date.parse(approval.expiresAt))) - Date.now();
       if (untilExpiry <= 0) break;
       await context.decisions.wait(
         context.runId,
@@ -92,14 +94,17 @@ export async function awaitDecisions(
     // Stopped while paused: only the owner of the run may record that. If another instance
     // resumed it meanwhile, this loop hands off and writes nothing.
     const ours = await context.storage
-      .transitionRun(context.runId, 'awaiting_approval', 'running')
-      .catch(() => false);
-    if (!ours) return false;
+      .transitionRun(context.runId, 'awaiting_approval', 'running', epoch)
+      .catch(() => undefined);
+    if (ours === undefined) return false;
     throw error;
   } finally {
     context.resumeTimeout();
   }
-  return guard(context.storage.transitionRun(context.runId, 'awaiting_approval', 'running'));
+  return (
+    (await guard(context.storage.transitionRun(context.runId, 'awaiting_approval', 'running', epoch))) !==
+    undefined
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { z } from 'zod';
 import { type ConsentPolicy, createSideEffectConsentPolicy } from '../consent/consent-policy.ts';
 import { StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
@@ -30,6 +31,11 @@ import { Run } from './run.ts';
 import { RunEventStream } from './run-event-stream.ts';
 import { executeRun, type RunLoopContext } from './run-loop.ts';
 import { continuePausedRun, loadPausedRun } from './run-resume.ts';
+
+const decisionInputSchema = z.object({
+  callId: z.string().min(1).max(512),
+  scope: z.object({ userId: z.string().min(1).max(256), reason: z.string().max(2_000).optional() }),
+});
 
 /** @internal What starting (or resuming) a run needs. */
 interface LaunchInit {
@@ -122,6 +128,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
    * otherwise it is resumed here and returned as `run`.
    */
   async approve(callId: string, scope: OwnerScope): Promise<{ approval: ApprovalRecord; run?: Run }> {
+    parseOptions(decisionInputSchema, { callId, scope }, 'assistant.approve', 'invalid_input');
     const approval = await decide(this.storage, callId, scope, { status: 'approved' });
     return { approval, ...(await this.#continueAfter(approval, scope)) };
   }
@@ -131,6 +138,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     callId: string,
     scope: OwnerScope & { reason?: string },
   ): Promise<{ approval: ApprovalRecord; run?: Run }> {
+    parseOptions(decisionInputSchema, { callId, scope }, 'assistant.deny', 'invalid_input');
     const approval = await decide(this.storage, callId, scope, {
       status: 'denied',
       ...(scope.reason === undefined ? {} : { reason: scope.reason }),
@@ -144,16 +152,18 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
    * a call still waits, or another instance resumed it first. Events continue the stored `seq`.
    */
   async resume(runId: string, scope: OwnerScope): Promise<Run | undefined> {
+    parseOptions(decisionInputSchema, { callId: runId, scope }, 'assistant.resume', 'invalid_input');
     const snapshot = await loadPausedRun(this.storage, runId, scope, this.limits.historyMessages);
     if (snapshot === undefined) return undefined;
-    if (!(await this.storage.transitionRun(runId, 'awaiting_approval', 'running'))) return undefined;
+    const claimed = await this.storage.transitionRun(runId, 'awaiting_approval', 'running', snapshot.epoch);
+    if (claimed === undefined) return undefined;
     return this.#launch(
       {
         runId,
         sessionId: snapshot.sessionId,
         userId: scope.userId,
         input: snapshot.input,
-        options: {},
+        options: snapshot.options,
         signal: undefined,
         firstSeq: snapshot.nextSeq,
       },
@@ -253,9 +263,9 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     }).finally(() => {
       clearTimeout(timer);
       init.signal?.removeEventListener('abort', forwardAbort);
-      this.#live.delete(runId);
+      if (this.#live.get(runId) === run) this.#live.delete(runId);
     });
-    const run = new Run({ id: runId, sessionId: init.sessionId, events, controller, result });
+    const run: Run = new Run({ id: runId, sessionId: init.sessionId, events, controller, result });
     this.#live.set(runId, run);
     return run;
   }

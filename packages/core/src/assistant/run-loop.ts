@@ -108,6 +108,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
         status: 'running',
         createdAt,
         updatedAt: createdAt,
+        options: context.options,
       }),
     );
     state.runCreated = true;

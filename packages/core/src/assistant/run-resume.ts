@@ -1,8 +1,9 @@
 import { StewardError } from '../errors/steward-error.ts';
 import { emptyUsage, type Usage } from '../events/usage.ts';
 import type { Message, ToolCall } from '../model/message.ts';
-import type { OwnerScope, Storage } from '../storage/storage.ts';
+import type { OwnerScope, RunRecordOptions, Storage } from '../storage/storage.ts';
 import type { RunResult } from './run.ts';
+import { fail } from './run-end.ts';
 import { loadRunCatalog, type RunLoopContext, type RunState, runSteps } from './run-loop.ts';
 import { type PendingCall, preparePending } from './tool-execution.ts';
 import { errorMessage } from './tool-invoke.ts';
@@ -10,6 +11,9 @@ import { errorMessage } from './tool-invoke.ts';
 /** @internal Everything stored about a paused run that its continuation needs. */
 export interface PausedRun {
   readonly sessionId: string;
+  /** The epoch the run was paused at: the claim must still find it there. */
+  readonly epoch: number;
+  readonly options: RunRecordOptions;
   readonly input: string;
   readonly nextSeq: number;
   readonly text: string;
@@ -54,6 +58,8 @@ export async function loadPausedRun(
     last?.role === 'assistant' ? (last.toolCalls ?? []).filter((call) => !answered.has(call.callId)) : [];
   return {
     sessionId: record.sessionId,
+    epoch: record.epoch ?? 0,
+    options: record.options ?? {},
     input,
     nextSeq: events.length + 1,
     text: record.text ?? '',
@@ -74,6 +80,14 @@ export async function continuePausedRun(context: RunLoopContext, paused: PausedR
     runCreated: true,
     step: paused.messages.filter((message) => message.role === 'assistant').length,
   };
+  try {
+    return await continueFrom(context, paused, state);
+  } catch (error) {
+    return fail(context, state, error);
+  }
+}
+
+async function continueFrom(context: RunLoopContext, paused: PausedRun, state: RunState): Promise<RunResult> {
   const catalog = await loadRunCatalog(context);
   const tools = {
     catalog,

@@ -66,12 +66,25 @@ export async function executeToolCalls(
     });
   }
   const pending: PendingCall[] = [];
+  const ready: Prepared[] = [];
   for (const item of prepared) {
-    if (!('decision' in item) || item.decision.type !== 'confirm') continue;
-    await requestApproval(context, item, item.decision.reason);
-    pending.push(item);
+    if (!('decision' in item) || item.decision.type !== 'confirm') {
+      ready.push(item);
+      continue;
+    }
+    try {
+      await requestApproval(context, item, item.decision.reason);
+      pending.push(item);
+    } catch (error) {
+      // No recorded approval, no pause: the call fails here and the model is told why.
+      const failure = new StewardError(
+        'approval_required',
+        `Could not record an approval for ${item.call.name}`,
+        { cause: error },
+      );
+      ready.push({ call: item.call, args: item.args, error: failure });
+    }
   }
-  const ready = prepared.filter((item) => !('decision' in item) || item.decision.type !== 'confirm');
   const messages = await Promise.all(ready.map((item) => runOne(context, item)));
   return { messages, pending };
 }

@@ -225,6 +225,74 @@ describe('approvals', () => {
     expect(sent).toEqual(['a@example.com']);
   });
 
+  it('never lets a stale instance take back a run another instance resumed and paused again', async () => {
+    const storage = createInMemoryStorage();
+    const first = setup([sendStep('a@example.com', 'c1')], { storage, approvalPollMs: 200 });
+    const run = first.assistant.run({ input: 'mail twice', userId: 'ann' });
+    await untilApproval(run);
+    await expect
+      .poll(async () => (await storage.getRun(run.id, { userId: 'ann' }))?.status)
+      .toBe('awaiting_approval');
+    // B decides first and resumes, then pauses on a second send: the run is awaiting approval again.
+    const second = setup([sendStep('b@example.com', 'c2'), { text: 'both sent' }], { storage });
+    await storage.transitionApproval('c1', 'pending', {
+      status: 'approved',
+      decidedBy: 'ann',
+      decidedAt: new Date().toISOString(),
+    });
+    const resumed = await second.assistant.resume(run.id, { userId: 'ann' });
+    expect(resumed).toBeDefined();
+    const { callId } = await untilApproval(resumed as Run);
+    // A wakes up, sees c1 decided, and must not claim the run that B paused again.
+    expect((await run.result).stopReason).toBe('handed_off');
+    await second.assistant.approve(callId, { userId: 'ann' });
+    expect((await (resumed as Run).result).text).toBe('both sent');
+    expect([...first.sent, ...second.sent]).toEqual(['a@example.com', 'b@example.com']);
+    const stored = await storage.listEvents(run.id, { userId: 'ann' });
+    expect(stored.map((event) => event.seq)).toEqual(stored.map((_event, index) => index + 1));
+    expect(stored.filter((event) => event.type === 'final')).toHaveLength(1);
+  });
+
+  it('runs a call approved in time even if the run reaches it after the deadline', async () => {
+    const slow = defineTool({
+      name: 'slow_lookup',
+      description: 'slow',
+      input: z.object({}),
+      execute: () => new Promise((resolve) => setTimeout(() => resolve('done'), 120)),
+    });
+    const { tool, sent } = mailer();
+    const assistant = new Assistant({
+      model: createScriptedModel([
+        {
+          toolCalls: [
+            { name: 'slow_lookup', args: {}, callId: 'l' },
+            { name: 'send_email', args: { to: 'x@example.com' }, callId: 's' },
+          ],
+        },
+        { text: 'ok' },
+      ]),
+      tools: [slow, tool],
+      limits: { approvalTtlMs: 60 },
+    });
+    const run = assistant.run({ input: 'x', userId: 'ann' });
+    const { callId } = await untilApproval(run);
+    await assistant.approve(callId, { userId: 'ann' });
+    await run.result;
+    expect(sent).toEqual(['x@example.com']);
+  });
+
+  it('rejects malformed decisions with a typed error', async () => {
+    const { assistant } = setup([]);
+    await expect(assistant.approve('c', undefined as never)).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(assistant.deny('', { userId: 'ann' })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(assistant.resume('r', { userId: 42 } as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    await expect(assistant.approve('nope', { userId: 'ann' })).rejects.toMatchObject({
+      code: 'approval_not_found',
+    });
+  });
+
   it('never runs the same call twice, even when the model repeats its id', async () => {
     const { tool, sent } = mailer();
     const assistant = new Assistant({

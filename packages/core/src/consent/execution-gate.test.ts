@@ -65,7 +65,7 @@ describe('the enforcement point', () => {
       { toolName: 'delete_everything' },
       { runId: 'run-2' },
       { status: 'pending' as const },
-      { expiresAt: new Date(Date.now() - 1).toISOString() },
+      { status: 'denied' as const },
     ]) {
       const { gate, call, invoke, runs, approve } = await fixture();
       await approve(overrides);
@@ -85,7 +85,11 @@ describe('the enforcement point', () => {
     const { gate, call, invoke, runs, approve, storage } = await fixture();
     await approve();
     await expect(executeGuarded(gate, call, invoke)).resolves.toEqual({ sent: true });
-    await expect(executeGuarded(gate, call, invoke)).rejects.toMatchObject({ code: 'approval_required' });
+    // A second attempt gets the recorded outcome from the ledger; the tool does not run.
+    await expect(executeGuarded(gate, call, invoke)).resolves.toEqual({ sent: true });
+    await expect(executeGuarded(gate, { ...call, callId: 'other' }, invoke)).rejects.toMatchObject({
+      code: 'approval_required',
+    });
     expect(runs()).toBe(1);
     expect((await storage.getApproval('c1', { userId: 'ann' }))?.status).toBe('used');
   });
@@ -108,10 +112,30 @@ describe('the enforcement point', () => {
     expect(runs()).toBe(0);
   });
 
-  it('answers a repeated call from the ledger instead of running it again', async () => {
+  it('answers a repeated call from the ledger instead of running it again, and refuses other arguments', async () => {
     const { gate, call, invoke, runs } = await fixture(createAllowAllConsentPolicy());
     await executeGuarded(gate, call, invoke);
     await expect(executeGuarded(gate, call, invoke)).resolves.toEqual({ sent: true });
+    const changed = {
+      ...call,
+      args: { to: 'eve@example.com' },
+      argsHash: await canonicalHash({ to: 'eve@example.com' }),
+    };
+    await expect(executeGuarded(gate, changed, invoke)).rejects.toMatchObject({
+      code: 'tool_execution_failed',
+    });
+    expect(runs()).toBe(1);
+  });
+
+  it('keeps a side effect that happened as done even when recording it fails', async () => {
+    const { gate, call, invoke, runs, storage } = await fixture(createAllowAllConsentPolicy());
+    const broken = {
+      ...gate,
+      storage: { ...storage, finishExecution: async () => Promise.reject(new Error('db down')) },
+    };
+    await expect(executeGuarded(broken, call, invoke)).resolves.toEqual({ sent: true });
+    // The entry stayed `started`: a later attempt reports the outcome as unknown, never runs again.
+    await expect(executeGuarded(gate, call, invoke)).rejects.toMatchObject({ code: 'tool_outcome_unknown' });
     expect(runs()).toBe(1);
   });
 

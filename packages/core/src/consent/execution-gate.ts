@@ -1,5 +1,5 @@
 import { StewardError } from '../errors/steward-error.ts';
-import type { AuditAction } from '../storage/consent-records.ts';
+import type { AuditAction, ExecutionRecord } from '../storage/consent-records.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ToolDefinition } from '../tools/tool-provider.ts';
 import type { ConsentDecision, ConsentPolicy } from './consent-policy.ts';
@@ -80,6 +80,8 @@ export async function executeGuarded(
   }
   if (decision.type === 'confirm') {
     const approval = await gate.storage.getApproval(call.callId, { userId: call.userId });
+    // The decision deadline was checked when the user decided; an approval given in time stays
+    // good while the run gets to the call.
     const problem =
       approval === undefined
         ? 'no approval was recorded'
@@ -87,18 +89,42 @@ export async function executeGuarded(
           ? 'the approval is for another call'
           : approval.argsHash !== call.argsHash
             ? 'the approval is for other arguments'
-            : approval.status !== 'approved'
+            : approval.status !== 'approved' && approval.status !== 'used'
               ? `the approval is ${approval.status}`
-              : Date.parse(approval.expiresAt) <= Date.now()
-                ? 'the approval expired'
-                : undefined;
+              : undefined;
     if (problem !== undefined) {
       await audit(gate, call, 'execution_refused', problem);
       throw new StewardError('approval_required', `${call.tool.name} did not run: ${problem}`);
     }
+  }
+
+  // Side effects go through the ledger before the approval is used, so a call that was used up
+  // by an attempt that then died is reported from the ledger, not run again.
+  const key = `${call.runId}:${call.callId}`;
+  const existing = call.tool.sideEffect
+    ? await gate.storage.beginExecution({
+        key,
+        runId: call.runId,
+        callId: call.callId,
+        toolName: call.tool.name,
+        argsHash: call.argsHash,
+        status: 'started',
+        startedAt: new Date().toISOString(),
+      })
+    : undefined;
+  if (existing !== undefined) return fromLedger(gate, call, existing);
+
+  if (decision.type === 'confirm') {
     // Single use: only the caller that moves it from approved to used may go on.
     const used = await gate.storage.transitionApproval(call.callId, 'approved', { status: 'used' });
     if (used === undefined) {
+      if (call.tool.sideEffect) {
+        await gate.storage.finishExecution(key, {
+          status: 'failed',
+          finishedAt: new Date().toISOString(),
+          error: { code: 'approval_conflict', message: 'the approval was already used' },
+        });
+      }
       await audit(gate, call, 'execution_refused', 'the approval was already used');
       throw new StewardError(
         'approval_conflict',
@@ -108,65 +134,86 @@ export async function executeGuarded(
   }
   if (!call.tool.sideEffect) return invoke();
 
-  const key = `${call.runId}:${call.callId}`;
-  const existing = await gate.storage.beginExecution({
-    key,
-    runId: call.runId,
-    callId: call.callId,
-    toolName: call.tool.name,
-    argsHash: call.argsHash,
-    status: 'started',
-    startedAt: new Date().toISOString(),
-  });
-  if (existing !== undefined) {
-    if (existing.status === 'started') {
-      await audit(
-        gate,
-        call,
-        'execution_refused',
-        'an earlier attempt started and never finished; its outcome is unknown',
-      );
-      throw new StewardError(
-        'tool_outcome_unknown',
-        `${call.tool.name} started before an interruption and its outcome is unknown; it was not run again`,
-        { retryable: false, details: { startedAt: existing.startedAt } },
-      );
-    }
-    await audit(
-      gate,
-      call,
-      'execution_refused',
-      `already ${existing.status}; the recorded outcome is returned`,
-    );
-    if (existing.status === 'succeeded') return existing.result;
-    throw new StewardError('tool_execution_failed', existing.error?.message ?? `${call.tool.name} failed`);
-  }
   await audit(gate, call, 'execution_started');
+  let result: unknown;
   try {
-    const result = await invoke();
-    let text = 'null';
-    try {
-      text = JSON.stringify(result) ?? 'null';
-    } catch {
-      // Not JSON: the run reports that as its own error; the ledger just records success.
-    }
-    await gate.storage.finishExecution(key, {
-      status: 'succeeded',
-      finishedAt: new Date().toISOString(),
-      result: text.length <= maxStoredResultChars ? (JSON.parse(text) as unknown) : null,
-    });
-    await audit(gate, call, 'execution_succeeded');
-    return result;
+    result = await invoke();
   } catch (error) {
     const failure = StewardError.isInstance(error)
       ? error
       : new StewardError('tool_execution_failed', String(error));
-    await gate.storage.finishExecution(key, {
-      status: 'failed',
-      finishedAt: new Date().toISOString(),
-      error: { code: failure.code, message: failure.message },
-    });
-    await audit(gate, call, 'execution_failed', failure.code);
+    await settle(
+      gate,
+      call,
+      key,
+      { status: 'failed', error: { code: failure.code, message: failure.message } },
+      failure.code,
+    );
     throw error;
   }
+  let stored: unknown = null;
+  try {
+    const text = JSON.stringify(result) ?? 'null';
+    if (text.length <= maxStoredResultChars) stored = JSON.parse(text);
+  } catch {
+    // Not JSON: the run reports that as its own error; the ledger just records success.
+  }
+  await settle(gate, call, key, { status: 'succeeded', result: stored });
+  return result;
+}
+
+/**
+ * Records how an execution ended. A failing write here must not turn a side effect that
+ * happened into a reported failure (the model might then try again): the entry stays
+ * `started`, which a later attempt reports as unknown.
+ */
+async function settle(
+  gate: Gate,
+  call: GateCall,
+  key: string,
+  outcome: { status: 'succeeded' | 'failed'; result?: unknown; error?: { code: string; message: string } },
+  detail?: string,
+): Promise<void> {
+  try {
+    await gate.storage.finishExecution(key, { ...outcome, finishedAt: new Date().toISOString() });
+    await audit(
+      gate,
+      call,
+      outcome.status === 'succeeded' ? 'execution_succeeded' : 'execution_failed',
+      detail,
+    );
+  } catch {
+    // Best effort, see above.
+  }
+}
+
+async function fromLedger(gate: Gate, call: GateCall, existing: ExecutionRecord): Promise<unknown> {
+  if (existing.argsHash !== call.argsHash) {
+    await audit(gate, call, 'execution_refused', 'the call id was already used with other arguments');
+    throw new StewardError(
+      'tool_execution_failed',
+      `${call.tool.name} did not run: call ${call.callId} already ran with other arguments`,
+    );
+  }
+  if (existing.status === 'started') {
+    await audit(
+      gate,
+      call,
+      'execution_refused',
+      'an earlier attempt started and never finished; its outcome is unknown',
+    );
+    throw new StewardError(
+      'tool_outcome_unknown',
+      `${call.tool.name} started before an interruption and its outcome is unknown; it was not run again`,
+      { retryable: false, details: { startedAt: existing.startedAt } },
+    );
+  }
+  await audit(
+    gate,
+    call,
+    'execution_refused',
+    `already ${existing.status}; the recorded outcome is returned`,
+  );
+  if (existing.status === 'succeeded') return existing.result;
+  throw new StewardError('tool_execution_failed', existing.error?.message ?? `${call.tool.name} failed`);
 }

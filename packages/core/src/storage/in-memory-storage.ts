@@ -45,11 +45,12 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
 
   return {
     ...createInMemoryConsent(),
-    async transitionRun(runId, from, to) {
+    async transitionRun(runId, from, to, epoch) {
       const entry = requireRun(runId);
-      if (entry.record.status !== from) return false;
-      entry.record = { ...entry.record, status: to, updatedAt: new Date().toISOString() };
-      return true;
+      const current = entry.record.epoch ?? 0;
+      if (entry.record.status !== from || (epoch !== undefined && epoch !== current)) return undefined;
+      entry.record = { ...entry.record, status: to, epoch: current + 1, updatedAt: new Date().toISOString() };
+      return current + 1;
     },
     async ensureSession(sessionId, scope) {
       const existing = sessions.get(sessionId);

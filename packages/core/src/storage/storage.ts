@@ -31,6 +31,18 @@ export interface RunRecord {
   readonly text?: string;
   readonly partial?: boolean;
   readonly usage?: Usage;
+  /** The run's per-run options, so a resumed run keeps them. */
+  readonly options?: RunRecordOptions;
+  /** Rises with every status transition: a claim names the epoch it saw, so a stale claim fails. */
+  readonly epoch?: number;
+}
+
+/** Per-run options as stored with the run. */
+export interface RunRecordOptions {
+  readonly maxOutputTokens?: number | undefined;
+  readonly toolOverrides?:
+    | { readonly allow?: readonly string[] | undefined; readonly deny?: readonly string[] | undefined }
+    | undefined;
 }
 
 /** What may change on a run after it was created. */
@@ -74,10 +86,11 @@ export interface Storage {
   appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
   listEvents(runId: string, scope: OwnerScope & { afterSeq?: number }): Promise<readonly StewardEvent[]>;
   /**
-   * Moves a run from one status to another only if it is still in `from`; resolves whether it
-   * did. This is how exactly one instance resumes a paused run.
+   * Moves a run from `from` to `to` only if it is still in `from` (and, when given, still at
+   * `epoch`); resolves the new epoch, or `undefined` when it was not. This is how exactly one
+   * instance resumes a paused run, and why a claim based on an old look at the run fails.
    */
-  transitionRun(runId: string, from: RunStatus, to: RunStatus): Promise<boolean>;
+  transitionRun(runId: string, from: RunStatus, to: RunStatus, epoch?: number): Promise<number | undefined>;
 
   /** Records a pending approval; rejects with `storage_error` if the call already has one. */
   createApproval(approval: ApprovalRecord): Promise<void>;
