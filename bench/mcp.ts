@@ -5,20 +5,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createEmbeddingToolSelector, createHashEmbedder, type ToolDefinition } from '@steward/core';
 import { createMcpRegistry } from '@steward/mcp';
 import { startMockMcpServer } from '@steward/testing';
+import { median } from './stats.ts';
 
 export interface ScenarioResult {
   name: string;
   steward_ms: number;
   baseline_ms: number;
   ratio: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** One echo call through the registry vs through a bare SDK client, alternating, same server. */

@@ -1,6 +1,7 @@
 // Steward's own cost per token, without HTTP or JSON: a run over a model that yields 2,000 text
 // deltas from memory, against reading the same deltas straight from the model.
 import { Assistant, type LanguageModel, type ModelStreamPart } from '@steward/core';
+import { median } from './stats.ts';
 
 const tokens = 2_000;
 
@@ -15,11 +16,6 @@ const model: LanguageModel = {
     yield { type: 'finish', reason: 'stop' };
   },
 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
 
 /** Microseconds per token: Steward's run loop and event stream vs a bare read of the model. */
 export async function perTokenOverhead(iterations: number) {

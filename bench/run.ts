@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import { mcpRoundTrip, toolSelection } from './mcp.ts';
 import { perTokenOverhead } from './overhead.ts';
+import { median } from './stats.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
 const warmup = Number(process.env.BENCH_WARMUP ?? 5);
@@ -144,14 +145,6 @@ const scenarios: Scenario[] = [
     baseline: rawToolLoop,
   },
 ];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
 
 async function time(work: () => Promise<string>): Promise<number> {
   const started = performance.now();

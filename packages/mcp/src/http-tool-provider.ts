@@ -10,6 +10,7 @@ import {
   readResultTool,
   readResultToolName,
 } from './large-results.ts';
+import { parseOrThrow } from './parse.ts';
 import { modelToolName } from './tool-names.ts';
 
 const discoverySchema = z.object({
@@ -113,17 +114,7 @@ function unreachable(error: unknown, where: string): unknown {
 }
 
 export function createHttpToolProvider(options: HttpToolProviderOptions): ToolProvider {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new StewardError(
-      'invalid_options',
-      `createHttpToolProvider: invalid options: ${z.prettifyError(parsed.error)}`,
-      {
-        details: { issues: parsed.error.issues },
-      },
-    );
-  }
-  const config = parsed.data;
+  const config = parseOrThrow(optionsSchema, options, 'createHttpToolProvider: invalid options');
   const doFetch = config.fetch ?? fetch;
   // Paths resolve under the URL's own path, so `https://host/tools` serves `https://host/tools/mcp/execute`.
   const base = config.url.endsWith('/') ? config.url : `${config.url}/`;

@@ -10,6 +10,7 @@ import {
   readResultTool,
   readResultToolName,
 } from './large-results.ts';
+import { parseOrThrow } from './parse.ts';
 import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
 import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
@@ -100,17 +101,7 @@ interface CatalogEntry {
  * ```
  */
 export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new StewardError(
-      'invalid_options',
-      `createMcpRegistry: invalid options: ${z.prettifyError(parsed.error)}`,
-      {
-        details: { issues: parsed.error.issues },
-      },
-    );
-  }
-  const config = parsed.data;
+  const config = parseOrThrow(optionsSchema, options, 'createMcpRegistry: invalid options');
   const store = config.store ?? createInMemoryRegistrationStore();
   const connections = new Map<string, ServerConnection>();
   const configs = new Map<string, McpServerConfig>();
@@ -119,19 +110,8 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
   const warn = (message: string, cause?: unknown) =>
     config.onWarning?.(new StewardError('internal_error', message, { cause }));
 
-  const parseServer = (value: unknown) => {
-    const result = serverConfigSchema.safeParse(value);
-    if (!result.success) {
-      throw new StewardError(
-        'invalid_input',
-        `Invalid MCP server registration: ${z.prettifyError(result.error)}`,
-        {
-          details: { issues: result.error.issues },
-        },
-      );
-    }
-    return result.data;
-  };
+  const parseServer = (value: unknown) =>
+    parseOrThrow(serverConfigSchema, value, 'Invalid MCP server registration', 'invalid_input');
 
   // Each register/unregister of a name bumps its generation; work started for an older
   // generation gives way, so the last call for a name always decides what is connected.

@@ -153,7 +153,8 @@ function guardOf(context: RunLoopContext) {
   return <T>(promise: Promise<T>) => raceAbort(promise, context.signal);
 }
 
-function toolContext(context: RunLoopContext, catalog: ToolCatalog): ToolExecutionContext {
+/** @internal What tool execution needs from a run. */
+export function toolContext(context: RunLoopContext, catalog: ToolCatalog): ToolExecutionContext {
   return {
     catalog,
     consent: context.consent,

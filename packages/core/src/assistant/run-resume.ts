@@ -4,7 +4,7 @@ import type { Message, ToolCall } from '../model/message.ts';
 import type { OwnerScope, RunRecordOptions, Storage } from '../storage/storage.ts';
 import type { RunResult } from './run.ts';
 import { fail } from './run-end.ts';
-import { loadRunCatalog, type RunLoopContext, type RunState, runSteps } from './run-loop.ts';
+import { loadRunCatalog, type RunLoopContext, type RunState, runSteps, toolContext } from './run-loop.ts';
 import { type PendingCall, preparePending } from './tool-execution.ts';
 import { errorMessage } from './tool-invoke.ts';
 
@@ -89,19 +89,7 @@ export async function continuePausedRun(context: RunLoopContext, paused: PausedR
 
 async function continueFrom(context: RunLoopContext, paused: PausedRun, state: RunState): Promise<RunResult> {
   const catalog = await loadRunCatalog(context);
-  const tools = {
-    catalog,
-    consent: context.consent,
-    storage: context.storage,
-    approvalTtlMs: context.limits.approvalTtlMs,
-    runId: context.runId,
-    sessionId: context.sessionId,
-    userId: context.userId,
-    toolTimeoutMs: context.limits.toolTimeoutMs,
-    maxToolResultChars: context.limits.maxToolResultChars,
-    signal: context.signal,
-    emit: (event: Parameters<RunLoopContext['events']['emit']>[0]) => context.events.emit(event),
-  };
+  const tools = toolContext(context, catalog);
   const pending: PendingCall[] = [];
   const unusable: Message[] = [];
   for (const call of paused.waiting) {

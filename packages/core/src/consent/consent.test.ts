@@ -4,7 +4,6 @@ import { Assistant } from '../assistant/assistant.ts';
 import type { Run } from '../assistant/run.ts';
 import { collect, weatherTool } from '../assistant/test-helpers.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
-import { stewardEventSchema } from '../events/stream-event-schema.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { Storage } from '../storage/storage.ts';
 import { createScriptedModel, type ScriptedStep } from '../testing/scripted-model.ts';
