@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'mock-mcp-stdio': 'src/mock-mcp/mock-mcp-stdio.ts' },
+  entry: {
+    index: 'src/index.ts',
+    conformance: 'src/conformance.ts',
+    'mock-mcp-stdio': 'src/mock-mcp/mock-mcp-stdio.ts',
+  },
   format: ['esm'],
   dts: true,
   clean: true,

@@ -11,6 +11,14 @@ const optionsSchema = z.object({
   maxMessageBytes: z.number().int().positive().default(1_000_000),
 });
 
+/** True when a string anywhere in `value` holds NUL or a lone surrogate (not valid UTF-8). */
+function hasUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
+  if (Array.isArray(value)) return value.some(hasUnstorableText);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(hasUnstorableText);
+  return false;
+}
+
 /** Options of {@link createInMemoryStorage}. */
 export interface InMemoryStorageOptions {
   /** Largest message accepted, in UTF-8 bytes of its JSON form. Default 1,000,000. */
@@ -84,7 +92,11 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
             details: { issues: parsed.error.issues },
           });
         }
-        const bytes = Buffer.byteLength(JSON.stringify(parsed.data));
+        if (hasUnstorableText(parsed.data)) {
+          // What a database would refuse (NUL, broken surrogate pairs) is refused here too.
+          throw new StewardError('storage_error', 'Message text has a NUL character or invalid Unicode');
+        }
+        const bytes = new TextEncoder().encode(JSON.stringify(parsed.data)).length;
         if (bytes > maxMessageBytes) {
           throw new StewardError(
             'storage_error',

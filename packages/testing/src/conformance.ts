@@ -1,0 +1,1 @@
+export { runStorageConformance, type StorageConformanceOptions } from './conformance/storage-conformance.ts';

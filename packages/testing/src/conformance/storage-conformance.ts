@@ -1,0 +1,300 @@
+import type { Message, RunRecord, StewardEvent, Storage } from '@steward/core';
+import { describe, expect, it } from 'vitest';
+
+/** Options of {@link runStorageConformance}. */
+export interface StorageConformanceOptions {
+  /** Names the adapter in the test titles. */
+  name: string;
+  /** A fresh, empty storage for each test. */
+  create: () => Promise<Storage> | Storage;
+}
+
+const token = (runId: string, seq: number): StewardEvent => ({
+  type: 'token',
+  text: `t${seq}`,
+  run_id: runId,
+  seq,
+  timestamp: new Date(0).toISOString(),
+});
+
+async function withRun(storage: Storage, runId = 'run-1', userId = 'alice', sessionId = 'session-1') {
+  await storage.ensureSession(sessionId, { userId });
+  const now = new Date().toISOString();
+  const run: RunRecord = { id: runId, sessionId, userId, status: 'running', createdAt: now, updatedAt: now };
+  await storage.createRun(run);
+  return run;
+}
+
+const user = (content: string): Message => ({ role: 'user', content });
+
+/**
+ * The contract every `Storage` adapter keeps, as a Vitest suite: call it from a test file of the
+ * adapter with a factory of fresh storages. In-memory, Postgres and any adapter of yours run the
+ * same checks.
+ *
+ * @example
+ * ```ts
+ * runStorageConformance({ name: 'postgres', create: () => createPostgresStorage({ connectionString }) });
+ * ```
+ */
+export function runStorageConformance(options: StorageConformanceOptions): void {
+  describe(`Storage conformance: ${options.name}`, () => {
+    it('keeps sessions per user: another user’s session reads as missing and cannot be taken', async () => {
+      const storage = await options.create();
+      const session = await storage.ensureSession('s1', { userId: 'alice' });
+      expect(session).toMatchObject({ id: 's1', userId: 'alice' });
+      expect(await storage.ensureSession('s1', { userId: 'alice' })).toMatchObject({ id: 's1' });
+      await expect(storage.ensureSession('s1', { userId: 'bob' })).rejects.toMatchObject({
+        code: 'session_not_found',
+      });
+      expect(await storage.getSession('s1', { userId: 'bob' })).toBeUndefined();
+      expect(await storage.getSession('missing', { userId: 'alice' })).toBeUndefined();
+    });
+
+    it('lists the newest messages in the order they were appended, for the owner only', async () => {
+      const storage = await options.create();
+      await withRun(storage);
+      await storage.appendMessages('session-1', [
+        { runId: 'run-1', message: user('one') },
+        {
+          runId: 'run-1',
+          message: {
+            role: 'assistant',
+            content: '',
+            toolCalls: [{ callId: 'c', name: 'f', arguments: '{}' }],
+          },
+        },
+      ]);
+      await storage.appendMessages('session-1', [
+        {
+          runId: 'run-1',
+          message: { role: 'tool', callId: 'c', toolName: 'f', content: '{"ok":true}', result: { ok: true } },
+        },
+      ]);
+      const all = await storage.listMessages('session-1', { userId: 'alice' });
+      expect(all.map((entry) => entry.message.role)).toEqual(['user', 'assistant', 'tool']);
+      expect(all[2]?.message).toEqual({
+        role: 'tool',
+        callId: 'c',
+        toolName: 'f',
+        content: '{"ok":true}',
+        result: { ok: true },
+      });
+      expect(all.every((entry) => entry.runId === 'run-1' && entry.sessionId === 'session-1')).toBe(true);
+      const newest = await storage.listMessages('session-1', { userId: 'alice', limit: 2 });
+      expect(newest.map((entry) => entry.message.role)).toEqual(['assistant', 'tool']);
+      expect(await storage.listMessages('session-1', { userId: 'bob' })).toEqual([]);
+    });
+
+    it('rejects a bad message with a typed error and stores nothing of its batch', async () => {
+      const storage = await options.create();
+      await withRun(storage);
+      await storage.appendMessages('session-1', [{ runId: 'run-1', message: user('kept') }]);
+      await expect(
+        storage.appendMessages('session-1', [
+          { runId: 'run-1', message: user('lost with its batch') },
+          { runId: 'run-1', message: { role: 'robot' } as unknown as Message },
+        ]),
+      ).rejects.toMatchObject({ name: 'StewardError' });
+      await expect(
+        storage.appendMessages('session-1', [{ runId: 'run-1', message: user('nul \u0000 byte') }]),
+      ).rejects.toMatchObject({
+        name: 'StewardError',
+      });
+      await expect(
+        storage.appendMessages('missing', [{ runId: 'run-1', message: user('x') }]),
+      ).rejects.toMatchObject({
+        name: 'StewardError',
+      });
+      const stored = await storage.listMessages('session-1', { userId: 'alice' });
+      expect(stored.map((entry) => entry.message.content)).toEqual(['kept']);
+    });
+
+    it('creates, updates and reads runs for their owner; ids are unique', async () => {
+      const storage = await options.create();
+      const run = await withRun(storage);
+      await expect(storage.createRun(run)).rejects.toMatchObject({ code: 'storage_error' });
+      await storage.updateRun('run-1', {
+        status: 'completed',
+        stopReason: 'stop',
+        text: 'done',
+        partial: false,
+        usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 },
+      });
+      expect(await storage.getRun('run-1', { userId: 'alice' })).toMatchObject({
+        status: 'completed',
+        stopReason: 'stop',
+        text: 'done',
+        usage: { total_tokens: 3 },
+      });
+      expect(await storage.getRun('run-1', { userId: 'bob' })).toBeUndefined();
+      await expect(storage.updateRun('missing', { status: 'failed' })).rejects.toMatchObject({
+        name: 'StewardError',
+      });
+    });
+
+    it('moves a run’s status only from the expected status and epoch', async () => {
+      const storage = await options.create();
+      await withRun(storage);
+      const paused = await storage.transitionRun('run-1', 'running', 'awaiting_approval');
+      expect(paused).toEqual(expect.any(Number));
+      expect(await storage.transitionRun('run-1', 'running', 'awaiting_approval')).toBeUndefined();
+      expect(
+        await storage.transitionRun('run-1', 'awaiting_approval', 'running', (paused as number) - 1),
+      ).toBeUndefined();
+      const claims = await Promise.all([
+        storage.transitionRun('run-1', 'awaiting_approval', 'running', paused),
+        storage.transitionRun('run-1', 'awaiting_approval', 'running', paused),
+      ]);
+      expect(claims.filter((claim) => claim !== undefined)).toHaveLength(1);
+    });
+
+    it('appends events by seq with no gaps or duplicates, even with concurrent writers', async () => {
+      const storage = await options.create();
+      await withRun(storage);
+      await storage.appendEvents('run-1', [token('run-1', 1), token('run-1', 2)]);
+      await expect(storage.appendEvents('run-1', [token('run-1', 4)])).rejects.toMatchObject({
+        code: 'storage_error',
+      });
+      await expect(storage.appendEvents('run-1', [token('run-1', 2)])).rejects.toMatchObject({
+        code: 'storage_error',
+      });
+      await expect(
+        storage.appendEvents('run-1', [token('run-1', 3), token('run-1', 5)]),
+      ).rejects.toMatchObject({
+        code: 'storage_error',
+      });
+      const racers = await Promise.allSettled(
+        Array.from({ length: 5 }, () => storage.appendEvents('run-1', [token('run-1', 3)])),
+      );
+      expect(racers.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+      const events = await storage.listEvents('run-1', { userId: 'alice' });
+      expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
+      expect(
+        (await storage.listEvents('run-1', { userId: 'alice', afterSeq: 2 })).map((event) => event.seq),
+      ).toEqual([3]);
+      expect(await storage.listEvents('run-1', { userId: 'bob' })).toEqual([]);
+      await expect(storage.appendEvents('missing', [token('missing', 1)])).rejects.toMatchObject({
+        name: 'StewardError',
+      });
+    });
+
+    it('keeps approvals single-use under racing decisions', async () => {
+      const storage = await options.create();
+      await withRun(storage);
+      const now = Date.now();
+      const approval = {
+        callId: 'c1',
+        runId: 'run-1',
+        sessionId: 'session-1',
+        userId: 'alice',
+        toolName: 'send_email',
+        argsHash: 'a'.repeat(64),
+        args: { to: 'bob@example.com' },
+        status: 'pending' as const,
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 60_000).toISOString(),
+      };
+      await storage.createApproval(approval);
+      await expect(storage.createApproval(approval)).rejects.toMatchObject({ code: 'storage_error' });
+      expect(await storage.getApproval('c1', { userId: 'bob' })).toBeUndefined();
+      const decisions = await Promise.all([
+        storage.transitionApproval('c1', 'pending', {
+          status: 'approved',
+          decidedBy: 'alice',
+          decidedAt: new Date().toISOString(),
+        }),
+        storage.transitionApproval('c1', 'pending', {
+          status: 'denied',
+          decidedBy: 'alice',
+          decidedAt: new Date().toISOString(),
+        }),
+      ]);
+      expect(decisions.filter((decision) => decision !== undefined)).toHaveLength(1);
+      const uses = await Promise.all([
+        storage.transitionApproval('c1', 'approved', { status: 'used' }),
+        storage.transitionApproval('c1', 'approved', { status: 'used' }),
+      ]);
+      expect(uses.filter((use) => use !== undefined).length).toBeLessThanOrEqual(1);
+      expect((await storage.listApprovals('run-1', { userId: 'alice' }))[0]).toMatchObject({
+        callId: 'c1',
+        args: { to: 'bob@example.com' },
+      });
+    });
+
+    it('starts each execution once in the ledger, and records how it ended', async () => {
+      const storage = await options.create();
+      await withRun(storage);
+      const record = {
+        key: 'run-1:c1',
+        runId: 'run-1',
+        callId: 'c1',
+        toolName: 'send_email',
+        argsHash: 'b'.repeat(64),
+        status: 'started' as const,
+        startedAt: new Date().toISOString(),
+      };
+      const starts = await Promise.all([
+        storage.beginExecution(record),
+        storage.beginExecution(record),
+        storage.beginExecution(record),
+      ]);
+      expect(starts.filter((start) => start === undefined)).toHaveLength(1);
+      await storage.finishExecution('run-1:c1', {
+        status: 'succeeded',
+        finishedAt: new Date().toISOString(),
+        result: { id: 'm1' },
+      });
+      expect(await storage.beginExecution(record)).toMatchObject({
+        status: 'succeeded',
+        result: { id: 'm1' },
+      });
+    });
+
+    it('keeps the audit log and tool permissions per user', async () => {
+      const storage = await options.create();
+      await storage.appendAudit({
+        at: new Date().toISOString(),
+        action: 'approval_requested',
+        userId: 'alice',
+        actor: 'steward',
+        runId: 'r1',
+      });
+      await storage.appendAudit({
+        at: new Date().toISOString(),
+        action: 'approval_granted',
+        userId: 'alice',
+        actor: 'alice',
+        runId: 'r2',
+      });
+      await storage.appendAudit({
+        at: new Date().toISOString(),
+        action: 'approval_granted',
+        userId: 'bob',
+        actor: 'bob',
+        runId: 'r1',
+      });
+      expect((await storage.listAudit({ userId: 'alice' })).map((entry) => entry.action)).toEqual([
+        'approval_requested',
+        'approval_granted',
+      ]);
+      expect(await storage.listAudit({ userId: 'alice', runId: 'r1' })).toHaveLength(1);
+      const grantedAt = new Date().toISOString();
+      await storage.grantToolPermission({ userId: 'alice', toolName: 'send_email', grantedAt });
+      await storage.grantToolPermission({ userId: 'alice', toolName: 'send_email', grantedAt });
+      await storage.grantToolPermission({
+        userId: 'alice',
+        toolName: 'send_email',
+        sessionId: 's1',
+        grantedAt,
+      });
+      expect(await storage.listToolPermissions({ userId: 'alice' })).toHaveLength(2);
+      expect(await storage.listToolPermissions({ userId: 'bob' })).toEqual([]);
+      expect(await storage.revokeToolPermission({ userId: 'alice', toolName: 'send_email' })).toBe(true);
+      expect(await storage.revokeToolPermission({ userId: 'alice', toolName: 'send_email' })).toBe(false);
+      expect(await storage.listToolPermissions({ userId: 'alice' })).toEqual([
+        expect.objectContaining({ toolName: 'send_email', sessionId: 's1' }),
+      ]);
+    });
+  });
+}
