@@ -1,0 +1,6 @@
+export { type Migration, migrations } from './migrations.ts';
+export {
+  createPostgresStorage,
+  type PostgresStorage,
+  type PostgresStorageOptions,
+} from './postgres-storage.ts';

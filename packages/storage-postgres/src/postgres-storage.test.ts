@@ -1,0 +1,106 @@
+import { Assistant, defineTool, type StewardEvent } from '@steward/core';
+import { createScriptedModel } from '@steward/core/testing';
+import { runStorageConformance } from '@steward/testing/conformance';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createPostgresStorage, type PostgresStorage } from './postgres-storage.ts';
+
+// The real PostgreSQL of the machine (see DEVELOPERS.md); each storage gets its own schema.
+const connectionString = process.env.STEWARD_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const opened: { storage: PostgresStorage; schema: string }[] = [];
+let counter = 0;
+
+function freshStorage(
+  schema = `steward_test_${process.pid}_${Date.now().toString(36)}_${counter++}`,
+): PostgresStorage {
+  const storage = createPostgresStorage({ connectionString, schema });
+  opened.push({ storage, schema });
+  return storage;
+}
+
+afterAll(async () => {
+  const admin = new pg.Client({ connectionString });
+  await admin.connect();
+  for (const { storage, schema } of opened) {
+    await storage.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  }
+  await admin.end();
+});
+
+runStorageConformance({ name: 'postgres', create: () => freshStorage() });
+
+describe('createPostgresStorage', () => {
+  it('migrates once, forward only, and keeps data across a restart', async () => {
+    const schema = `steward_test_restart_${process.pid}_${Date.now().toString(36)}`;
+    const first = freshStorage(schema);
+    await first.ensureSession('s1', { userId: 'alice' });
+    await Promise.all([first.migrate(), first.migrate()]);
+    const second = freshStorage(schema);
+    expect(await second.getSession('s1', { userId: 'alice' })).toMatchObject({ id: 's1' });
+    const admin = new pg.Client({ connectionString });
+    await admin.connect();
+    const versions = await admin.query(
+      `SELECT version FROM ${pg.escapeIdentifier(schema)}.migrations ORDER BY version`,
+    );
+    await admin.end();
+    expect(versions.rows.map((row) => row.version)).toEqual([1, 2]);
+  });
+
+  it('rejects bad options with a typed error', () => {
+    expect(() => createPostgresStorage({})).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(() =>
+      createPostgresStorage({ connectionString, schema: 'Robert"); DROP TABLE students;--' }),
+    ).toThrow(/schema/);
+  });
+
+  it('serves an Assistant that pauses for approval and resumes on a new instance over the same database', async () => {
+    const schema = `steward_test_resume_${process.pid}_${Date.now().toString(36)}`;
+    const sent: string[] = [];
+    const send = defineTool({
+      name: 'send_email',
+      description: 'Sends an email',
+      input: z.object({ to: z.string() }),
+      sideEffect: true,
+      execute: ({ to }) => {
+        sent.push(to);
+        return { sent: true };
+      },
+    });
+    const first = new Assistant({
+      model: createScriptedModel([
+        { toolCalls: [{ name: 'send_email', args: { to: 'bob@example.com' }, callId: 'pg-call' }] },
+      ]),
+      tools: [send],
+      storage: freshStorage(schema),
+      limits: { approvalPollMs: 60_000 },
+    });
+    const run = first.run({ input: 'mail bob', userId: 'alice' });
+    for await (const event of run) if (event.type === 'approval_required') break;
+    await expect
+      .poll(async () => (await first.getRun(run.id, { userId: 'alice' }))?.status)
+      .toBe('awaiting_approval');
+
+    const second = new Assistant({
+      model: createScriptedModel([{ text: 'Sent.' }]),
+      tools: [send],
+      storage: freshStorage(schema),
+    });
+    const { run: resumed } = await second.approve('pg-call', { userId: 'alice' });
+    const events: StewardEvent[] = [];
+    for await (const event of resumed ?? []) events.push(event);
+    expect(events.at(-1)).toMatchObject({ type: 'final', text: 'Sent.' });
+    expect(sent).toEqual(['bob@example.com']);
+    const stored = await second.getRunEvents(run.id, { userId: 'alice' });
+    expect(stored.map((event) => event.seq)).toEqual(stored.map((_event, index) => index + 1));
+    expect((await second.getAudit({ userId: 'alice', runId: run.id })).map((entry) => entry.action)).toEqual([
+      'approval_requested',
+      'approval_granted',
+      'execution_started',
+      'execution_succeeded',
+    ]);
+    run.abort();
+    expect((await run.result).stopReason).toBe('handed_off');
+  });
+});

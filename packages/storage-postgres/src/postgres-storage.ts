@@ -1,0 +1,354 @@
+import {
+  type Message,
+  messageSchema,
+  type RunRecord,
+  type RunUpdate,
+  StewardError,
+  type StewardEvent,
+  type Storage,
+  type StoredMessage,
+  stewardEventSchema,
+} from '@steward/core';
+import pg from 'pg';
+import { z } from 'zod';
+import { migrations } from './migrations.ts';
+import { toStorageError } from './pg-errors.ts';
+import { createPostgresConsent } from './postgres-consent.ts';
+
+const optionsSchema = z
+  .object({
+    connectionString: z.string().min(1).optional(),
+    pool: z.custom<pg.Pool>((value) => value instanceof pg.Pool, 'must be a pg Pool').optional(),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+      .default('steward'),
+    migrate: z.boolean().default(true),
+    maxMessageBytes: z.number().int().positive().default(1_000_000),
+  })
+  .strict()
+  .refine(
+    (options) => options.connectionString !== undefined || options.pool !== undefined,
+    'needs connectionString or pool',
+  );
+
+/** Options of {@link createPostgresStorage}. */
+export interface PostgresStorageOptions {
+  /** e.g. `postgresql://user@localhost:5432/app`; or pass a ready `pool`. */
+  connectionString?: string;
+  pool?: pg.Pool;
+  /** The schema Steward's tables live in. Default `steward`. */
+  schema?: string;
+  /** Apply pending migrations before the first query. Default true. */
+  migrate?: boolean;
+  /** Largest message accepted, in bytes of its JSON. Default 1,000,000. */
+  maxMessageBytes?: number;
+}
+
+/** A `Storage` over PostgreSQL, plus its lifecycle. */
+export interface PostgresStorage extends Storage {
+  /** Applies pending migrations (forward-only, under an advisory lock, each in a transaction). */
+  migrate(): Promise<void>;
+  /** Ends the pool when this storage created it. */
+  close(): Promise<void>;
+}
+
+/** @internal What the query helpers share. */
+export interface Db {
+  readonly table: (name: string) => string;
+  query<Row extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+}
+
+const iso = (value: Date | string | null | undefined) =>
+  value === null || value === undefined ? undefined : new Date(value).toISOString();
+
+/**
+ * Steward's storage in PostgreSQL over `pg`: every read is scoped to its user, event appends
+ * are serialized per run (no gaps, no duplicates, even across instances), and the consent
+ * records use single-statement check-and-sets. Migrations run on first use.
+ *
+ * @example
+ * ```ts
+ * const storage = createPostgresStorage({ connectionString: process.env.DATABASE_URL });
+ * const assistant = new Assistant({ model, storage });
+ * ```
+ */
+export function createPostgresStorage(options: PostgresStorageOptions): PostgresStorage {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new StewardError('invalid_options', `createPostgresStorage: ${z.prettifyError(parsed.error)}`, {
+      details: { issues: parsed.error.issues },
+    });
+  }
+  const config = parsed.data;
+  const pool = config.pool ?? new pg.Pool({ connectionString: config.connectionString });
+  const schema = pg.escapeIdentifier(config.schema);
+  let migrated: Promise<void> | undefined;
+
+  async function migrate(): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      // One migrator at a time across instances; the others wait, then find nothing to do.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`steward:migrate:${config.schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${schema}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const applied = new Set(
+        (await client.query<{ version: number }>(`SELECT version FROM ${schema}.migrations`)).rows.map(
+          (row) => row.version,
+        ),
+      );
+      for (const migration of migrations) {
+        if (applied.has(migration.version)) continue;
+        await client.query(migration.sql.replaceAll('{schema}', schema));
+        await client.query(`INSERT INTO ${schema}.migrations (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw toStorageError(error, 'Migrating the Steward schema');
+    } finally {
+      client.release();
+    }
+  }
+
+  const ready = () => {
+    if (!config.migrate) return Promise.resolve();
+    migrated ??= migrate().catch((error: unknown) => {
+      migrated = undefined; // Try again on the next call.
+      throw error;
+    });
+    return migrated;
+  };
+
+  const db: Db = {
+    table: (name) => `${schema}.${pg.escapeIdentifier(name)}`,
+    async query(sql, values) {
+      await ready();
+      return pool.query(sql, values);
+    },
+    async transaction(work) {
+      await ready();
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+  const t = db.table;
+
+  const run = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw toStorageError(error, what);
+    }
+  };
+
+  const toRun = (row: Record<string, unknown>): RunRecord => ({
+    id: row.id as string,
+    sessionId: row.session_id as string,
+    userId: row.user_id as string,
+    status: row.status as RunRecord['status'],
+    createdAt: iso(row.created_at as Date) as string,
+    updatedAt: iso(row.updated_at as Date) as string,
+    ...(row.stop_reason === null
+      ? {}
+      : { stopReason: row.stop_reason as NonNullable<RunRecord['stopReason']> }),
+    ...(row.text === null ? {} : { text: row.text as string }),
+    ...(row.partial === null ? {} : { partial: row.partial as boolean }),
+    ...(row.usage === null ? {} : { usage: row.usage as NonNullable<RunRecord['usage']> }),
+    ...(row.options === null ? {} : { options: row.options as NonNullable<RunRecord['options']> }),
+    epoch: row.epoch as number,
+  });
+
+  return {
+    migrate,
+    close: () => (config.pool === undefined ? pool.end() : Promise.resolve()),
+    ...createPostgresConsent(db),
+
+    ensureSession: (sessionId, scope) =>
+      run('Opening the session', async () => {
+        await db.query(
+          `INSERT INTO ${t('sessions')} (id, user_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+          [sessionId, scope.userId],
+        );
+        const row = (
+          await db.query(`SELECT id, user_id, created_at FROM ${t('sessions')} WHERE id = $1`, [sessionId])
+        ).rows[0];
+        if (row === undefined || row.user_id !== scope.userId) {
+          throw new StewardError('session_not_found', `Session ${sessionId} does not exist`);
+        }
+        return { id: row.id, userId: row.user_id, createdAt: iso(row.created_at) as string };
+      }),
+    getSession: (sessionId, scope) =>
+      run('Reading the session', async () => {
+        const row = (
+          await db.query(
+            `SELECT id, user_id, created_at FROM ${t('sessions')} WHERE id = $1 AND user_id = $2`,
+            [sessionId, scope.userId],
+          )
+        ).rows[0];
+        return row === undefined
+          ? undefined
+          : { id: row.id, userId: row.user_id, createdAt: iso(row.created_at) as string };
+      }),
+    appendMessages: (sessionId, batch) =>
+      run('Storing messages', async () => {
+        const rows = batch.map(({ runId, message }) => {
+          const checked = messageSchema.safeParse(message);
+          if (!checked.success) {
+            throw new StewardError('storage_error', `Invalid message: ${checked.error.message}`, {
+              details: { issues: checked.error.issues },
+            });
+          }
+          const json = JSON.stringify(checked.data);
+          const bytes = Buffer.byteLength(json);
+          if (bytes > config.maxMessageBytes) {
+            throw new StewardError(
+              'storage_error',
+              `Message of ${bytes} bytes exceeds maxMessageBytes (${config.maxMessageBytes})`,
+            );
+          }
+          return { runId, json };
+        });
+        if (rows.length === 0) return;
+        // One statement: the whole batch is stored, or none of it.
+        await db.query(
+          `INSERT INTO ${t('messages')} (session_id, run_id, message)
+           SELECT $1, run_id, message::jsonb FROM unnest($2::text[], $3::text[]) AS batch (run_id, message)`,
+          [sessionId, rows.map((row) => row.runId), rows.map((row) => row.json)],
+        );
+      }),
+    listMessages: (sessionId, scope) =>
+      run('Reading messages', async () => {
+        const limit = scope.limit ?? null;
+        const result = await db.query(
+          `SELECT * FROM (
+             SELECT m.id, m.session_id, m.run_id, m.created_at, m.message FROM ${t('messages')} m
+             JOIN ${t('sessions')} s ON s.id = m.session_id
+             WHERE m.session_id = $1 AND s.user_id = $2 ORDER BY m.id DESC LIMIT $3
+           ) newest ORDER BY id ASC`,
+          [sessionId, scope.userId, limit],
+        );
+        return result.rows.map(
+          (row): StoredMessage => ({
+            id: String(row.id),
+            sessionId: row.session_id,
+            runId: row.run_id,
+            createdAt: iso(row.created_at) as string,
+            message: messageSchema.parse(row.message) as Message,
+          }),
+        );
+      }),
+    createRun: (record) =>
+      run('Creating the run', async () => {
+        await db.query(
+          `INSERT INTO ${t('runs')} (id, session_id, user_id, status, created_at, updated_at, stop_reason, text, partial, usage, options)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [
+            record.id,
+            record.sessionId,
+            record.userId,
+            record.status,
+            record.createdAt,
+            record.updatedAt,
+            record.stopReason ?? null,
+            record.text ?? null,
+            record.partial ?? null,
+            record.usage === undefined ? null : JSON.stringify(record.usage),
+            record.options === undefined ? null : JSON.stringify(record.options),
+          ],
+        );
+      }),
+    updateRun: (runId, update: RunUpdate) =>
+      run('Updating the run', async () => {
+        const result = await db.query(
+          `UPDATE ${t('runs')} SET
+             status = coalesce($2, status), stop_reason = coalesce($3, stop_reason), text = coalesce($4, text),
+             partial = coalesce($5, partial), usage = coalesce($6::jsonb, usage), updated_at = now()
+           WHERE id = $1`,
+          [
+            runId,
+            update.status ?? null,
+            update.stopReason ?? null,
+            update.text ?? null,
+            update.partial ?? null,
+            update.usage === undefined ? null : JSON.stringify(update.usage),
+          ],
+        );
+        if (result.rowCount === 0) throw new StewardError('not_found', `Run ${runId} does not exist`);
+      }),
+    getRun: (runId, scope) =>
+      run('Reading the run', async () => {
+        const row = (
+          await db.query(`SELECT * FROM ${t('runs')} WHERE id = $1 AND user_id = $2`, [runId, scope.userId])
+        ).rows[0];
+        return row === undefined ? undefined : toRun(row);
+      }),
+    transitionRun: (runId, from, to, epoch) =>
+      run('Changing the run status', async () => {
+        const row = (
+          await db.query<{ epoch: number }>(
+            `UPDATE ${t('runs')} SET status = $3, epoch = epoch + 1, updated_at = now()
+             WHERE id = $1 AND status = $2 AND ($4::integer IS NULL OR epoch = $4) RETURNING epoch`,
+            [runId, from, to, epoch ?? null],
+          )
+        ).rows[0];
+        return row?.epoch;
+      }),
+    appendEvents: (runId, events: readonly StewardEvent[]) =>
+      run('Storing run events', () =>
+        db.transaction(async (client) => {
+          // The run row lock serializes writers of one run across every instance.
+          const locked = await client.query(`SELECT 1 FROM ${t('runs')} WHERE id = $1 FOR UPDATE`, [runId]);
+          if (locked.rowCount === 0) throw new StewardError('not_found', `Run ${runId} does not exist`);
+          const last =
+            (
+              await client.query<{ seq: number }>(
+                `SELECT coalesce(max(seq), 0) AS seq FROM ${t('run_events')} WHERE run_id = $1`,
+                [runId],
+              )
+            ).rows[0]?.seq ?? 0;
+          let expected = last + 1;
+          for (const event of events) {
+            if (event.run_id !== runId || event.seq !== expected) {
+              throw new StewardError(
+                'storage_error',
+                `Event seq ${event.seq} of run ${event.run_id} does not follow seq ${expected - 1} of run ${runId}`,
+              );
+            }
+            expected++;
+          }
+          if (events.length === 0) return;
+          await client.query(
+            `INSERT INTO ${t('run_events')} (run_id, seq, event) SELECT $1, seq, event::jsonb FROM unnest($2::integer[], $3::text[]) AS batch (seq, event)`,
+            [runId, events.map((event) => event.seq), events.map((event) => JSON.stringify(event))],
+          );
+        }),
+      ),
+    listEvents: (runId, scope) =>
+      run('Reading run events', async () => {
+        const result = await db.query(
+          `SELECT e.event FROM ${t('run_events')} e JOIN ${t('runs')} r ON r.id = e.run_id
+           WHERE e.run_id = $1 AND r.user_id = $2 AND e.seq > $3 ORDER BY e.seq`,
+          [runId, scope.userId, scope.afterSeq ?? 0],
+        );
+        return result.rows.map((row) => stewardEventSchema.parse(row.event) as StewardEvent);
+      }),
+  };
+}
