@@ -4,3 +4,4 @@ export {
   type PostgresStorage,
   type PostgresStorageOptions,
 } from './postgres-storage.ts';
+export type { PGliteLike } from './sql-driver.ts';

@@ -14,11 +14,27 @@ import { z } from 'zod';
 import { migrations } from './migrations.ts';
 import { toStorageError } from './pg-errors.ts';
 import { createPostgresConsent } from './postgres-consent.ts';
+import {
+  type PGliteLike,
+  pgDriver,
+  pgliteDriver,
+  type SqlDriver,
+  type SqlResult,
+  type SqlTransaction,
+} from './sql-driver.ts';
 
 const optionsSchema = z
   .object({
     connectionString: z.string().min(1).optional(),
     pool: z.custom<pg.Pool>((value) => value instanceof pg.Pool, 'must be a pg Pool').optional(),
+    pglite: z
+      .custom<PGliteLike>(
+        (value) =>
+          typeof (value as PGliteLike)?.query === 'function' &&
+          typeof (value as PGliteLike)?.exec === 'function',
+        'must be a PGlite database',
+      )
+      .optional(),
     schema: z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
@@ -28,8 +44,10 @@ const optionsSchema = z
   })
   .strict()
   .refine(
-    (options) => options.connectionString !== undefined || options.pool !== undefined,
-    'needs connectionString or pool',
+    (options) =>
+      [options.connectionString, options.pool, options.pglite].filter((value) => value !== undefined)
+        .length === 1,
+    'needs exactly one of connectionString, pool or pglite',
   );
 
 /** Options of {@link createPostgresStorage}. */
@@ -37,6 +55,8 @@ export interface PostgresStorageOptions {
   /** e.g. `postgresql://user@localhost:5432/app`; or pass a ready `pool`. */
   connectionString?: string;
   pool?: pg.Pool;
+  /** An in-process PGlite database (real Postgres, pgvector available), e.g. for demos and tests without a server. */
+  pglite?: PGliteLike;
   /** The schema Steward's tables live in. Default `steward`. */
   schema?: string;
   /** Apply pending migrations before the first query. Default true. */
@@ -49,15 +69,16 @@ export interface PostgresStorageOptions {
 export interface PostgresStorage extends Storage {
   /** Applies pending migrations (forward-only, under an advisory lock, each in a transaction). */
   migrate(): Promise<void>;
-  /** Ends the pool when this storage created it. */
+  /** Ends the pool (or PGlite) when this storage created it. */
   close(): Promise<void>;
 }
 
 /** @internal What the query helpers share. */
 export interface Db {
   readonly table: (name: string) => string;
-  query<Row extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
-  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  // biome-ignore lint/suspicious/noExplicitAny: rows are read field by field and checked where they leave
+  query<Row = any>(sql: string, values?: unknown[]): Promise<SqlResult<Row>>;
+  transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T>;
 }
 
 const iso = (value: Date | string | null | undefined) =>
@@ -82,39 +103,41 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     });
   }
   const config = parsed.data;
-  const pool = config.pool ?? new pg.Pool({ connectionString: config.connectionString });
+  const driver: SqlDriver =
+    config.pglite !== undefined
+      ? pgliteDriver(config.pglite, false)
+      : pgDriver(
+          config.pool ?? new pg.Pool({ connectionString: config.connectionString }),
+          config.pool === undefined,
+        );
   const schema = pg.escapeIdentifier(config.schema);
   let migrated: Promise<void> | undefined;
 
   async function migrate(): Promise<void> {
-    const client = await pool.connect();
     try {
-      await client.query('BEGIN');
-      // One migrator at a time across instances; the others wait, then find nothing to do.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`steward:migrate:${config.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${schema}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      const applied = new Set(
-        (await client.query<{ version: number }>(`SELECT version FROM ${schema}.migrations`)).rows.map(
-          (row) => row.version,
-        ),
-      );
-      for (const migration of migrations) {
-        if (applied.has(migration.version)) continue;
-        await client.query(migration.sql.replaceAll('{schema}', schema));
-        await client.query(`INSERT INTO ${schema}.migrations (version, name) VALUES ($1, $2)`, [
-          migration.version,
-          migration.name,
-        ]);
-      }
-      await client.query('COMMIT');
+      await driver.transaction(async (tx) => {
+        // One migrator at a time across instances; the others wait, then find nothing to do.
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`steward:migrate:${config.schema}`]);
+        await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        await tx.exec(
+          `CREATE TABLE IF NOT EXISTS ${schema}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        const applied = new Set(
+          (await tx.query<{ version: number }>(`SELECT version FROM ${schema}.migrations`)).rows.map(
+            (row) => row.version,
+          ),
+        );
+        for (const migration of migrations) {
+          if (applied.has(migration.version)) continue;
+          await tx.exec(migration.sql.replaceAll('{schema}', schema));
+          await tx.query(`INSERT INTO ${schema}.migrations (version, name) VALUES ($1, $2)`, [
+            migration.version,
+            migration.name,
+          ]);
+        }
+      });
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
       throw toStorageError(error, 'Migrating the Steward schema');
-    } finally {
-      client.release();
     }
   }
 
@@ -131,22 +154,11 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     table: (name) => `${schema}.${pg.escapeIdentifier(name)}`,
     async query(sql, values) {
       await ready();
-      return pool.query(sql, values);
+      return driver.query(sql, values);
     },
     async transaction(work) {
       await ready();
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      return driver.transaction(work);
     },
   };
   const t = db.table;
@@ -178,7 +190,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
 
   return {
     migrate,
-    close: () => (config.pool === undefined ? pool.end() : Promise.resolve()),
+    close: () => driver.close(),
     ...createPostgresConsent(db),
 
     ensureSession: (sessionId, scope) =>
