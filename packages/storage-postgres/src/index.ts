@@ -1,4 +1,5 @@
 export { type Migration, migrations } from './migrations.ts';
+export { createPgVectorMemory, type PgVectorMemory, type PgVectorMemoryOptions } from './pgvector-memory.ts';
 export {
   createPostgresStorage,
   type PostgresStorage,
