@@ -48,6 +48,43 @@ describe('createPostgresStorage', () => {
     expect(versions.rows.map((row) => row.version)).toEqual([1, 2]);
   });
 
+  it('deletes everything about a user on request, and nothing of anyone else', async () => {
+    const storage = freshStorage();
+    for (const userId of ['alice', 'bob']) {
+      await storage.ensureSession(`${userId}-s`, { userId });
+      const now = new Date().toISOString();
+      await storage.createRun({
+        id: `${userId}-r`,
+        sessionId: `${userId}-s`,
+        userId,
+        status: 'running',
+        createdAt: now,
+        updatedAt: now,
+      });
+      await storage.appendMessages(`${userId}-s`, [
+        { runId: `${userId}-r`, message: { role: 'user', content: 'hi' } },
+      ]);
+      await storage.appendEvents(`${userId}-r`, [
+        { type: 'token', text: 'x', run_id: `${userId}-r`, seq: 1, timestamp: now },
+      ]);
+      await storage.appendAudit({ at: now, action: 'permission_granted', userId, actor: userId });
+      await storage.grantToolPermission({ userId, toolName: 'send_email', grantedAt: now });
+    }
+    const deleted = await storage.deleteUser('alice');
+    expect(deleted).toMatchObject({
+      sessions: 1,
+      runs: 1,
+      messages: 1,
+      run_events: 1,
+      audit_log: 1,
+      tool_permissions: 1,
+    });
+    expect(await storage.getSession('alice-s', { userId: 'alice' })).toBeUndefined();
+    expect(await storage.listAudit({ userId: 'alice' })).toEqual([]);
+    expect(await storage.getSession('bob-s', { userId: 'bob' })).toMatchObject({ id: 'bob-s' });
+    expect(await storage.listEvents('bob-r', { userId: 'bob' })).toHaveLength(1);
+  });
+
   it('rejects bad options with a typed error', () => {
     expect(() => createPostgresStorage({})).toThrow(expect.objectContaining({ code: 'invalid_options' }));
     expect(() =>

@@ -71,6 +71,12 @@ export interface PostgresStorage extends Storage {
   migrate(): Promise<void>;
   /** Ends the pool (or PGlite) when this storage created it. */
   close(): Promise<void>;
+  /**
+   * Deletes everything stored about a user, in one transaction: sessions, messages, runs and
+   * their events, approvals, executions, audit entries and permissions. Resolves the rows deleted
+   * per table. (Memories live in the memory adapter: see `PgVectorMemory.forgetUser`.)
+   */
+  deleteUser(userId: string): Promise<Record<string, number>>;
 }
 
 /** @internal What the query helpers share. */
@@ -191,6 +197,28 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   return {
     migrate,
     close: () => driver.close(),
+    deleteUser: (userId) =>
+      run('Deleting the user’s data', () =>
+        db.transaction(async (tx) => {
+          const runs = `SELECT id FROM ${t('runs')} WHERE user_id = $1`;
+          const statements: [string, string][] = [
+            ['run_events', `DELETE FROM ${t('run_events')} WHERE run_id IN (${runs})`],
+            ['executions', `DELETE FROM ${t('executions')} WHERE run_id IN (${runs})`],
+            ['approvals', `DELETE FROM ${t('approvals')} WHERE user_id = $1`],
+            [
+              'messages',
+              `DELETE FROM ${t('messages')} WHERE session_id IN (SELECT id FROM ${t('sessions')} WHERE user_id = $1)`,
+            ],
+            ['runs', `DELETE FROM ${t('runs')} WHERE user_id = $1`],
+            ['sessions', `DELETE FROM ${t('sessions')} WHERE user_id = $1`],
+            ['audit_log', `DELETE FROM ${t('audit_log')} WHERE user_id = $1`],
+            ['tool_permissions', `DELETE FROM ${t('tool_permissions')} WHERE user_id = $1`],
+          ];
+          const deleted: Record<string, number> = {};
+          for (const [table, sql] of statements) deleted[table] = (await tx.query(sql, [userId])).rowCount;
+          return deleted;
+        }),
+      ),
     ...createPostgresConsent(db),
 
     ensureSession: (sessionId, scope) =>
