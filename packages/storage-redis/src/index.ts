@@ -1,0 +1,7 @@
+export {
+  createRedisRunStore,
+  type RateLimitResult,
+  type RedisRunStore,
+  type RedisRunStoreOptions,
+  type SessionLock,
+} from './redis-run-store.ts';

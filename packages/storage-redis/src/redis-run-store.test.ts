@@ -1,0 +1,121 @@
+import type { StewardEvent } from '@steward/core';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisRunStore, type RedisRunStore } from './redis-run-store.ts';
+
+// The machine's real Redis (see DEVELOPERS.md); every test run uses its own key prefix.
+const url = process.env.STEWARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `steward-test-${process.pid}-${Date.now().toString(36)}`;
+const stores: RedisRunStore[] = [];
+const open = () => {
+  const store = createRedisRunStore({ url, prefix });
+  stores.push(store);
+  return store;
+};
+
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  const admin = new Redis(url, { protocol: 2 });
+  const keys = await admin.keys(`${prefix}:*`);
+  if (keys.length > 0) await admin.del(...keys);
+  await admin.quit();
+});
+
+const event = (runId: string, seq: number, type: 'token' | 'final' = 'token'): StewardEvent =>
+  type === 'final'
+    ? {
+        type: 'final',
+        text: 'done',
+        usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
+        stop_reason: 'stop',
+        partial: false,
+        run_id: runId,
+        seq,
+        timestamp: new Date().toISOString(),
+      }
+    : { type: 'token', text: `t${seq}`, run_id: runId, seq, timestamp: new Date().toISOString() };
+
+describe('createRedisRunStore', () => {
+  it('appends events by seq and replays them from any seq, on any instance', async () => {
+    const writer = open();
+    const reader = open();
+    await writer.appendEvents('r1', [event('r1', 1), event('r1', 2), event('r1', 3)]);
+    expect((await reader.listEvents('r1')).map((item) => item.seq)).toEqual([1, 2, 3]);
+    expect((await reader.listEvents('r1', { afterSeq: 2 })).map((item) => item.seq)).toEqual([3]);
+  });
+
+  it('refuses gaps and duplicates, even from concurrent writers', async () => {
+    const store = open();
+    await store.appendEvents('r2', [event('r2', 1)]);
+    await expect(store.appendEvents('r2', [event('r2', 3)])).rejects.toMatchObject({ code: 'storage_error' });
+    await expect(store.appendEvents('r2', [event('r2', 1)])).rejects.toMatchObject({ code: 'storage_error' });
+    const writers = Array.from({ length: 6 }, () => open());
+    const outcomes = await Promise.allSettled(
+      writers.map((writer) => writer.appendEvents('r2', [event('r2', 2)])),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    expect((await store.listEvents('r2')).map((item) => item.seq)).toEqual([1, 2]);
+  });
+
+  it('tails a run live from another instance: every event once, in order, resuming from a seq', async () => {
+    const writer = open();
+    const reader = open();
+    await writer.appendEvents('r3', [event('r3', 1), event('r3', 2)]);
+    const seen: number[] = [];
+    const tailing = (async () => {
+      for await (const item of reader.tail('r3', { afterSeq: 1, blockMs: 200 })) seen.push(item.seq);
+    })();
+    for (let seq = 3; seq <= 6; seq++) {
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      await writer.appendEvents('r3', [event('r3', seq)]);
+    }
+    await writer.appendEvents('r3', [event('r3', 7, 'final')]);
+    await tailing;
+    expect(seen).toEqual([2, 3, 4, 5, 6, 7]);
+  });
+
+  it('stops tailing when aborted', async () => {
+    const store = open();
+    const controller = new AbortController();
+    const tailing = (async () => {
+      const seen: StewardEvent[] = [];
+      for await (const item of store.tail('quiet', { signal: controller.signal, blockMs: 5_000 }))
+        seen.push(item);
+      return seen;
+    })();
+    setTimeout(() => controller.abort(), 50);
+    expect(await tailing).toEqual([]);
+  });
+
+  it('locks a session for one owner, with rising fencing tokens', async () => {
+    const a = open();
+    const b = open();
+    const first = await a.acquireSessionLock('s1', { owner: 'instance-a', ttlMs: 5_000 });
+    expect(first?.token).toEqual(expect.any(Number));
+    expect(await b.acquireSessionLock('s1', { owner: 'instance-b', ttlMs: 5_000 })).toBeUndefined();
+    expect(await first?.extend(5_000)).toBe(true);
+    expect(await first?.release()).toBe(true);
+    const second = await b.acquireSessionLock('s1', { owner: 'instance-b', ttlMs: 50 });
+    expect(second?.token).toBeGreaterThan(first?.token ?? Number.POSITIVE_INFINITY);
+    expect(await first?.release()).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const third = await a.acquireSessionLock('s1', { owner: 'instance-a', ttlMs: 5_000 });
+    expect(third?.token).toBeGreaterThan(second?.token ?? Number.POSITIVE_INFINITY);
+    expect(await second?.extend(1_000)).toBe(false);
+  });
+
+  it('limits requests in a sliding window', async () => {
+    const store = open();
+    const results = [];
+    for (let index = 0; index < 4; index++)
+      results.push(await store.rateLimit('user:ann', { limit: 3, windowMs: 200 }));
+    expect(results.map((result) => result.allowed)).toEqual([true, true, true, false]);
+    expect(results[3]?.retryAfterMs).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 220));
+    expect((await store.rateLimit('user:ann', { limit: 3, windowMs: 200 })).allowed).toBe(true);
+  });
+
+  it('rejects bad options with a typed error', () => {
+    expect(() => createRedisRunStore({})).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+  });
+});

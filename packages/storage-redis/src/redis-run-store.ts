@@ -1,0 +1,275 @@
+import { StewardError, type StewardEvent, stewardEventSchema } from '@steward/core';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+
+const optionsSchema = z
+  .object({
+    redis: z.custom<Redis>((value) => value instanceof Redis, 'must be an ioredis client').optional(),
+    url: z.string().min(1).optional(),
+    prefix: z
+      .string()
+      .regex(/^[a-zA-Z0-9:_-]{1,64}$/)
+      .default('steward'),
+    /** How long a run's events stay after the last append. Default one day. */
+    eventTtlSeconds: z.number().int().positive().default(86_400),
+  })
+  .strict()
+  .refine(
+    (options) => (options.redis === undefined) !== (options.url === undefined),
+    'needs exactly one of redis or url',
+  );
+
+/** Options of {@link createRedisRunStore}. */
+export interface RedisRunStoreOptions {
+  /** A ready client; the store duplicates it for blocking reads. */
+  redis?: Redis;
+  /** e.g. `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Key prefix. Default `steward`. */
+  prefix?: string;
+  /** How long a run's events stay after the last append. Default 86,400 s. */
+  eventTtlSeconds?: number;
+}
+
+/** A held lock. `token` rises with every acquisition: writers pass it on so a holder whose lock expired is refused. */
+export interface SessionLock {
+  readonly token: number;
+  /** Gives the lock up, if still held by this owner; resolves whether it was. */
+  release(): Promise<boolean>;
+  /** Extends the lock, if still held by this owner; resolves whether it was. */
+  extend(ttlMs: number): Promise<boolean>;
+}
+
+/** The outcome of a rate-limit check. */
+export interface RateLimitResult {
+  readonly allowed: boolean;
+  readonly remaining: number;
+  /** When not allowed: how long until the oldest counted request leaves the window. */
+  readonly retryAfterMs: number;
+}
+
+/** Short-term, cross-instance run state in Redis. */
+export interface RedisRunStore {
+  /** Appends the next events of a run atomically: seq must follow the last one, or nothing is stored. */
+  appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
+  /** A run's events after `afterSeq`, from any instance. */
+  listEvents(runId: string, options?: { afterSeq?: number }): Promise<StewardEvent[]>;
+  /** Every event after `afterSeq`, then each new one as it is appended, until `final` or `signal` aborts. */
+  tail(
+    runId: string,
+    options?: { afterSeq?: number; signal?: AbortSignal; blockMs?: number },
+  ): AsyncIterable<StewardEvent>;
+  /** Takes the session's lock for `owner`, or resolves `undefined` when someone else holds it. */
+  acquireSessionLock(
+    sessionId: string,
+    options: { owner: string; ttlMs: number },
+  ): Promise<SessionLock | undefined>;
+  /** Counts one request in a sliding window; refused once `limit` requests fall in the last `windowMs`. */
+  rateLimit(key: string, options: { limit: number; windowMs: number }): Promise<RateLimitResult>;
+  close(): Promise<void>;
+}
+
+// Append: check the run's last seq and add the batch in one step, so concurrent writers (any
+// instance) can never leave a gap or a duplicate.
+const appendScript = `
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local first = tonumber(ARGV[2])
+if first ~= last + 1 then return {0, last} end
+local count = (#ARGV - 2)
+for i = 1, count do
+  redis.call('XADD', KEYS[1], (first + i - 1) .. '-1', 'e', ARGV[i + 2])
+end
+redis.call('SET', KEYS[2], first + count - 1, 'EX', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return {1, first + count - 1}
+`;
+
+const acquireScript = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+return 0
+`;
+
+const releaseScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+const extendScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+// Sliding window: drop what left the window, count, and add this request only if it fits.
+const rateScript = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return {1, limit - count - 1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, 0, math.max(0, tonumber(oldest[2]) + window - now)}
+`;
+
+function parseEntries(entries: unknown): StewardEvent[] {
+  if (!Array.isArray(entries)) return [];
+  return entries.map((entry) => {
+    const fields = (entry as [string, string[]])[1];
+    const raw = fields[fields.indexOf('e') + 1];
+    const parsed = stewardEventSchema.safeParse(JSON.parse(raw ?? 'null'));
+    if (!parsed.success)
+      throw new StewardError('storage_error', `A stored event is malformed: ${parsed.error.message}`);
+    return parsed.data as StewardEvent;
+  });
+}
+
+/**
+ * Run events in Redis Streams (one stream per run, entry id = seq) so any instance can replay a
+ * run from any seq and tail it live; per-session locks with fencing tokens; sliding-window rate
+ * limits. Everything carries a TTL, so nothing grows forever.
+ */
+export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStore {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new StewardError('invalid_options', `createRedisRunStore: ${z.prettifyError(parsed.error)}`, {
+      details: { issues: parsed.error.issues },
+    });
+  }
+  const config = parsed.data;
+  const redis = config.redis ?? new Redis(config.url as string, { protocol: 2, lazyConnect: false });
+  const owned = config.redis === undefined;
+  const key = (...parts: string[]) => [config.prefix, ...parts].join(':');
+  const blockingClients = new Set<Redis>();
+  const fail = (error: unknown, what: string) =>
+    StewardError.isInstance(error)
+      ? error
+      : new StewardError('storage_error', `${what}: ${String(error)}`, { cause: error, retryable: true });
+
+  async function listEvents(runId: string, afterSeq = 0): Promise<StewardEvent[]> {
+    try {
+      return parseEntries(await redis.call('XRANGE', key('run', runId, 'events'), `(${afterSeq}-1`, '+'));
+    } catch (error) {
+      throw fail(error, 'Reading run events');
+    }
+  }
+
+  return {
+    async appendEvents(runId, events) {
+      if (events.length === 0) return;
+      events.forEach((event, index) => {
+        if (event.run_id !== runId || event.seq !== (events[0] as StewardEvent).seq + index) {
+          throw new StewardError(
+            'storage_error',
+            `Events of run ${runId} must be consecutive and of that run`,
+          );
+        }
+      });
+      let result: unknown;
+      try {
+        result = await redis.eval(
+          appendScript,
+          2,
+          key('run', runId, 'events'),
+          key('run', runId, 'seq'),
+          config.eventTtlSeconds,
+          (events[0] as StewardEvent).seq,
+          ...events.map((event) => JSON.stringify(event)),
+        );
+      } catch (error) {
+        throw fail(error, 'Storing run events');
+      }
+      const [ok, last] = result as [number, number];
+      if (ok !== 1) {
+        throw new StewardError(
+          'storage_error',
+          `Event seq ${(events[0] as StewardEvent).seq} of run ${runId} does not follow seq ${last}`,
+        );
+      }
+    },
+    listEvents: (runId, listOptions) => listEvents(runId, listOptions?.afterSeq ?? 0),
+    tail(runId, tailOptions = {}) {
+      const blockMs = tailOptions.blockMs ?? 1_000;
+      return {
+        async *[Symbol.asyncIterator]() {
+          let after = tailOptions.afterSeq ?? 0;
+          // A blocking read holds its connection, so it gets one of its own.
+          const reader = redis.duplicate({ protocol: 2 });
+          blockingClients.add(reader);
+          const stop = () => reader.disconnect();
+          tailOptions.signal?.addEventListener('abort', stop, { once: true });
+          try {
+            while (!tailOptions.signal?.aborted) {
+              const batch = await listEvents(runId, after);
+              for (const event of batch) {
+                after = event.seq;
+                yield event;
+                if (event.type === 'final') return;
+              }
+              if (batch.length > 0) continue;
+              try {
+                await reader.call(
+                  'XREAD',
+                  'BLOCK',
+                  blockMs,
+                  'STREAMS',
+                  key('run', runId, 'events'),
+                  `${after}-1`,
+                );
+              } catch (error) {
+                if (tailOptions.signal?.aborted) return;
+                throw fail(error, 'Tailing run events');
+              }
+            }
+          } finally {
+            tailOptions.signal?.removeEventListener('abort', stop);
+            blockingClients.delete(reader);
+            reader.disconnect();
+          }
+        },
+      };
+    },
+    async acquireSessionLock(sessionId, lockOptions) {
+      const lockKey = key('session', sessionId, 'lock');
+      const token = Number(
+        await redis.eval(
+          acquireScript,
+          2,
+          lockKey,
+          key('session', sessionId, 'fence'),
+          lockOptions.owner,
+          lockOptions.ttlMs,
+        ),
+      );
+      if (token === 0) return undefined;
+      return {
+        token,
+        release: async () => Number(await redis.eval(releaseScript, 1, lockKey, lockOptions.owner)) === 1,
+        extend: async (ttlMs) =>
+          Number(await redis.eval(extendScript, 1, lockKey, lockOptions.owner, ttlMs)) === 1,
+      };
+    },
+    async rateLimit(limitKey, limitOptions) {
+      const now = Date.now();
+      const [allowed, remaining, retryAfterMs] = (await redis.eval(
+        rateScript,
+        1,
+        key('rate', limitKey),
+        now,
+        limitOptions.windowMs,
+        limitOptions.limit,
+        `${now}:${Math.random().toString(36).slice(2)}`,
+      )) as [number, number, number];
+      return { allowed: allowed === 1, remaining, retryAfterMs };
+    },
+    async close() {
+      for (const client of blockingClients) client.disconnect();
+      if (owned) await redis.quit();
+    },
+  };
+}
