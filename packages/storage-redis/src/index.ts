@@ -5,3 +5,4 @@ export {
   type RedisRunStoreOptions,
   type SessionLock,
 } from './redis-run-store.ts';
+export { withRedisRunEvents } from './with-redis-run-events.ts';

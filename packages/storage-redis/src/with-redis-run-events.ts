@@ -1,0 +1,48 @@
+import type { Storage } from '@steward/core';
+import type { RedisRunStore } from './redis-run-store.ts';
+
+/**
+ * A `Storage` whose run events go to Redis first (any instance can replay and tail them at once)
+ * and to the durable storage behind it (a finished run replays from there after the Redis TTL).
+ * Reads prefer Redis and fall back to the durable copy. Everything else is the durable storage.
+ *
+ * @example
+ * ```ts
+ * const storage = withRedisRunEvents(createPostgresStorage({ connectionString }), createRedisRunStore({ url }));
+ * ```
+ */
+export function withRedisRunEvents(storage: Storage, runs: RedisRunStore): Storage {
+  return {
+    ...bindAll(storage),
+    async appendEvents(runId, events) {
+      // Redis decides the order (atomic seq check across instances); the durable copy follows it.
+      await runs.appendEvents(runId, events);
+      await storage.appendEvents(runId, events);
+    },
+    async listEvents(runId, scope) {
+      // Ownership is the durable storage's to decide: no run for this user, no events.
+      const run = await storage.getRun(runId, { userId: scope.userId });
+      if (run === undefined) return [];
+      const live = await runs.listEvents(
+        runId,
+        scope.afterSeq === undefined ? {} : { afterSeq: scope.afterSeq },
+      );
+      return live.length > 0 ? live : storage.listEvents(runId, scope);
+    },
+  };
+}
+
+/** The storage's methods bound to it, so spreading keeps `this` working for class-based adapters. */
+function bindAll(storage: Storage): Storage {
+  const bound: Record<string, unknown> = {};
+  let source: object | null = storage;
+  while (source !== null && source !== Object.prototype) {
+    for (const name of Object.getOwnPropertyNames(source)) {
+      const value = (storage as unknown as Record<string, unknown>)[name];
+      if (typeof value === 'function' && name !== 'constructor' && !(name in bound))
+        bound[name] = value.bind(storage);
+    }
+    source = Object.getPrototypeOf(source);
+  }
+  return bound as unknown as Storage;
+}
