@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import { mcpRoundTrip, toolSelection } from './mcp.ts';
 import { perTokenOverhead } from './overhead.ts';
+import { redisRunStream } from './redis.ts';
 import { median } from './stats.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
@@ -184,6 +185,7 @@ try {
 results.push(await mcpRoundTrip(iterations * 10));
 const selection = await toolSelection(iterations * 5);
 const overhead = await perTokenOverhead(iterations * 5);
+const redis = await redisRunStream(iterations * 100);
 
 console.log(
   '\nSteward vs raw openai and the MCP SDK client (medians; the model server runs in its own process)\n',
@@ -193,10 +195,15 @@ console.log('\nTool selection over a 1,000-tool catalog (20 servers, hash embedd
 console.table([selection]);
 console.log("\nSteward's own cost per token (no HTTP, no JSON: a model yielding from memory)\n");
 console.table([overhead]);
+if (redis === undefined) console.log('\nRedis is not reachable: the run-stream scenario was skipped.');
+else {
+  console.log('\nRun events through Redis: run store (atomic append + tail) vs raw XADD/XREAD\n');
+  console.table([redis]);
+}
 const worst = Math.max(...results.map((result) => result.ratio));
 console.log(`worst ratio ${worst.toFixed(3)} (target <= 1.10): ${worst <= 1.1 ? 'met' : 'NOT met'}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection, overhead }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection, overhead, redis: redis ?? null }, null, 2)}\n`,
 );
