@@ -340,6 +340,15 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         ).rows[0];
         return row === undefined ? undefined : toRun(row);
       }),
+    listStaleRuns: (updatedBefore, listOptions) =>
+      run('Listing stale runs', async () =>
+        (
+          await db.query(
+            `SELECT * FROM ${t('runs')} WHERE status = 'running' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+            [updatedBefore, listOptions?.limit ?? 100],
+          )
+        ).rows.map(toRun),
+      ),
     transitionRun: (runId, from, to, epoch) =>
       run('Changing the run status', async () => {
         const row = (

@@ -44,6 +44,8 @@ export const limitsSchema = z
     approvalTtlMs: timeoutMs.default(900_000),
     /** How often a paused run checks storage for decisions made on other instances. */
     approvalPollMs: timeoutMs.default(2_000),
+    /** How often a live run touches its record, so other instances can tell it from a dead one. */
+    heartbeatMs: timeoutMs.default(5_000),
   })
   .strict();
 
@@ -109,6 +111,8 @@ export interface AssistantLimits {
   readonly approvalTtlMs: number;
   /** How often a paused run checks storage for decisions made on other instances. Default 2,000 ms. */
   readonly approvalPollMs: number;
+  /** How often a live run touches its record (see `recoverInterruptedRuns`). Default 5,000 ms. */
+  readonly heartbeatMs: number;
 }
 
 /** Retries of a model call that failed (429, 5xx, network) before any output arrived. */

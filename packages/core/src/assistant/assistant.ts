@@ -30,6 +30,7 @@ import type { RunResult } from './run.ts';
 import { Run } from './run.ts';
 import { RunEventStream } from './run-event-stream.ts';
 import { executeRun, type RunLoopContext } from './run-loop.ts';
+import { recoverRun } from './run-recovery.ts';
 import { continuePausedRun, loadPausedRun } from './run-resume.ts';
 
 const decisionInputSchema = z.object({
@@ -171,6 +172,23 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     );
   }
 
+  /**
+   * Ends the runs whose instance died: still `running`, but with no heartbeat for
+   * `staleAfterMs` (default three heartbeats). Each gets its partial answer kept and `error`
+   * (`run_interrupted`) and `final` events appended, so whoever streams it sees it end. Safe to
+   * call from several instances at once: each run is recovered once. Resolves the run ids.
+   */
+  async recoverInterruptedRuns(options: { staleAfterMs?: number } = {}): Promise<string[]> {
+    const staleAfterMs = options.staleAfterMs ?? this.limits.heartbeatMs * 3;
+    const stale = await this.storage.listStaleRuns(new Date(Date.now() - staleAfterMs).toISOString());
+    const recovered: string[] = [];
+    for (const record of stale) {
+      if (this.#live.has(record.id)) continue; // Ours and alive, only slow to beat.
+      if (await recoverRun(this.storage, record)) recovered.push(record.id);
+    }
+    return recovered;
+  }
+
   /** Lets `userId` run `toolName` without asking: always, or in one session. Revocable. */
   allowTool(scope: OwnerScope & { toolName: string; sessionId?: string }): Promise<void> {
     return grantPermission(this.storage, scope);
@@ -214,6 +232,11 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       );
     };
     startTimer();
+    // The heartbeat tells other instances this run's instance is alive (see recoverInterruptedRuns).
+    const heartbeat = setInterval(() => {
+      this.storage.updateRun(runId, {}).catch(() => {});
+    }, this.limits.heartbeatMs);
+    (heartbeat as { unref?: () => void }).unref?.();
     const forwardAbort = () => controller.abort(init.signal?.reason);
     if (init.signal?.aborted) forwardAbort();
     else init.signal?.addEventListener('abort', forwardAbort, { once: true });
@@ -262,6 +285,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       resumeTimeout: startTimer,
     }).finally(() => {
       clearTimeout(timer);
+      clearInterval(heartbeat);
       init.signal?.removeEventListener('abort', forwardAbort);
       if (this.#live.get(runId) === run) this.#live.delete(runId);
     });

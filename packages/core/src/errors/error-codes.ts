@@ -22,6 +22,7 @@
  * - `approval_conflict`: the approval was already decided or used; a decision is single-use.
  * - `run_aborted`: the run was stopped by `run.abort()` or the caller's signal.
  * - `run_timeout`: the run exceeded `runTimeoutMs`. Retryable.
+ * - `run_interrupted`: the instance running the run stopped (crash, kill) before it ended; its partial answer is kept. Retryable.
  * - `max_steps_exceeded`: the model still wanted tools after `maxSteps` model calls.
  * - `session_not_found`: the session does not exist or belongs to another user.
  * - `not_found`: a stored record (run, session) does not exist for this caller.
@@ -49,6 +50,7 @@ export type StewardErrorCode =
   | 'approval_conflict'
   | 'run_aborted'
   | 'run_timeout'
+  | 'run_interrupted'
   | 'max_steps_exceeded'
   | 'session_not_found'
   | 'not_found'

@@ -19,6 +19,7 @@ const retryableByDefault: ReadonlySet<StewardErrorCode> = new Set([
   'tool_timeout',
   'tool_unavailable',
   'run_timeout',
+  'run_interrupted',
 ]);
 
 /**

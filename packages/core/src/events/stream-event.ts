@@ -10,6 +10,7 @@ import type { Usage } from './usage.ts';
  * - `aborted`: `run.abort()` or the caller's signal stopped it.
  * - `timeout`: `runTimeoutMs` passed.
  * - `stalled`: the model stream went silent for `stallTimeoutMs`.
+ * - `interrupted`: the instance running it died (found by `assistant.recoverInterruptedRuns()`).
  * - `error`: a failure the run could not recover from (see the `error` event before `final`).
  */
 export type StopReason =
@@ -20,6 +21,7 @@ export type StopReason =
   | 'aborted'
   | 'timeout'
   | 'stalled'
+  | 'interrupted'
   | 'error';
 
 /** Fields every event carries: the run, a gap-free sequence number from 1, and an ISO-8601 timestamp. */

@@ -53,6 +53,12 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
 
   return {
     ...createInMemoryConsent(),
+    async listStaleRuns(updatedBefore, listOptions) {
+      const stale = [...runs.values()]
+        .map((entry) => entry.record)
+        .filter((record) => record.status === 'running' && record.updatedAt < updatedBefore);
+      return structuredClone(stale.slice(0, listOptions?.limit ?? 100));
+    },
     async transitionRun(runId, from, to, epoch) {
       const entry = requireRun(runId);
       const current = entry.record.epoch ?? 0;

@@ -16,8 +16,9 @@ export interface SessionRecord {
  * - `completed`: it ended normally (`stop`, `length`, `content_filter`, `max_steps`).
  * - `aborted`: stopped by the user or the caller's signal.
  * - `failed`: it ended on an error, a stall or a timeout; its partial text is kept.
+ * - `interrupted`: its instance died mid-run (no heartbeat); its partial text is kept.
  */
-export type RunStatus = 'running' | 'awaiting_approval' | 'completed' | 'aborted' | 'failed';
+export type RunStatus = 'running' | 'awaiting_approval' | 'completed' | 'aborted' | 'failed' | 'interrupted';
 
 /** One run of the assistant, and how it ended. */
 export interface RunRecord {
@@ -85,6 +86,11 @@ export interface Storage {
   getRun(runId: string, scope: OwnerScope): Promise<RunRecord | undefined>;
   appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
   listEvents(runId: string, scope: OwnerScope & { afterSeq?: number }): Promise<readonly StewardEvent[]>;
+  /**
+   * Runs still `running` whose record was last updated before `updatedBefore` (ISO-8601), of
+   * every user: a live run's instance touches it on a heartbeat, so these lost theirs.
+   */
+  listStaleRuns(updatedBefore: string, options?: { limit?: number }): Promise<readonly RunRecord[]>;
   /**
    * Moves a run from `from` to `to` only if it is still in `from` (and, when given, still at
    * `epoch`); resolves the new epoch, or `undefined` when it was not. This is how exactly one

@@ -149,6 +149,16 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       expect(claims.filter((claim) => claim !== undefined)).toHaveLength(1);
     });
 
+    it('lists runs still running whose heartbeat stopped, of every user', async () => {
+      const storage = await options.create();
+      await withRun(storage, 'stale', 'alice', 's-a');
+      await withRun(storage, 'done', 'bob', 's-b');
+      await storage.updateRun('done', { status: 'completed' });
+      const later = new Date(Date.now() + 60_000).toISOString();
+      expect((await storage.listStaleRuns(later)).map((run) => run.id)).toEqual(['stale']);
+      expect(await storage.listStaleRuns(new Date(Date.now() - 60_000).toISOString())).toEqual([]);
+    });
+
     it('appends events by seq with no gaps or duplicates, even with concurrent writers', async () => {
       const storage = await options.create();
       await withRun(storage);
