@@ -379,6 +379,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
               throw new StewardError(
                 'storage_error',
                 `Event seq ${event.seq} of run ${event.run_id} does not follow seq ${expected - 1} of run ${runId}`,
+                { details: { lastSeq: last } },
               );
             }
             expected++;

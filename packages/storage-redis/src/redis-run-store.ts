@@ -189,6 +189,7 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
         throw new StewardError(
           'storage_error',
           `Event seq ${(events[0] as StewardEvent).seq} of run ${runId} does not follow seq ${last}`,
+          { details: { lastSeq: last } },
         );
       }
     },

@@ -39,3 +39,31 @@ describe('withRedisRunEvents', () => {
     expect(await assistant.getRunEvents(run.id, { userId: 'mallory' })).toEqual([]);
   });
 });
+
+describe('withRedisRunEvents after a crash between its two writes', () => {
+  it('fills the durable copy from Redis before writing the next batch', async () => {
+    const durable = createInMemoryStorage();
+    const storage = withRedisRunEvents(durable, runStore);
+    await durable.ensureSession('s', { userId: 'ann' });
+    const now = new Date().toISOString();
+    await durable.createRun({
+      id: 'gap',
+      sessionId: 's',
+      userId: 'ann',
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+    });
+    const token = (seq: number): StewardEvent => ({
+      type: 'token',
+      text: `t${seq}`,
+      run_id: 'gap',
+      seq,
+      timestamp: now,
+    });
+    await storage.appendEvents('gap', [token(1)]);
+    await runStore.appendEvents('gap', [token(2)]); // Redis got it; the instance died before the durable write.
+    await storage.appendEvents('gap', [token(3)]);
+    expect((await durable.listEvents('gap', { userId: 'ann' })).map((event) => event.seq)).toEqual([1, 2, 3]);
+  });
+});

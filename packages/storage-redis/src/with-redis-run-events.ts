@@ -1,4 +1,4 @@
-import type { Storage } from '@steward/core';
+import { StewardError, type Storage } from '@steward/core';
 import type { RedisRunStore } from './redis-run-store.ts';
 
 /**
@@ -17,7 +17,20 @@ export function withRedisRunEvents(storage: Storage, runs: RedisRunStore): Stora
     async appendEvents(runId, events) {
       // Redis decides the order (atomic seq check across instances); the durable copy follows it.
       await runs.appendEvents(runId, events);
-      await storage.appendEvents(runId, events);
+      try {
+        await storage.appendEvents(runId, events);
+      } catch (error) {
+        // An instance that died between the two writes leaves the durable copy behind: fill the
+        // gap from Redis, then write this batch.
+        const lastSeq = StewardError.isInstance(error) ? error.details.lastSeq : undefined;
+        const first = events[0]?.seq ?? 0;
+        if (typeof lastSeq !== 'number' || lastSeq >= first - 1) throw error;
+        const missing = (await runs.listEvents(runId, { afterSeq: lastSeq })).filter(
+          (event) => event.seq < first,
+        );
+        await storage.appendEvents(runId, missing);
+        await storage.appendEvents(runId, events);
+      }
     },
     async listEvents(runId, scope) {
       // Ownership is the durable storage's to decide: no run for this user, no events.

@@ -103,6 +103,7 @@ export const stewardEventSchema = z.discriminatedUnion('type', [
       'aborted',
       'timeout',
       'stalled',
+      'interrupted',
       'error',
     ]),
     partial: z.boolean(),

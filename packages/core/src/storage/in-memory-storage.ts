@@ -145,6 +145,7 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
           throw new StewardError(
             'storage_error',
             `Event seq ${event.seq} of run ${event.run_id} does not follow seq ${expected - 1} of run ${runId}`,
+            { details: { lastSeq: entry.events.length } },
           );
         }
         expected++;

@@ -69,7 +69,8 @@ export interface OwnerScope {
  * Contract every adapter keeps (the conformance suite in `@steward/testing` checks it):
  * - reads take the caller's `userId` and treat another user's records as missing;
  * - `appendEvents` accepts only the next `seq`s of a run (no gaps, no duplicates) and rejects
- *   anything else with a `storage_error`, storing nothing of that batch;
+ *   anything else with a `storage_error` whose `details.lastSeq` is the run's last stored seq,
+ *   storing nothing of that batch;
  * - `listMessages` returns the newest `limit` messages in the order they were appended.
  */
 export interface Storage {

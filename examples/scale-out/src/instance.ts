@@ -1,0 +1,30 @@
+import { Assistant, type Storage } from '@steward/core';
+import { createScriptedModel } from '@steward/core/testing';
+import { createPostgresStorage } from '@steward/storage-postgres';
+import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
+
+/** Where the instances meet: one Postgres schema and one Redis key prefix. */
+export interface Shared {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly schema: string;
+  readonly prefix: string;
+}
+
+/** One Steward instance's storage: durable state in Postgres, run events through Redis. */
+export function sharedStorage(shared: Shared) {
+  const durable = createPostgresStorage({ connectionString: shared.databaseUrl, schema: shared.schema });
+  const runs = createRedisRunStore({ url: shared.redisUrl, prefix: shared.prefix });
+  const storage: Storage = withRedisRunEvents(durable, runs);
+  return { storage, durable, runs, close: async () => Promise.all([durable.close(), runs.close()]) };
+}
+
+/** An instance whose model streams `words` words slowly, beating its heart every `heartbeatMs`. */
+export function slowAssistant(storage: Storage, words: number, heartbeatMs: number) {
+  const text = Array.from({ length: words }, (_value, index) => `w${index + 1}`).join(' ');
+  return new Assistant({
+    model: createScriptedModel([{ text, delayMs: 20 }]),
+    storage,
+    limits: { heartbeatMs },
+  });
+}
