@@ -5,4 +5,5 @@ export {
   type PostgresStorage,
   type PostgresStorageOptions,
 } from './postgres-storage.ts';
+export { createPostgresRegistrationStore, type StoredRegistration } from './registration-store.ts';
 export type { PGliteLike } from './sql-driver.ts';

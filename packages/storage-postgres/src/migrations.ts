@@ -103,4 +103,15 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'MCP server registrations',
+    sql: `
+      CREATE TABLE {schema}.mcp_registrations (
+        name text PRIMARY KEY,
+        config jsonb NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];

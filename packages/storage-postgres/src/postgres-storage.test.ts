@@ -1,10 +1,13 @@
 import { Assistant, defineTool, type StewardEvent } from '@steward/core';
 import { createScriptedModel } from '@steward/core/testing';
+import { createMcpRegistry, type McpServerConfig } from '@steward/mcp';
+import { startMockMcpServer } from '@steward/testing';
 import { runStorageConformance } from '@steward/testing/conformance';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createPostgresStorage, type PostgresStorage } from './postgres-storage.ts';
+import { createPostgresRegistrationStore } from './registration-store.ts';
 
 // The real PostgreSQL of the machine (see DEVELOPERS.md); each storage gets its own schema.
 const connectionString = process.env.STEWARD_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -45,7 +48,7 @@ describe('createPostgresStorage', () => {
       `SELECT version FROM ${pg.escapeIdentifier(schema)}.migrations ORDER BY version`,
     );
     await admin.end();
-    expect(versions.rows.map((row) => row.version)).toEqual([1, 2]);
+    expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3]);
   });
 
   it('deletes everything about a user on request, and nothing of anyone else', async () => {
@@ -83,6 +86,30 @@ describe('createPostgresStorage', () => {
     expect(await storage.listAudit({ userId: 'alice' })).toEqual([]);
     expect(await storage.getSession('bob-s', { userId: 'bob' })).toMatchObject({ id: 'bob-s' });
     expect(await storage.listEvents('bob-r', { userId: 'bob' })).toHaveLength(1);
+  });
+
+  it('keeps MCP server registrations across a restart', async () => {
+    const server = await startMockMcpServer();
+    const schema = `steward_test_mcp_${process.pid}_${Date.now().toString(36)}`;
+    const first = createMcpRegistry({
+      store: createPostgresRegistrationStore<McpServerConfig>(freshStorage(schema)),
+    });
+    await first.register({
+      name: 'mock',
+      transport: 'streamable-http',
+      url: server.url,
+      readOnlyTools: ['echo'],
+    });
+    await first.close();
+    const second = createMcpRegistry({
+      store: createPostgresRegistrationStore<McpServerConfig>(freshStorage(schema)),
+    });
+    await second.ready();
+    expect(second.status()).toMatchObject([{ name: 'mock', state: 'connected' }]);
+    expect((await second.listTools()).find((tool) => tool.name === 'mock__echo')?.sideEffect).toBe(false);
+    expect(await second.unregister('mock')).toBe(true);
+    await second.close();
+    await server.close();
   });
 
   it('rejects bad options with a typed error', () => {

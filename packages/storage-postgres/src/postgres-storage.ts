@@ -77,6 +77,8 @@ export interface PostgresStorage extends Storage {
    * per table. (Memories live in the memory adapter: see `PgVectorMemory.forgetUser`.)
    */
   deleteUser(userId: string): Promise<Record<string, number>>;
+  /** @internal Query access for companion stores in this package (registrations). */
+  readonly sql: Db;
 }
 
 /** @internal What the query helpers share. */
@@ -197,6 +199,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   return {
     migrate,
     close: () => driver.close(),
+    sql: db,
     deleteUser: (userId) =>
       run('Deleting the user’s data', () =>
         db.transaction(async (tx) => {
