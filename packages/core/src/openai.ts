@@ -1,1 +1,2 @@
+export { createOpenAIEmbedder, type OpenAIEmbedderOptions } from './model/openai/openai-embedder.ts';
 export { createOpenAIModel, type OpenAIModelOptions } from './model/openai/openai-model.ts';

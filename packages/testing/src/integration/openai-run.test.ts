@@ -263,3 +263,23 @@ describe('createOpenAIModel configuration', () => {
     expect(() => createOpenAIModel({ model: 'm', baseURL: 'not a url' })).toThrow(/baseURL/);
   });
 });
+
+describe('createOpenAIEmbedder', () => {
+  it('embeds texts through the embeddings API, in order, with the promised length', async () => {
+    const { createOpenAIEmbedder } = await import('@steward/core/openai');
+    const embedder = createOpenAIEmbedder({
+      baseURL: mock.baseURL,
+      apiKey: 'sk-test',
+      dimensions: 64,
+      batchSize: 2,
+    });
+    const vectors = await embedder.embed(['green tea', 'black coffee', 'green tea']);
+    expect(vectors).toHaveLength(3);
+    expect(vectors.every((vector) => vector.length === 64)).toBe(true);
+    expect(vectors[0]).toEqual(vectors[2]);
+    expect(vectors[0]).not.toEqual(vectors[1]);
+    expect(() => createOpenAIEmbedder({ dimensions: 0 })).toThrow(
+      expect.objectContaining({ code: 'invalid_options' }),
+    );
+  });
+});

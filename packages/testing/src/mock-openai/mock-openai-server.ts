@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StewardError } from '@steward/core';
+import { createHashEmbedder, StewardError } from '@steward/core';
 import { z } from 'zod';
 import { chatCompletionBody, chatStreamFrames, type SseFrame, type WireContext } from './chat-wire.ts';
 import type { MockReply, MockReplyHandler, MockRequest } from './mock-reply.ts';
@@ -147,6 +147,10 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'POST' && path === '/v1/embeddings') {
+      await embeddings(request, response);
+      return;
+    }
     const api = path === '/v1/chat/completions' ? 'chat' : path === '/v1/responses' ? 'responses' : undefined;
     if (request.method !== 'POST' || api === undefined) {
       sendError(response, 404, `Unknown endpoint ${request.method} ${path}`, 'invalid_request_error');
@@ -195,6 +199,34 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     });
     const reply = queue.shift() ?? handler(record);
     await respond(api, record, reply, response, text.length);
+  }
+
+  // Deterministic embeddings: the same text always gets the same vector (feature hashing).
+  async function embeddings(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const text = await readBody(request, config.maxBodyBytes);
+    const parsed = z
+      .object({
+        model: z.string(),
+        input: z.union([z.string(), z.array(z.string()).min(1)]),
+        dimensions: z.number().int().positive().optional(),
+      })
+      .loose()
+      .safeParse(JSON.parse(text ?? 'null'));
+    if (!parsed.success) {
+      sendError(response, 400, z.prettifyError(parsed.error), 'invalid_request_error');
+      return;
+    }
+    const inputs = typeof parsed.data.input === 'string' ? [parsed.data.input] : parsed.data.input;
+    const vectors = await createHashEmbedder({ dimensions: parsed.data.dimensions ?? 1_536 }).embed(inputs);
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({
+        object: 'list',
+        model: parsed.data.model,
+        data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+        usage: { prompt_tokens: inputs.join(' ').length, total_tokens: inputs.join(' ').length },
+      }),
+    );
   }
 
   async function respond(
