@@ -75,6 +75,7 @@ export type {
 } from './storage/consent-records.ts';
 export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in-memory-storage.ts';
 export type {
+  ConsentStore,
   OwnerScope,
   RunRecord,
   RunRecordOptions,

@@ -1,23 +1,13 @@
 import { cosineSimilarity, type Embedder, type Memory, type MemoryItem, StewardError } from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
+import { connectionShape, oneConnection, openDriver } from './connection.ts';
 import { toStorageError } from './pg-errors.ts';
-import { type PGliteLike, pgDriver, pgliteDriver, type SqlDriver } from './sql-driver.ts';
+import type { PGliteLike, SqlDriver } from './sql-driver.ts';
 
 const optionsSchema = z
   .object({
-    connectionString: z.string().min(1).optional(),
-    pool: z.custom<pg.Pool>((value) => value instanceof pg.Pool, 'must be a pg Pool').optional(),
-    pglite: z
-      .custom<PGliteLike>(
-        (value) => typeof (value as PGliteLike)?.query === 'function',
-        'must be a PGlite database',
-      )
-      .optional(),
-    schema: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
-      .default('steward'),
+    ...connectionShape,
     embedder: z.custom<Embedder>(
       (value) => typeof (value as Embedder)?.embed === 'function',
       'must be an Embedder',
@@ -27,12 +17,7 @@ const optionsSchema = z
     log: z.custom<(message: string) => void>((value) => typeof value === 'function').optional(),
   })
   .strict()
-  .refine(
-    (options) =>
-      [options.connectionString, options.pool, options.pglite].filter((value) => value !== undefined)
-        .length === 1,
-    'needs exactly one of connectionString, pool or pglite',
-  );
+  .refine(oneConnection, 'needs exactly one of connectionString, pool or pglite');
 
 /** Options of {@link createPgVectorMemory}. */
 export interface PgVectorMemoryOptions {
@@ -73,13 +58,7 @@ export function createPgVectorMemory(options: PgVectorMemoryOptions): PgVectorMe
     });
   }
   const config = parsed.data;
-  const driver: SqlDriver =
-    config.pglite !== undefined
-      ? pgliteDriver(config.pglite, false)
-      : pgDriver(
-          config.pool ?? new pg.Pool({ connectionString: config.connectionString }),
-          config.pool === undefined,
-        );
+  const driver: SqlDriver = openDriver(config);
   const schema = pg.escapeIdentifier(config.schema);
   const table = `${schema}.memories`;
   const dimensions = config.embedder.dimensions;

@@ -1,21 +1,12 @@
-import type { ApprovalRecord, AuditEntry, ExecutionRecord, Storage, ToolPermission } from '@steward/core';
+import type {
+  ApprovalRecord,
+  AuditEntry,
+  ConsentStore,
+  ExecutionRecord,
+  ToolPermission,
+} from '@steward/core';
 import { toStorageError } from './pg-errors.ts';
 import type { Db } from './postgres-storage.ts';
-
-type ConsentMethods = Pick<
-  Storage,
-  | 'createApproval'
-  | 'getApproval'
-  | 'transitionApproval'
-  | 'listApprovals'
-  | 'beginExecution'
-  | 'finishExecution'
-  | 'appendAudit'
-  | 'listAudit'
-  | 'grantToolPermission'
-  | 'revokeToolPermission'
-  | 'listToolPermissions'
->;
 
 const iso = (value: Date | string | null) => (value === null ? undefined : new Date(value).toISOString());
 
@@ -73,7 +64,7 @@ function toAudit(row: Record<string, unknown>): AuditEntry {
  * Every check-and-set is one statement (`UPDATE … WHERE status = …`, `INSERT … ON CONFLICT DO
  * NOTHING`), so racing instances cannot both win.
  */
-export function createPostgresConsent(db: Db): ConsentMethods {
+export function createPostgresConsent(db: Db): ConsentStore {
   const t = db.table;
   const guarded = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     try {

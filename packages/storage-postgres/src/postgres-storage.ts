@@ -11,44 +11,20 @@ import {
 } from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
+import { connectionShape, oneConnection, openDriver } from './connection.ts';
 import { migrations } from './migrations.ts';
 import { toStorageError } from './pg-errors.ts';
 import { createPostgresConsent } from './postgres-consent.ts';
-import {
-  type PGliteLike,
-  pgDriver,
-  pgliteDriver,
-  type SqlDriver,
-  type SqlResult,
-  type SqlTransaction,
-} from './sql-driver.ts';
+import type { PGliteLike, SqlDriver, SqlResult, SqlTransaction } from './sql-driver.ts';
 
 const optionsSchema = z
   .object({
-    connectionString: z.string().min(1).optional(),
-    pool: z.custom<pg.Pool>((value) => value instanceof pg.Pool, 'must be a pg Pool').optional(),
-    pglite: z
-      .custom<PGliteLike>(
-        (value) =>
-          typeof (value as PGliteLike)?.query === 'function' &&
-          typeof (value as PGliteLike)?.exec === 'function',
-        'must be a PGlite database',
-      )
-      .optional(),
-    schema: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
-      .default('steward'),
+    ...connectionShape,
     migrate: z.boolean().default(true),
     maxMessageBytes: z.number().int().positive().default(1_000_000),
   })
   .strict()
-  .refine(
-    (options) =>
-      [options.connectionString, options.pool, options.pglite].filter((value) => value !== undefined)
-        .length === 1,
-    'needs exactly one of connectionString, pool or pglite',
-  );
+  .refine(oneConnection, 'needs exactly one of connectionString, pool or pglite');
 
 /** Options of {@link createPostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -111,13 +87,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     });
   }
   const config = parsed.data;
-  const driver: SqlDriver =
-    config.pglite !== undefined
-      ? pgliteDriver(config.pglite, false)
-      : pgDriver(
-          config.pool ?? new pg.Pool({ connectionString: config.connectionString }),
-          config.pool === undefined,
-        );
+  const driver: SqlDriver = openDriver(config);
   const schema = pg.escapeIdentifier(config.schema);
   let migrated: Promise<void> | undefined;
 

@@ -1,28 +1,13 @@
 import { StewardError } from '../errors/steward-error.ts';
 import type { ApprovalRecord, AuditEntry, ExecutionRecord, ToolPermission } from './consent-records.ts';
-import type { Storage } from './storage.ts';
-
-type ConsentMethods = Pick<
-  Storage,
-  | 'createApproval'
-  | 'getApproval'
-  | 'transitionApproval'
-  | 'listApprovals'
-  | 'beginExecution'
-  | 'finishExecution'
-  | 'appendAudit'
-  | 'listAudit'
-  | 'grantToolPermission'
-  | 'revokeToolPermission'
-  | 'listToolPermissions'
->;
+import type { ConsentStore } from './storage.ts';
 
 /**
  * @internal The approvals, execution ledger, audit log and tool permissions of the in-memory
  * storage. Each check-and-set runs without an await in between, which is what makes it atomic
  * in one process.
  */
-export function createInMemoryConsent(): ConsentMethods {
+export function createInMemoryConsent(): ConsentStore {
   const approvals = new Map<string, ApprovalRecord>();
   const executions = new Map<string, ExecutionRecord>();
   const audit: AuditEntry[] = [];

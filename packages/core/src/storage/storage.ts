@@ -133,3 +133,19 @@ export interface Storage {
   revokeToolPermission(permission: Omit<ToolPermission, 'grantedAt'>): Promise<boolean>;
   listToolPermissions(scope: OwnerScope): Promise<readonly ToolPermission[]>;
 }
+
+/** The consent part of {@link Storage}: approvals, the execution ledger, the audit log, permissions. */
+export type ConsentStore = Pick<
+  Storage,
+  | 'createApproval'
+  | 'getApproval'
+  | 'transitionApproval'
+  | 'listApprovals'
+  | 'beginExecution'
+  | 'finishExecution'
+  | 'appendAudit'
+  | 'listAudit'
+  | 'grantToolPermission'
+  | 'revokeToolPermission'
+  | 'listToolPermissions'
+>;

@@ -1,8 +1,9 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import { StewardError } from '../../errors/steward-error.ts';
 import { parseOptions } from '../../internal/parse-options.ts';
 import type { Embedder } from '../../selection/embedder.ts';
+import { openAIClient } from './openai-client.ts';
 import { toModelError } from './openai-errors.ts';
 
 const optionsSchema = z
@@ -42,24 +43,12 @@ export interface OpenAIEmbedderOptions {
  */
 export function createOpenAIEmbedder(options: OpenAIEmbedderOptions = {}): Embedder {
   const config = parseOptions(optionsSchema, options, 'createOpenAIEmbedder');
-  let client: OpenAI;
-  try {
-    client =
-      config.client ??
-      new OpenAI({
-        ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
-        ...(config.baseURL === undefined ? {} : { baseURL: config.baseURL }),
-        maxRetries: 2,
-      });
-  } catch (error) {
-    throw new StewardError(
-      'invalid_options',
-      `createOpenAIEmbedder: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const client = openAIClient('createOpenAIEmbedder', {
+    client: config.client,
+    apiKey: config.apiKey,
+    baseURL: config.baseURL,
+    maxRetries: 2,
+  });
   return {
     dimensions: config.dimensions,
     async embed(texts, embedOptions) {

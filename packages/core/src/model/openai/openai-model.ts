@@ -1,9 +1,9 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
-import { StewardError } from '../../errors/steward-error.ts';
 import { parseOptions } from '../../internal/parse-options.ts';
 import type { LanguageModel, ModelRequest, ModelStreamPart } from '../language-model.ts';
 import { type ChatSettings, streamChat } from './chat-stream.ts';
+import { openAIClient } from './openai-client.ts';
 import { streamResponses } from './responses-stream.ts';
 
 const optionsSchema = z
@@ -69,27 +69,15 @@ void _options;
  */
 export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
   const config = parseOptions(optionsSchema, options, 'createOpenAIModel');
-  let client: OpenAI;
-  try {
-    client =
-      config.client ??
-      new OpenAI({
-        ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
-        ...(config.baseURL === undefined ? {} : { baseURL: config.baseURL }),
-        ...(config.organization === undefined ? {} : { organization: config.organization }),
-        ...(config.project === undefined ? {} : { project: config.project }),
-        ...(config.headers === undefined ? {} : { defaultHeaders: config.headers }),
-        maxRetries: 0,
-      });
-  } catch (error) {
-    throw new StewardError(
-      'invalid_options',
-      `createOpenAIModel: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const client = openAIClient('createOpenAIModel', {
+    client: config.client,
+    apiKey: config.apiKey,
+    baseURL: config.baseURL,
+    ...(config.organization === undefined ? {} : { organization: config.organization }),
+    ...(config.project === undefined ? {} : { project: config.project }),
+    ...(config.headers === undefined ? {} : { defaultHeaders: config.headers }),
+    maxRetries: 0,
+  });
   const settings: ChatSettings = {
     modelId: config.model,
     parallelToolCalls: config.parallelToolCalls,

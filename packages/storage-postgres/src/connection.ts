@@ -1,0 +1,41 @@
+import pg from 'pg';
+import { z } from 'zod';
+import { type PGliteLike, pgDriver, pgliteDriver, type SqlDriver } from './sql-driver.ts';
+
+/** @internal The ways to reach a database, shared by the storage and the memory. */
+export const connectionShape = {
+  connectionString: z.string().min(1).optional(),
+  pool: z.custom<pg.Pool>((value) => value instanceof pg.Pool, 'must be a pg Pool').optional(),
+  pglite: z
+    .custom<PGliteLike>(
+      (value) =>
+        typeof (value as PGliteLike)?.query === 'function' &&
+        typeof (value as PGliteLike)?.exec === 'function',
+      'must be a PGlite database',
+    )
+    .optional(),
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('steward'),
+};
+
+/** @internal Exactly one way to reach the database must be given. */
+export const oneConnection = (options: {
+  connectionString?: string | undefined;
+  pool?: unknown;
+  pglite?: unknown;
+}) =>
+  [options.connectionString, options.pool, options.pglite].filter((value) => value !== undefined).length ===
+  1;
+
+/** @internal The driver for the given connection; a pool made here is ended on close. */
+export function openDriver(options: {
+  connectionString?: string | undefined;
+  pool?: pg.Pool | undefined;
+  pglite?: PGliteLike | undefined;
+}): SqlDriver {
+  if (options.pglite !== undefined) return pgliteDriver(options.pglite, false);
+  if (options.pool !== undefined) return pgDriver(options.pool, false);
+  return pgDriver(new pg.Pool({ connectionString: options.connectionString }), true);
+}
