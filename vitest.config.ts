@@ -4,7 +4,5 @@ export default defineConfig({
   test: {
     projects: ['packages/*', 'examples/*'],
     reporters: ['default', './scripts/summary-reporter.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
   },
 });

@@ -41,6 +41,7 @@ export type {
 } from './events/stream-event.ts';
 export { stewardEventSchema } from './events/stream-event-schema.ts';
 export { type Usage, usageSchema } from './events/usage.ts';
+export { parseOptions } from './internal/parse-options.ts';
 export type { Memory, MemoryEntry, MemoryItem, MemoryQuery } from './memory/memory.ts';
 export type {
   LanguageModel,

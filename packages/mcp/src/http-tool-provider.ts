@@ -1,4 +1,10 @@
-import { StewardError, type ToolCallContext, type ToolDefinition, type ToolProvider } from '@steward/core';
+import {
+  parseOptions,
+  StewardError,
+  type ToolCallContext,
+  type ToolDefinition,
+  type ToolProvider,
+} from '@steward/core';
 import { LRUCache } from 'lru-cache';
 import pRetry from 'p-retry';
 import { z } from 'zod';
@@ -10,7 +16,6 @@ import {
   readResultTool,
   readResultToolName,
 } from './large-results.ts';
-import { parseOrThrow } from './parse.ts';
 import { modelToolName } from './tool-names.ts';
 
 const discoverySchema = z.object({
@@ -114,7 +119,7 @@ function unreachable(error: unknown, where: string): unknown {
 }
 
 export function createHttpToolProvider(options: HttpToolProviderOptions): ToolProvider {
-  const config = parseOrThrow(optionsSchema, options, 'createHttpToolProvider: invalid options');
+  const config = parseOptions(optionsSchema, options, 'createHttpToolProvider');
   const doFetch = config.fetch ?? fetch;
   // Paths resolve under the URL's own path, so `https://host/tools` serves `https://host/tools/mcp/execute`.
   const base = config.url.endsWith('/') ? config.url : `${config.url}/`;

@@ -1,5 +1,11 @@
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
-import { StewardError, type ToolCallContext, type ToolDefinition, type ToolProvider } from '@steward/core';
+import {
+  parseOptions,
+  StewardError,
+  type ToolCallContext,
+  type ToolDefinition,
+  type ToolProvider,
+} from '@steward/core';
 import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
 import type { BlobStore } from './blob-store.ts';
@@ -10,7 +16,6 @@ import {
   readResultTool,
   readResultToolName,
 } from './large-results.ts';
-import { parseOrThrow } from './parse.ts';
 import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
 import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
@@ -101,7 +106,7 @@ interface CatalogEntry {
  * ```
  */
 export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry {
-  const config = parseOrThrow(optionsSchema, options, 'createMcpRegistry: invalid options');
+  const config = parseOptions(optionsSchema, options, 'createMcpRegistry');
   const store = config.store ?? createInMemoryRegistrationStore();
   const connections = new Map<string, ServerConnection>();
   const configs = new Map<string, McpServerConfig>();
@@ -111,7 +116,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     config.onWarning?.(new StewardError('internal_error', message, { cause }));
 
   const parseServer = (value: unknown) =>
-    parseOrThrow(serverConfigSchema, value, 'Invalid MCP server registration', 'invalid_input');
+    parseOptions(serverConfigSchema, value, 'MCP server registration', 'invalid_input');
 
   // Each register/unregister of a name bumps its generation; work started for an older
   // generation gives way, so the last call for a name always decides what is connected.

@@ -1,7 +1,11 @@
 import type { z } from 'zod';
 import { StewardError } from '../errors/steward-error.ts';
 
-/** @internal Parses options at a public boundary, turning zod issues into a typed `invalid_options` error. */
+/**
+ * Parses input at a public boundary with a zod schema, turning its issues into a typed
+ * `invalid_options` (or `invalid_input`) {@link StewardError} with `details.issues`. For adapter
+ * authors: every Steward factory checks its options this way.
+ */
 export function parseOptions<Schema extends z.ZodType>(
   schema: Schema,
   value: unknown,
