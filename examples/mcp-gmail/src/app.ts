@@ -39,10 +39,28 @@ export function discoveryDocument() {
  * Builds the server: MCP over Streamable HTTP at `/mcp` (stateful sessions), the plain-HTTP
  * contract at `/mcp/discover`, `/.well-known/mcp` and `/mcp/execute`, and `/healthz`, `/metrics`.
  */
-export function createGmailApp(mailbox = new Mailbox()): GmailApp {
+export function createGmailApp(mailbox = new Mailbox(), options: { sessionIdleMs?: number } = {}): GmailApp {
   const metrics = createMetrics(mailbox);
   const executor = new Executor(mailbox, metrics);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
+  // Sessions a client never ended are closed after a while, so they cannot pile up.
+  const lastSeen = new Map<string, number>();
+  const idleMs = options.sessionIdleMs ?? 30 * 60_000;
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, seen] of lastSeen) {
+        if (now - seen < idleMs) continue;
+        lastSeen.delete(id);
+        const transport = sessions.get(id);
+        sessions.delete(id);
+        void transport?.close();
+      }
+    },
+    Math.min(idleMs, 60_000),
+  );
+  sweeper.unref();
+  const touch = (id: string) => lastSeen.set(id, Date.now());
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '1mb' }));
@@ -51,6 +69,7 @@ export function createGmailApp(mailbox = new Mailbox()): GmailApp {
     const sessionId = request.header('mcp-session-id');
     if (sessionId !== undefined) {
       const transport = sessions.get(sessionId);
+      if (transport !== undefined) touch(sessionId);
       if (transport === undefined) {
         response
           .status(404)
@@ -72,16 +91,21 @@ export function createGmailApp(mailbox = new Mailbox()): GmailApp {
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, transport);
+        touch(id);
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+      if (transport.sessionId === undefined) return;
+      sessions.delete(transport.sessionId);
+      lastSeen.delete(transport.sessionId);
     };
     await createGmailMcpServer(mailbox, metrics).connect(transport);
     await transport.handleRequest(request, response, request.body);
   });
   const sessionRequest: express.RequestHandler = async (request, response) => {
-    const transport = sessions.get(request.header('mcp-session-id') ?? '');
+    const id = request.header('mcp-session-id') ?? '';
+    const transport = sessions.get(id);
+    if (transport !== undefined) touch(id);
     if (transport === undefined) {
       response
         .status(404)
@@ -136,14 +160,20 @@ export function createGmailApp(mailbox = new Mailbox()): GmailApp {
     mailbox,
     metrics,
     close: async () => {
+      clearInterval(sweeper);
       await Promise.all([...sessions.values()].map((transport) => transport.close()));
     },
   };
 }
 
 /** Starts the app on `port` (0 picks a free one). */
-export async function startGmailServer(options: { port?: number; host?: string; mailbox?: Mailbox } = {}) {
-  const gmail = createGmailApp(options.mailbox);
+export async function startGmailServer(
+  options: { port?: number; host?: string; mailbox?: Mailbox; sessionIdleMs?: number } = {},
+) {
+  const gmail = createGmailApp(
+    options.mailbox,
+    options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs },
+  );
   const server: Server = await new Promise((resolve) => {
     const listening = gmail.app.listen(options.port ?? 0, options.host ?? '127.0.0.1', () =>
       resolve(listening),

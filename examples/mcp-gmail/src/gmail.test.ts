@@ -237,6 +237,29 @@ describe('the plain-HTTP contract', () => {
     expect(gmail.mailbox.sent.length - before).toBe(1);
   });
 
+  it('closes sessions left idle, and a client simply starts a new one', async () => {
+    const idle = await startGmailServer({ sessionIdleMs: 50 });
+    const registry = createMcpRegistry({
+      servers: [{ name: 'gmail', transport: 'streamable-http', url: idle.mcpUrl }],
+    });
+    try {
+      await registry.ready();
+      expect((await (await fetch(`${idle.url}/healthz`)).json()).sessions).toBe(1);
+      await expect
+        .poll(async () => (await (await fetch(`${idle.url}/healthz`)).json()).sessions, { timeout: 3_000 })
+        .toBe(0);
+      const result = (await registry.callTool(
+        'gmail__GMAIL_FETCH_EMAILS',
+        { user_id: 'me', max_results: 1 },
+        context(),
+      )) as FetchResult;
+      expect(result.messages).toHaveLength(1);
+    } finally {
+      await registry.close();
+      await idle.stop();
+    }
+  });
+
   it('refuses MCP requests that are neither initialize nor in a session', async () => {
     const response = await fetch(gmail.mcpUrl, {
       method: 'POST',
