@@ -9,13 +9,7 @@ import { LRUCache } from 'lru-cache';
 import pRetry from 'p-retry';
 import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
-import {
-  boundResult,
-  type LargeResultOptions,
-  readResult,
-  readResultTool,
-  readResultToolName,
-} from './large-results.ts';
+import { type LargeResultOptions, withLargeResults } from './large-results.ts';
 import { modelToolName } from './tool-names.ts';
 
 const discoverySchema = z.object({
@@ -251,17 +245,10 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
     return result.response;
   }
 
-  return {
+  const provider: ToolProvider = {
     name: config.name,
-    async listTools(listOptions) {
-      const { definitions } = await discover(listOptions?.signal);
-      return config.largeResults === undefined ? definitions : [...definitions, readResultTool];
-    },
+    listTools: async (listOptions) => (await discover(listOptions?.signal)).definitions,
     async callTool(name, args, context) {
-      if (config.largeResults !== undefined && name === readResultToolName) {
-        validator.check(readResultTool.inputSchema, args, name);
-        return readResult(config.largeResults.store, args);
-      }
       const entry = (await discover(context.signal)).bySlug.get(name);
       if (entry === undefined)
         throw new StewardError('tool_not_found', `${config.name} offers no tool ${name}`);
@@ -269,8 +256,7 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
       const requestId = `${context.runId}:${context.callId}`;
       let pending = results.get(requestId);
       if (pending === undefined) {
-        const large = config.largeResults;
-        pending = execute(entry.slug, args, requestId, context).then((result) => boundResult(result, large));
+        pending = execute(entry.slug, args, requestId, context);
         results.set(requestId, pending);
         // Only a call that got an answer is kept; a failure may be retried with a fresh attempt.
         pending.catch(() => results.delete(requestId));
@@ -278,4 +264,5 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
       return pending;
     },
   };
+  return withLargeResults(provider, config.largeResults);
 }

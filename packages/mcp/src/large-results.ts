@@ -1,4 +1,5 @@
-import { StewardError, type ToolDefinition } from '@steward/core';
+import { StewardError, type ToolDefinition, type ToolProvider } from '@steward/core';
+import { ArgumentValidator } from './argument-validator.ts';
 import type { BlobStore } from './blob-store.ts';
 
 /** How results too large for a prompt are handled. */
@@ -15,7 +16,7 @@ export const readResultToolName = 'steward__read_result';
 const maxPage = 16_000;
 
 /** @internal The tool the model uses to fetch a stored result by its reference. */
-export const readResultTool: ToolDefinition = {
+const readResultTool: ToolDefinition = {
   name: readResultToolName,
   description: 'Reads a page of a large tool result that was stored instead of shown in full.',
   inputSchema: {
@@ -35,10 +36,7 @@ export const readResultTool: ToolDefinition = {
  * @internal Stores a result above the threshold and returns a bounded preview with a reference
  * the model can follow through {@link readResultToolName}; smaller results pass unchanged.
  */
-export async function boundResult(
-  result: unknown,
-  options: LargeResultOptions | undefined,
-): Promise<unknown> {
+async function boundResult(result: unknown, options: LargeResultOptions | undefined): Promise<unknown> {
   if (options === undefined) return result;
   const text = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
   if (text.length <= (options.thresholdChars ?? 16_000)) return result;
@@ -53,8 +51,32 @@ export async function boundResult(
   };
 }
 
+/**
+ * @internal Adds large-result handling to a provider: results above the threshold are stored and
+ * replaced by a preview and a reference, and `steward__read_result` is offered to read them.
+ * Both tool providers of this package are wrapped the same way.
+ */
+export function withLargeResults<Provider extends ToolProvider>(
+  provider: Provider,
+  options: LargeResultOptions | undefined,
+): Provider {
+  if (options === undefined) return provider;
+  const validator = new ArgumentValidator();
+  return {
+    ...provider,
+    listTools: async (listOptions) => [...(await provider.listTools(listOptions)), readResultTool],
+    async callTool(name, args, context) {
+      if (name === readResultToolName) {
+        validator.check(readResultTool.inputSchema, args, name);
+        return readResult(options.store, args);
+      }
+      return boundResult(await provider.callTool(name, args, context), options);
+    },
+  };
+}
+
 /** @internal Serves a `steward__read_result` call. */
-export async function readResult(store: BlobStore, args: unknown) {
+async function readResult(store: BlobStore, args: unknown) {
   const { id, offset = 0, length = maxPage } = args as { id: string; offset?: number; length?: number };
   const text = await store.get(id);
   if (text === undefined) throw new StewardError('tool_execution_failed', `No stored result has id ${id}`);

@@ -9,13 +9,7 @@ import {
 import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
 import type { BlobStore } from './blob-store.ts';
-import {
-  boundResult,
-  type LargeResultOptions,
-  readResult,
-  readResultTool,
-  readResultToolName,
-} from './large-results.ts';
+import { type LargeResultOptions, withLargeResults } from './large-results.ts';
 import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
 import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
@@ -183,19 +177,13 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     return next;
   }
 
-  return {
+  const registry: McpRegistry = {
     name: 'mcp',
     async listTools() {
       await initial.catch(() => {});
-      const definitions = [...currentCatalog().values()].map((entry) => entry.definition);
-      return config.largeResults === undefined ? definitions : [...definitions, readResultTool];
+      return [...currentCatalog().values()].map((entry) => entry.definition);
     },
     async callTool(name: string, args: unknown, context: ToolCallContext) {
-      const large = config.largeResults;
-      if (large !== undefined && name === readResultToolName) {
-        validator.check(readResultTool.inputSchema, args, name);
-        return readResult(large.store, args);
-      }
       const entry = currentCatalog().get(name);
       if (entry === undefined) {
         throw new StewardError(
@@ -204,7 +192,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
         );
       }
       validator.check(entry.tool.inputSchema, args, name);
-      return boundResult(await entry.connection.callTool(entry.tool, args, context), large);
+      return entry.connection.callTool(entry.tool, args, context);
     },
     async register(server) {
       const resolved = parseServer(server);
@@ -231,4 +219,5 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       catalog = undefined;
     },
   };
+  return withLargeResults(registry, config.largeResults);
 }
