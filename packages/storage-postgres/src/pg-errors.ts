@@ -37,3 +37,12 @@ export function toStorageError(error: unknown, what: string): StewardError {
       });
   }
 }
+
+/** @internal Runs `work`, reporting any failure as a typed storage error about `what`. */
+export async function guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toStorageError(error, what);
+  }
+}

@@ -1,4 +1,11 @@
-import { cosineSimilarity, type Embedder, type Memory, type MemoryItem, StewardError } from '@steward/core';
+import {
+  cosineSimilarity,
+  type Embedder,
+  type Memory,
+  type MemoryItem,
+  parseOptions,
+  StewardError,
+} from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
 import { connectionShape, oneConnection, openDriver } from './connection.ts';
@@ -51,13 +58,7 @@ export interface PgVectorMemory extends Required<Memory> {
  * returns nothing.
  */
 export function createPgVectorMemory(options: PgVectorMemoryOptions): PgVectorMemory {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new StewardError('invalid_options', `createPgVectorMemory: ${z.prettifyError(parsed.error)}`, {
-      details: { issues: parsed.error.issues },
-    });
-  }
-  const config = parsed.data;
+  const config = parseOptions(optionsSchema, options, 'createPgVectorMemory');
   const driver: SqlDriver = openDriver(config);
   const schema = pg.escapeIdentifier(config.schema);
   const table = `${schema}.memories`;

@@ -5,7 +5,7 @@ import type {
   ExecutionRecord,
   ToolPermission,
 } from '@steward/core';
-import { toStorageError } from './pg-errors.ts';
+import { guarded, toStorageError } from './pg-errors.ts';
 import type { Db } from './postgres-storage.ts';
 
 const iso = (value: Date | string | null) => (value === null ? undefined : new Date(value).toISOString());
@@ -66,14 +66,6 @@ function toAudit(row: Record<string, unknown>): AuditEntry {
  */
 export function createPostgresConsent(db: Db): ConsentStore {
   const t = db.table;
-  const guarded = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw toStorageError(error, what);
-    }
-  };
-
   return {
     createApproval: (approval) =>
       guarded('Recording the approval', async () => {

@@ -1,6 +1,7 @@
 import {
   type Message,
   messageSchema,
+  parseOptions,
   type RunRecord,
   type RunUpdate,
   StewardError,
@@ -13,7 +14,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { connectionShape, oneConnection, openDriver } from './connection.ts';
 import { migrations } from './migrations.ts';
-import { toStorageError } from './pg-errors.ts';
+import { guarded, toStorageError } from './pg-errors.ts';
 import { createPostgresConsent } from './postgres-consent.ts';
 import type { PGliteLike, SqlDriver, SqlResult, SqlTransaction } from './sql-driver.ts';
 
@@ -80,13 +81,7 @@ const iso = (value: Date | string | null | undefined) =>
  * ```
  */
 export function createPostgresStorage(options: PostgresStorageOptions): PostgresStorage {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new StewardError('invalid_options', `createPostgresStorage: ${z.prettifyError(parsed.error)}`, {
-      details: { issues: parsed.error.issues },
-    });
-  }
-  const config = parsed.data;
+  const config = parseOptions(optionsSchema, options, 'createPostgresStorage');
   const driver: SqlDriver = openDriver(config);
   const schema = pg.escapeIdentifier(config.schema);
   let migrated: Promise<void> | undefined;
@@ -141,14 +136,6 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   };
   const t = db.table;
 
-  const run = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw toStorageError(error, what);
-    }
-  };
-
   const toRun = (row: Record<string, unknown>): RunRecord => ({
     id: row.id as string,
     sessionId: row.session_id as string,
@@ -171,7 +158,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     close: () => driver.close(),
     sql: db,
     deleteUser: (userId) =>
-      run('Deleting the user’s data', () =>
+      guarded('Deleting the user’s data', () =>
         db.transaction(async (tx) => {
           const runs = `SELECT id FROM ${t('runs')} WHERE user_id = $1`;
           const statements: [string, string][] = [
@@ -195,7 +182,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     ...createPostgresConsent(db),
 
     ensureSession: (sessionId, scope) =>
-      run('Opening the session', async () => {
+      guarded('Opening the session', async () => {
         await db.query(
           `INSERT INTO ${t('sessions')} (id, user_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
           [sessionId, scope.userId],
@@ -209,7 +196,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         return { id: row.id, userId: row.user_id, createdAt: iso(row.created_at) as string };
       }),
     getSession: (sessionId, scope) =>
-      run('Reading the session', async () => {
+      guarded('Reading the session', async () => {
         const row = (
           await db.query(
             `SELECT id, user_id, created_at FROM ${t('sessions')} WHERE id = $1 AND user_id = $2`,
@@ -221,7 +208,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
           : { id: row.id, userId: row.user_id, createdAt: iso(row.created_at) as string };
       }),
     appendMessages: (sessionId, batch) =>
-      run('Storing messages', async () => {
+      guarded('Storing messages', async () => {
         const rows = batch.map(({ runId, message }) => {
           const checked = messageSchema.safeParse(message);
           if (!checked.success) {
@@ -248,7 +235,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         );
       }),
     listMessages: (sessionId, scope) =>
-      run('Reading messages', async () => {
+      guarded('Reading messages', async () => {
         const limit = scope.limit ?? null;
         const result = await db.query(
           `SELECT * FROM (
@@ -269,7 +256,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         );
       }),
     createRun: (record) =>
-      run('Creating the run', async () => {
+      guarded('Creating the run', async () => {
         await db.query(
           `INSERT INTO ${t('runs')} (id, session_id, user_id, status, created_at, updated_at, stop_reason, text, partial, usage, options)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -289,7 +276,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         );
       }),
     updateRun: (runId, update: RunUpdate) =>
-      run('Updating the run', async () => {
+      guarded('Updating the run', async () => {
         const result = await db.query(
           `UPDATE ${t('runs')} SET
              status = coalesce($2, status), stop_reason = coalesce($3, stop_reason), text = coalesce($4, text),
@@ -307,14 +294,14 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         if (result.rowCount === 0) throw new StewardError('not_found', `Run ${runId} does not exist`);
       }),
     getRun: (runId, scope) =>
-      run('Reading the run', async () => {
+      guarded('Reading the run', async () => {
         const row = (
           await db.query(`SELECT * FROM ${t('runs')} WHERE id = $1 AND user_id = $2`, [runId, scope.userId])
         ).rows[0];
         return row === undefined ? undefined : toRun(row);
       }),
     listStaleRuns: (updatedBefore, listOptions) =>
-      run('Listing stale runs', async () =>
+      guarded('Listing stale runs', async () =>
         (
           await db.query(
             `SELECT * FROM ${t('runs')} WHERE status = 'running' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
@@ -323,7 +310,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         ).rows.map(toRun),
       ),
     transitionRun: (runId, from, to, epoch) =>
-      run('Changing the run status', async () => {
+      guarded('Changing the run status', async () => {
         const row = (
           await db.query<{ epoch: number }>(
             `UPDATE ${t('runs')} SET status = $3, epoch = epoch + 1, updated_at = now()
@@ -334,7 +321,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         return row?.epoch;
       }),
     appendEvents: (runId, events: readonly StewardEvent[]) =>
-      run('Storing run events', () =>
+      guarded('Storing run events', () =>
         db.transaction(async (client) => {
           // The run row lock serializes writers of one run across every instance.
           const locked = await client.query(`SELECT 1 FROM ${t('runs')} WHERE id = $1 FOR UPDATE`, [runId]);
@@ -365,7 +352,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         }),
       ),
     listEvents: (runId, scope) =>
-      run('Reading run events', async () => {
+      guarded('Reading run events', async () => {
         const result = await db.query(
           `SELECT e.event FROM ${t('run_events')} e JOIN ${t('runs')} r ON r.id = e.run_id
            WHERE e.run_id = $1 AND r.user_id = $2 AND e.seq > $3 ORDER BY e.seq`,

@@ -1,5 +1,5 @@
 import { StewardError } from '@steward/core';
-import { toStorageError } from './pg-errors.ts';
+import { guarded } from './pg-errors.ts';
 import type { PostgresStorage } from './postgres-storage.ts';
 
 /** A server registration as `@steward/mcp` stores it: a name and its JSON config. */
@@ -15,13 +15,6 @@ export interface StoredRegistration {
 export function createPostgresRegistrationStore<Config extends StoredRegistration>(storage: PostgresStorage) {
   const db = storage.sql;
   const table = db.table('mcp_registrations');
-  const guarded = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw toStorageError(error, what);
-    }
-  };
   return {
     list: () =>
       guarded('Reading MCP registrations', async () =>

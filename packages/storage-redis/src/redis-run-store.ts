@@ -1,4 +1,4 @@
-import { StewardError, type StewardEvent, stewardEventSchema } from '@steward/core';
+import { parseOptions, StewardError, type StewardEvent, stewardEventSchema } from '@steward/core';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -135,13 +135,7 @@ function parseEntries(entries: unknown): StewardEvent[] {
  * limits. Everything carries a TTL, so nothing grows forever.
  */
 export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStore {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new StewardError('invalid_options', `createRedisRunStore: ${z.prettifyError(parsed.error)}`, {
-      details: { issues: parsed.error.issues },
-    });
-  }
-  const config = parsed.data;
+  const config = parseOptions(optionsSchema, options, 'createRedisRunStore');
   const redis = config.redis ?? new Redis(config.url as string, { protocol: 2, lazyConnect: false });
   const owned = config.redis === undefined;
   const key = (...parts: string[]) => [config.prefix, ...parts].join(':');
