@@ -29,3 +29,19 @@ export function weatherTool() {
   });
   return { tool, calls };
 }
+
+/** @internal A side-effect tool that records every email it "sends": tests assert the count. */
+export function mailTool() {
+  const sent: string[] = [];
+  const tool = defineTool({
+    name: 'send_email',
+    description: 'Sends an email',
+    input: z.object({ to: z.string() }),
+    sideEffect: true,
+    execute: ({ to }) => {
+      sent.push(to);
+      return { sent: true, to };
+    },
+  });
+  return { tool, sent };
+}

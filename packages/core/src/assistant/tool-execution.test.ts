@@ -6,7 +6,7 @@ import { createScriptedModel } from '../testing/scripted-model.ts';
 import { defineTool } from '../tools/define-tool.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
 import { Assistant } from './assistant.ts';
-import { collect, types, weatherTool } from './test-helpers.ts';
+import { collect, mailTool, types, weatherTool } from './test-helpers.ts';
 
 function results(events: Awaited<ReturnType<typeof collect>>): ToolResultEvent[] {
   return events.filter((event): event is ToolResultEvent => event.type === 'tool_result');
@@ -284,23 +284,8 @@ describe('the tool loop', () => {
 });
 
 describe('consent', () => {
-  function sendTool() {
-    const sent: string[] = [];
-    const tool = defineTool({
-      name: 'send_email',
-      description: 'Sends an email',
-      input: z.object({ to: z.string() }),
-      sideEffect: true,
-      execute: ({ to }) => {
-        sent.push(to);
-        return { sent: true };
-      },
-    });
-    return { tool, sent };
-  }
-
   it('by default pauses for the user and never runs an unapproved side effect', async () => {
-    const { tool, sent } = sendTool();
+    const { tool, sent } = mailTool();
     const model = createScriptedModel([
       { toolCalls: [{ name: 'send_email', args: { to: 'bob@example.com' } }] },
       { text: 'Not sent.' },
@@ -329,7 +314,7 @@ describe('consent', () => {
   });
 
   it('runs side effects when the host allows them', async () => {
-    const { tool, sent } = sendTool();
+    const { tool, sent } = mailTool();
     const model = createScriptedModel([
       { toolCalls: [{ name: 'send_email', args: { to: 'bob@example.com' } }] },
       { text: 'Sent.' },

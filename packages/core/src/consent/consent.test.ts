@@ -2,28 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Assistant } from '../assistant/assistant.ts';
 import type { Run } from '../assistant/run.ts';
-import { collect, weatherTool } from '../assistant/test-helpers.ts';
+import { collect, mailTool, weatherTool } from '../assistant/test-helpers.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { Storage } from '../storage/storage.ts';
 import { createScriptedModel, type ScriptedStep } from '../testing/scripted-model.ts';
 import { defineTool } from '../tools/define-tool.ts';
-
-/** A send tool that counts what it sends: every test asserts the count. */
-function mailer() {
-  const sent: string[] = [];
-  const tool = defineTool({
-    name: 'send_email',
-    description: 'Sends an email',
-    input: z.object({ to: z.string() }),
-    sideEffect: true,
-    execute: ({ to }) => {
-      sent.push(to);
-      return { sent: true, to };
-    },
-  });
-  return { tool, sent };
-}
 
 const sendStep = (to = 'bob@example.com', callId = 'call_send'): ScriptedStep => ({
   toolCalls: [{ name: 'send_email', args: { to }, callId }],
@@ -45,7 +29,7 @@ function setup(
   steps: ScriptedStep[],
   options: { storage?: Storage; approvalTtlMs?: number; approvalPollMs?: number } = {},
 ) {
-  const { tool, sent } = mailer();
+  const { tool, sent } = mailTool();
   const storage = options.storage ?? createInMemoryStorage();
   const assistant = new Assistant({
     model: createScriptedModel(steps),
@@ -259,7 +243,7 @@ describe('approvals', () => {
       input: z.object({}),
       execute: () => new Promise((resolve) => setTimeout(() => resolve('done'), 120)),
     });
-    const { tool, sent } = mailer();
+    const { tool, sent } = mailTool();
     const assistant = new Assistant({
       model: createScriptedModel([
         {
@@ -293,7 +277,7 @@ describe('approvals', () => {
   });
 
   it('never runs the same call twice, even when the model repeats its id', async () => {
-    const { tool, sent } = mailer();
+    const { tool, sent } = mailTool();
     const assistant = new Assistant({
       model: createScriptedModel([
         sendStep('a@example.com', 'same'),
