@@ -14,6 +14,8 @@ export {
   createAllowAllConsentPolicy,
   createSideEffectConsentPolicy,
 } from './consent/consent-policy.ts';
+export type { Coordinator, RateLimitResult, SessionLease } from './coordination/coordinator.ts';
+export { createInMemoryCoordinator } from './coordination/in-memory-coordinator.ts';
 export type { StewardErrorCode, ToolErrorCode } from './errors/error-codes.ts';
 export {
   isStewardError,

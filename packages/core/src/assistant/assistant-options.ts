@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConsentPolicy } from '../consent/consent-policy.ts';
+import type { Coordinator } from '../coordination/coordinator.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
@@ -46,6 +47,10 @@ export const limitsSchema = z
     approvalPollMs: timeoutMs.default(2_000),
     /** How often a live run touches its record, so other instances can tell it from a dead one. */
     heartbeatMs: timeoutMs.default(5_000),
+    /** One active run per session: a second run in a busy session is refused with `session_busy`. */
+    exclusiveSessions: z.boolean().default(true),
+    /** How often `streamRun` checks storage for new events of a run another instance runs (without `coordinator.tailEvents`). */
+    streamPollMs: timeoutMs.default(250),
   })
   .strict();
 
@@ -84,6 +89,13 @@ export const assistantOptionsSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     countTokens: z.custom<(text: string) => number>(isFunction, 'must be a function').optional(),
     onEvent: z.custom<(event: StewardEvent) => void>(isFunction, 'must be a function').optional(),
+    coordinator: z
+      .custom<Coordinator>(
+        hasMethods('acquireSessionLock', 'rateLimit', 'requestStop', 'watchStops'),
+        'must be a Coordinator',
+      )
+      .optional(),
+    rateLimit: z.object({ runs: positiveInt, windowMs: timeoutMs }).strict().optional(),
   })
   .strict();
 
@@ -113,6 +125,10 @@ export interface AssistantLimits {
   readonly approvalPollMs: number;
   /** How often a live run touches its record (see `recoverInterruptedRuns`). Default 5,000 ms. */
   readonly heartbeatMs: number;
+  /** One active run per session: a second run in a busy session is refused with `session_busy`. Default true. */
+  readonly exclusiveSessions: boolean;
+  /** How often `streamRun` polls storage for a run of another instance when the coordinator cannot tail. Default 250 ms. */
+  readonly streamPollMs: number;
 }
 
 /** Retries of a model call that failed (429, 5xx, network) before any output arrived. */
@@ -147,6 +163,13 @@ export interface AssistantOptions {
   countTokens?: (text: string) => number;
   /** Called with every event of every run (like `assistant.on('event')`). */
   onEvent?: (event: StewardEvent) => void;
+  /**
+   * Session locks, rate limits, stops and live tails shared by every instance of the assistant.
+   * Default: `createInMemoryCoordinator()` (one process); `createRedisRunStore()` for many.
+   */
+  coordinator?: Coordinator;
+  /** At most `runs` runs per user within `windowMs`; more are refused with `rate_limited`. Default: no limit. */
+  rateLimit?: { runs: number; windowMs: number };
 }
 
 /** Per-run options (`run({ options })`), the seed's `options` of `POST /api/v1/respond`. */

@@ -1,8 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { z } from 'zod';
 import { type ConsentPolicy, createSideEffectConsentPolicy } from '../consent/consent-policy.ts';
+import type { Coordinator, SessionLease } from '../coordination/coordinator.ts';
+import { createInMemoryCoordinator } from '../coordination/in-memory-coordinator.ts';
 import { StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
+import { delay } from '../internal/abort.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
@@ -28,6 +31,7 @@ import { EventLog } from './event-log.ts';
 import { estimateTokens } from './prompt-builder.ts';
 import type { RunResult } from './run.ts';
 import { Run } from './run.ts';
+import { refuse } from './run-end.ts';
 import { RunEventStream } from './run-event-stream.ts';
 import { executeRun, type RunLoopContext } from './run-loop.ts';
 import { recoverRun } from './run-recovery.ts';
@@ -47,7 +51,24 @@ interface LaunchInit {
   readonly options: ResolvedRunOptions;
   readonly signal: AbortSignal | undefined;
   readonly firstSeq: number;
+  /** New runs pass admission (rate limit, session lock); a resumed run was admitted already. */
+  readonly admit: boolean;
 }
+
+/** A run whose loop lives in this process. */
+interface LiveRun {
+  readonly run: Run;
+  readonly userId: string;
+  /** Resolves true once the run's record is stored, false when the run ended before that. */
+  readonly recorded: Promise<boolean>;
+}
+
+const terminalStatuses: ReadonlySet<RunRecord['status']> = new Set([
+  'completed',
+  'aborted',
+  'failed',
+  'interrupted',
+]);
 
 /** What an {@link Assistant} emits to observers (`assistant.on(...)`). */
 export interface AssistantEventMap {
@@ -81,8 +102,13 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #countTokens: (text: string) => number;
   readonly #onEvent: ((event: StewardEvent) => void) | undefined;
   readonly #decisions = createDecisionSignals();
-  /** Runs whose loop lives in this process, so a decision here wakes them directly. */
-  readonly #live = new Map<string, Run>();
+  /** Runs whose loop lives in this process, so a decision or a stop here reaches them directly. */
+  readonly #live = new Map<string, LiveRun>();
+  readonly #coordinator: Coordinator;
+  readonly #rateLimit: { runs: number; windowMs: number } | undefined;
+  /** Names this instance as a session lock's owner. */
+  readonly #instanceId = crypto.randomUUID();
+  #unwatchStops: (() => void) | undefined;
 
   constructor(options: AssistantOptions) {
     super();
@@ -101,6 +127,8 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#retry = config.retry;
     this.#countTokens = config.countTokens ?? estimateTokens;
     this.#onEvent = config.onEvent;
+    this.#coordinator = config.coordinator ?? createInMemoryCoordinator();
+    this.#rateLimit = config.rateLimit;
   }
 
   /**
@@ -108,7 +136,24 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
    * tools, storage) is reported as `error` and `final` events, never thrown from the iterator.
    */
   run(input: RunInput): Run {
-    const parsed = parseOptions(runInputSchema, input, 'assistant.run', 'invalid_input');
+    return this.#start(input, 'assistant.run').run;
+  }
+
+  /**
+   * Starts a run and resolves once it is admitted and stored, so its id can be handed out (an
+   * HTTP `respond`). Rejects with the reason it was refused: `session_busy` while another run of
+   * the session is active, `rate_limited` (`details.retryAfterMs`) when the user started too many.
+   */
+  async start(input: RunInput): Promise<Run> {
+    const { run, recorded } = this.#start(input, 'assistant.start');
+    if (await recorded) return run;
+    // Refused, or failed before it was stored: nobody could read it, so the caller gets the reason.
+    const { error } = await run.result;
+    throw error ?? new StewardError('internal_error', `Run ${run.id} ended before it was stored`);
+  }
+
+  #start(input: RunInput, what: string): LiveRun {
+    const parsed = parseOptions(runInputSchema, input, what, 'invalid_input');
     return this.#launch(
       {
         runId: crypto.randomUUID(),
@@ -118,9 +163,110 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         options: parsed.options ?? {},
         signal: parsed.signal,
         firstSeq: 1,
+        admit: true,
       },
       executeRun,
     );
+  }
+
+  /**
+   * Stops a run of `scope.userId`, wherever it runs: here at once, on another instance through
+   * the coordinator. The partial answer is kept and `final` says `aborted`. A run that already
+   * ended stays as it is. Rejects with `not_found` when the run does not exist for this user.
+   */
+  async stop(runId: string, scope: OwnerScope): Promise<void> {
+    parseOptions(decisionInputSchema, { callId: runId, scope }, 'assistant.stop', 'invalid_input');
+    const live = this.#live.get(runId);
+    if (live !== undefined && live.userId === scope.userId) {
+      live.run.abort(stopReason());
+      return;
+    }
+    const record = await this.storage.getRun(runId, scope);
+    if (record === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
+    if (terminalStatuses.has(record.status)) return;
+    await this.#coordinator.requestStop(runId);
+  }
+
+  /**
+   * A run's events after `afterSeq` (default 0: all of them), each exactly once and in `seq`
+   * order, live until `final`: from this process when the run lives here, from the coordinator's
+   * tail (or by polling storage) when another instance runs it, from storage when it ended.
+   * Ends early when `signal` aborts. Rejects with `not_found` when the run does not exist for
+   * this user, so another user's run cannot be told from a missing one.
+   */
+  streamRun(
+    runId: string,
+    scope: OwnerScope & { afterSeq?: number; signal?: AbortSignal },
+  ): AsyncIterable<StewardEvent> {
+    return { [Symbol.asyncIterator]: () => this.#stream(runId, scope) };
+  }
+
+  async *#stream(
+    runId: string,
+    scope: OwnerScope & { afterSeq?: number; signal?: AbortSignal },
+  ): AsyncGenerator<StewardEvent, void, undefined> {
+    const { userId, signal } = scope;
+    let last = scope.afterSeq ?? 0;
+    const local = this.#live.get(runId);
+    if (local !== undefined && local.userId === userId) {
+      // The live buffer holds every event since this process took the run; storage the rest.
+      await local.recorded;
+      for (const event of await this.storage.listEvents(runId, { userId, afterSeq: last })) {
+        if (event.seq !== last + 1) break;
+        last = event.seq;
+        yield event;
+      }
+      for await (const event of abortable(local.run, signal)) {
+        if (event.seq <= last) continue;
+        last = event.seq;
+        yield event;
+      }
+      return;
+    }
+    const record = await this.storage.getRun(runId, { userId });
+    if (record === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
+    const tail = this.#coordinator.tailEvents;
+    if (tail !== undefined && !terminalStatuses.has(record.status)) {
+      for await (const event of tail.call(this.#coordinator, runId, {
+        afterSeq: last,
+        ...(signal === undefined ? {} : { signal }),
+      })) {
+        if (event.seq <= last) continue;
+        last = event.seq;
+        yield event;
+      }
+      return;
+    }
+    // No live tail: read storage until `final`, waiting between reads while the run goes on.
+    while (signal?.aborted !== true) {
+      const batch = await this.storage.listEvents(runId, { userId, afterSeq: last });
+      for (const event of batch) {
+        if (event.seq !== last + 1) break;
+        last = event.seq;
+        yield event;
+        if (event.type === 'final') return;
+      }
+      if (batch.length === 0) {
+        const now = await this.storage.getRun(runId, { userId });
+        if (now === undefined || terminalStatuses.has(now.status)) {
+          // Ended without a stored `final` (an adapter that lost writes): nothing more will come.
+          const again = await this.storage.listEvents(runId, { userId, afterSeq: last });
+          if (again.length === 0) return;
+          continue;
+        }
+        try {
+          await delay(this.limits.streamPollMs, signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Stops watching the coordinator for stop requests. Runs under way go on. */
+  close(): void {
+    this.#unwatchStops?.();
+    this.#unwatchStops = undefined;
   }
 
   /**
@@ -167,9 +313,10 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         options: snapshot.options,
         signal: undefined,
         firstSeq: snapshot.nextSeq,
+        admit: false,
       },
       (context) => continuePausedRun(context, snapshot),
-    );
+    ).run;
   }
 
   /**
@@ -208,15 +355,25 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     const live = this.#live.get(approval.runId);
     if (live !== undefined) {
       this.#decisions.notify(approval.runId);
-      return { run: live };
+      return { run: live.run };
     }
     const resumed = await this.resume(approval.runId, scope);
     return resumed === undefined ? {} : { run: resumed };
   }
 
-  #launch(init: LaunchInit, execute: (context: RunLoopContext) => Promise<RunResult>): Run {
+  #launch(init: LaunchInit, execute: (context: RunLoopContext) => Promise<RunResult>): LiveRun {
     const { runId } = init;
     const controller = new AbortController();
+    this.#unwatchStops ??= this.#coordinator.watchStops((stopped) =>
+      this.#live.get(stopped)?.run.abort(stopReason()),
+    );
+    let lease: SessionLease | undefined;
+    // Locks live three heartbeats: a dead instance's lock frees itself, a live one keeps extending.
+    const lockTtlMs = this.limits.heartbeatMs * 3;
+    let markRecorded: (stored: boolean) => void = () => {};
+    const recorded = new Promise<boolean>((resolve) => {
+      markRecorded = resolve;
+    });
     // The run timeout stops while the run waits for the user, and goes on with what was left.
     let remainingMs = this.limits.runTimeoutMs;
     let startedAt = Date.now();
@@ -235,6 +392,12 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     // The heartbeat tells other instances this run's instance is alive (see recoverInterruptedRuns).
     const heartbeat = setInterval(() => {
       this.storage.updateRun(runId, {}).catch(() => {});
+      lease?.extend(lockTtlMs).then(
+        (held) => {
+          if (!held) controller.abort(new StewardError('session_busy', `Run ${runId} lost its session lock`));
+        },
+        () => {}, // A coordinator hiccup is not a lost lock; the next beat tries again.
+      );
     }, this.limits.heartbeatMs);
     (heartbeat as { unref?: () => void }).unref?.();
     const forwardAbort = () => controller.abort(init.signal?.reason);
@@ -257,7 +420,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       init.firstSeq,
     );
     if (init.firstSeq > 1) eventLog.enable();
-    const result = execute({
+    const context: RunLoopContext = {
       runId,
       sessionId: init.sessionId,
       userId: init.userId,
@@ -283,15 +446,56 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         remainingMs = Math.max(1, remainingMs - (Date.now() - startedAt));
       },
       resumeTimeout: startTimer,
-    }).finally(() => {
-      clearTimeout(timer);
-      clearInterval(heartbeat);
-      init.signal?.removeEventListener('abort', forwardAbort);
-      if (this.#live.get(runId) === run) this.#live.delete(runId);
-    });
+      onRecorded: () => markRecorded(true),
+    };
+    if (!init.admit) markRecorded(true);
+    const result = (init.admit ? this.#admit(init, lockTtlMs) : Promise.resolve(undefined))
+      .then(
+        (acquired) => {
+          lease = acquired;
+          return execute(context);
+        },
+        (refusal: unknown) => refuse(context, refusal),
+      )
+      .finally(() => {
+        markRecorded(false); // No-op when it was recorded.
+        clearTimeout(timer);
+        clearInterval(heartbeat);
+        init.signal?.removeEventListener('abort', forwardAbort);
+        lease?.release().catch(() => {}); // Unreleased, it expires after lockTtlMs.
+        if (this.#live.get(runId) === live) this.#live.delete(runId);
+      });
     const run: Run = new Run({ id: runId, sessionId: init.sessionId, events, controller, result });
-    this.#live.set(runId, run);
-    return run;
+    const live: LiveRun = { run, userId: init.userId, recorded };
+    this.#live.set(runId, live);
+    return live;
+  }
+
+  /** Admission: the user's rate limit, then the session's lock (unless sessions may run in parallel). */
+  async #admit(init: LaunchInit, lockTtlMs: number): Promise<SessionLease | undefined> {
+    if (this.#rateLimit !== undefined) {
+      const verdict = await this.#coordinator.rateLimit(`user:${init.userId}`, {
+        limit: this.#rateLimit.runs,
+        windowMs: this.#rateLimit.windowMs,
+      });
+      if (!verdict.allowed) {
+        throw new StewardError(
+          'rate_limited',
+          `Too many runs; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+          {
+            details: { retryAfterMs: verdict.retryAfterMs },
+          },
+        );
+      }
+    }
+    if (!this.limits.exclusiveSessions) return undefined;
+    const lease = await this.#coordinator.acquireSessionLock(init.sessionId, {
+      owner: `${this.#instanceId}:${init.runId}`,
+      ttlMs: lockTtlMs,
+    });
+    if (lease === undefined)
+      throw new StewardError('session_busy', `Session ${init.sessionId} already has an active run`);
+    return lease;
   }
 
   /** The session's messages, oldest first, tool outputs included. Another user's session reads as empty. */
@@ -317,5 +521,31 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     } catch (error) {
       warn(`An event observer threw on ${event.type}`, error);
     }
+  }
+}
+
+function stopReason(): StewardError {
+  return new StewardError('run_aborted', 'The run was stopped by the user');
+}
+
+/** Iterates `source` until it ends or `signal` aborts (then it ends quietly). */
+async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  if (signal === undefined) {
+    yield* source;
+    return;
+  }
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<IteratorResult<T>>((resolve) => {
+    if (signal.aborted) resolve({ value: undefined, done: true });
+    signal.addEventListener('abort', () => resolve({ value: undefined, done: true }), { once: true });
+  });
+  try {
+    while (true) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
   }
 }

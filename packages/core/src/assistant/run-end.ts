@@ -1,5 +1,6 @@
 import { type StewardError, toStewardError } from '../errors/steward-error.ts';
 import type { StopReason } from '../events/stream-event.ts';
+import { emptyUsage } from '../events/usage.ts';
 import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import type { Message } from '../model/message.ts';
 import type { RunStatus } from '../storage/storage.ts';
@@ -19,6 +20,18 @@ export async function persist(
   await context.storage.appendMessages(
     context.sessionId,
     messages.map((message) => ({ runId: context.runId, message })),
+  );
+}
+
+/**
+ * @internal Ends a run refused before it began (a busy session, a rate limit): `error` and
+ * `final` are its only events, and nothing is stored.
+ */
+export function refuse(context: RunLoopContext, error: unknown): Promise<RunResult> {
+  return fail(
+    context,
+    { text: '', stepStart: 0, usage: emptyUsage, messages: [], runCreated: false, step: 0 },
+    error,
   );
 }
 

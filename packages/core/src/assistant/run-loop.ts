@@ -52,6 +52,8 @@ export interface RunLoopContext {
   /** Stops the run timeout while the run waits for the user. */
   readonly pauseTimeout: () => void;
   readonly resumeTimeout: () => void;
+  /** Called once the run's record exists in storage, so readers can find it. */
+  readonly onRecorded: () => void;
 }
 
 /** @internal */
@@ -113,6 +115,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
     );
     state.runCreated = true;
     context.eventLog.enable();
+    context.onRecorded();
 
     const [history, memories, catalog] = await guard(
       Promise.all([

@@ -25,6 +25,8 @@
  * - `run_interrupted`: the instance running the run stopped (crash, kill) before it ended; its partial answer is kept. Retryable.
  * - `max_steps_exceeded`: the model still wanted tools after `maxSteps` model calls.
  * - `session_not_found`: the session does not exist or belongs to another user.
+ * - `session_busy`: another run of the session is active (one active run per session), or a run lost its session lock.
+ * - `rate_limited`: the user started too many runs in the window (`details.retryAfterMs`). Retryable.
  * - `not_found`: a stored record (run, session) does not exist for this caller.
  * - `storage_error`: the storage adapter failed or rejected a write (`details` says why).
  * - `internal_error`: a bug in Steward or an adapter threw something unexpected.
@@ -53,6 +55,8 @@ export type StewardErrorCode =
   | 'run_interrupted'
   | 'max_steps_exceeded'
   | 'session_not_found'
+  | 'session_busy'
+  | 'rate_limited'
   | 'not_found'
   | 'storage_error'
   | 'internal_error';

@@ -20,6 +20,7 @@ const retryableByDefault: ReadonlySet<StewardErrorCode> = new Set([
   'tool_unavailable',
   'run_timeout',
   'run_interrupted',
+  'rate_limited',
 ]);
 
 /**

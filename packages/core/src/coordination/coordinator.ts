@@ -1,0 +1,47 @@
+import type { StewardEvent } from '../events/stream-event.ts';
+
+/** A held session lock. `token` rises with every acquisition (a fencing token). */
+export interface SessionLease {
+  readonly token: number;
+  /** Gives the lock up if this holder still has it; resolves whether it did. */
+  release(): Promise<boolean>;
+  /** Extends the lock if this holder still has it; resolves whether it did (false: it was lost). */
+  extend(ttlMs: number): Promise<boolean>;
+}
+
+/** The outcome of counting one request against a rate limit. */
+export interface RateLimitResult {
+  readonly allowed: boolean;
+  readonly remaining: number;
+  /** When refused: how long until a request would be allowed again. */
+  readonly retryAfterMs: number;
+}
+
+/**
+ * The coordination seam between instances of an assistant: who may run in a session, how often
+ * a user may start runs, how a stop reaches the instance running a run, and (optionally) how
+ * any instance tails a run's events live. `createInMemoryCoordinator()` serves one process;
+ * `@steward/storage-redis` serves many.
+ */
+export interface Coordinator {
+  /** Takes the session's lock for `owner`, or resolves `undefined` while someone else holds it. */
+  acquireSessionLock(
+    sessionId: string,
+    options: { owner: string; ttlMs: number },
+  ): Promise<SessionLease | undefined>;
+  /** Counts one request under `key`; refused once `limit` requests fall within the last `windowMs`. */
+  rateLimit(key: string, options: { limit: number; windowMs: number }): Promise<RateLimitResult>;
+  /** Asks whichever instance runs `runId` to stop it. */
+  requestStop(runId: string): Promise<void>;
+  /** Calls `listener` with the run id of every stop request, from any instance. Returns an unsubscribe. */
+  watchStops(listener: (runId: string) => void): () => void;
+  /**
+   * Every event of a run after `afterSeq`, then each new one as any instance appends it, until
+   * `final` or `signal` aborts. Without it, an assistant follows runs of other instances by
+   * polling storage.
+   */
+  tailEvents?(
+    runId: string,
+    options: { afterSeq: number; signal?: AbortSignal },
+  ): AsyncIterable<StewardEvent>;
+}
