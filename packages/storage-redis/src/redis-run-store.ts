@@ -1,4 +1,10 @@
-import { parseOptions, StewardError, type StewardEvent, stewardEventSchema } from '@steward/core';
+import {
+  type Coordinator,
+  parseOptions,
+  StewardError,
+  type StewardEvent,
+  stewardEventSchema,
+} from '@steward/core';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -48,8 +54,12 @@ export interface RateLimitResult {
   readonly retryAfterMs: number;
 }
 
-/** Short-term, cross-instance run state in Redis. */
-export interface RedisRunStore {
+/**
+ * Short-term, cross-instance run state in Redis. It is a core `Coordinator`: pass it as
+ * `new Assistant({ coordinator })` and every instance shares session locks, rate limits, stop
+ * requests and live run tails.
+ */
+export interface RedisRunStore extends Coordinator {
   /** Appends the next events of a run atomically: seq must follow the last one, or nothing is stored. */
   appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
   /** A run's events after `afterSeq`, from any instance. */
@@ -66,6 +76,12 @@ export interface RedisRunStore {
   ): Promise<SessionLock | undefined>;
   /** Counts one request in a sliding window; refused once `limit` requests fall in the last `windowMs`. */
   rateLimit(key: string, options: { limit: number; windowMs: number }): Promise<RateLimitResult>;
+  /** Publishes a stop request that every instance's `watchStops` listeners receive. */
+  requestStop(runId: string): Promise<void>;
+  /** Subscribes to stop requests (one subscriber connection, opened on the first listener). */
+  watchStops(listener: (runId: string) => void): () => void;
+  /** {@link tail} under the `Coordinator` name. */
+  tailEvents(runId: string, options: { afterSeq: number; signal?: AbortSignal }): AsyncIterable<StewardEvent>;
   close(): Promise<void>;
 }
 
@@ -140,6 +156,8 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
   const owned = config.redis === undefined;
   const key = (...parts: string[]) => [config.prefix, ...parts].join(':');
   const blockingClients = new Set<Redis>();
+  const stopListeners = new Set<(runId: string) => void>();
+  let subscriber: Redis | undefined;
   const fail = (error: unknown, what: string) =>
     StewardError.isInstance(error)
       ? error
@@ -153,7 +171,7 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
     }
   }
 
-  return {
+  const store: RedisRunStore = {
     async appendEvents(runId, events) {
       if (events.length === 0) return;
       events.forEach((event, index) => {
@@ -262,9 +280,41 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
       )) as [number, number, number];
       return { allowed: allowed === 1, remaining, retryAfterMs };
     },
+    async requestStop(runId) {
+      try {
+        await redis.publish(key('stops'), runId);
+      } catch (error) {
+        throw fail(error, 'Requesting a stop');
+      }
+    },
+    watchStops(listener) {
+      stopListeners.add(listener);
+      if (subscriber === undefined) {
+        // A subscribed connection can do nothing else, so stops get one of their own.
+        const connection = redis.duplicate({ protocol: 2 });
+        subscriber = connection;
+        connection.on('message', (_channel: string, runId: string) => {
+          for (const notify of stopListeners) notify(runId);
+        });
+        connection.subscribe(key('stops')).catch(() => {}); // ioredis resubscribes on reconnect.
+      }
+      return () => {
+        stopListeners.delete(listener);
+        if (stopListeners.size === 0 && subscriber !== undefined) {
+          subscriber.disconnect();
+          subscriber = undefined;
+        }
+      };
+    },
+    tailEvents(runId, tailOptions) {
+      return store.tail(runId, tailOptions);
+    },
     async close() {
       for (const client of blockingClients) client.disconnect();
+      subscriber?.disconnect();
+      subscriber = undefined;
       if (owned) await redis.quit();
     },
   };
+  return store;
 }

@@ -1,0 +1,70 @@
+import { Assistant, createInMemoryStorage, isStewardError, type StewardEvent } from '@steward/core';
+import { createScriptedModel } from '@steward/core/testing';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisRunStore } from './redis-run-store.ts';
+import { withRedisRunEvents } from './with-redis-run-events.ts';
+
+const url = process.env.STEWARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `steward-test-coord-${process.pid}-${Date.now().toString(36)}`;
+const stores = [createRedisRunStore({ url, prefix }), createRedisRunStore({ url, prefix })];
+afterAll(async () => {
+  for (const store of stores) await store.close();
+  const admin = new Redis(url, { protocol: 2 });
+  const keys = await admin.keys(`${prefix}:*`);
+  if (keys.length > 0) await admin.del(...keys);
+  await admin.quit();
+});
+
+/** Two "instances": their own Redis connections, one shared durable storage and Redis. */
+function instances(replies: Parameters<typeof createScriptedModel>[0]) {
+  const durable = createInMemoryStorage();
+  return stores.map(
+    (store, index) =>
+      new Assistant({
+        model: createScriptedModel(index === 0 ? replies : []),
+        storage: withRedisRunEvents(durable, store),
+        coordinator: store,
+        rateLimit: { runs: 3, windowMs: 60_000 },
+      }),
+  ) as [Assistant, Assistant];
+}
+
+describe('createRedisRunStore as the Coordinator of many instances', () => {
+  it('holds one active run per session across instances', async () => {
+    const [a, b] = instances([{ text: 'a b c d e f', delayMs: 20 }, { text: 'later' }]);
+    const first = await a.start({ input: 'Hi', userId: 'ann', sessionId: 'coord-s1' });
+    const refused = await b
+      .start({ input: 'Hi', userId: 'ann', sessionId: 'coord-s1' })
+      .catch((error) => error);
+    expect(isStewardError(refused, 'session_busy')).toBe(true);
+    await first.result;
+    // Released at the end: the next run in the session is admitted.
+    await expect(a.start({ input: 'Again', userId: 'ann', sessionId: 'coord-s1' })).resolves.toBeDefined();
+  });
+
+  it('counts rate limits per user across instances', async () => {
+    const [a, b] = instances([{ text: '1' }, { text: '2' }, { text: '3' }]);
+    const user = `rate-${Date.now()}`;
+    await a.start({ input: 'Hi', userId: user });
+    await a.start({ input: 'Hi', userId: user });
+    await a.start({ input: 'Hi', userId: user });
+    await expect(b.start({ input: 'Hi', userId: user })).rejects.toMatchObject({ code: 'rate_limited' });
+  });
+
+  it('stops a run from another instance and streams it there live, each event once', async () => {
+    const [a, b] = instances([{ text: 'one two three four five six seven eight nine ten', delayMs: 40 }]);
+    const run = await a.start({ input: 'Count', userId: 'bob' });
+    const seen: StewardEvent[] = [];
+    for await (const event of b.streamRun(run.id, { userId: 'bob' })) {
+      seen.push(event);
+      if (event.type === 'token' && seen.filter((item) => item.type === 'token').length === 2) {
+        await b.stop(run.id, { userId: 'bob' });
+      }
+    }
+    expect(seen.map((event) => event.seq)).toEqual(seen.map((_, index) => index + 1));
+    expect(seen.at(-1)).toMatchObject({ type: 'final', stop_reason: 'aborted', partial: true });
+    expect((await run.result).stopReason).toBe('aborted');
+    await expect(b.stop(run.id, { userId: 'mallory' })).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
