@@ -6,3 +6,16 @@ export { createMcpRegistry, type McpRegistry, type McpRegistryOptions } from './
 export { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
 export type { McpServerCommon, McpServerConfig } from './server-config.ts';
 export type { McpConnectionState, McpServerStatus } from './server-connection.ts';
+export { ServiceTokenError, type ServiceTokenFailure } from './service-token-error.ts';
+export type { ServiceTokenAlgorithm, ServiceTokenKey } from './service-token-key.ts';
+export {
+  createServiceTokenSigner,
+  type ServiceTokenSigner,
+  type ServiceTokenSignerOptions,
+} from './service-token-signer.ts';
+export {
+  createServiceTokenVerifier,
+  type ServiceTokenClaims,
+  type ServiceTokenVerifier,
+  type ServiceTokenVerifierOptions,
+} from './service-token-verifier.ts';
