@@ -10,6 +10,9 @@ import pRetry from 'p-retry';
 import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
 import { type LargeResultOptions, withLargeResults } from './large-results.ts';
+import { defaultAudience, hasAuthorization, signerSchema } from './service-auth.ts';
+import type { ServiceTokenSigner } from './service-token-signer.ts';
+import { authRefused } from './tool-errors.ts';
 import { modelToolName } from './tool-names.ts';
 
 const discoverySchema = z.object({
@@ -60,11 +63,19 @@ const optionsSchema = z
     timeoutMs: z.number().int().positive().max(2_147_483_647).default(30_000),
     catalogTtlMs: z.number().int().positive().default(60_000),
     fetch: z.custom<typeof fetch>((value) => typeof value === 'function').optional(),
+    serviceAuth: z
+      .object({ signer: signerSchema, audience: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     largeResults: z
       .custom<LargeResultOptions>((value) => typeof (value as LargeResultOptions)?.store?.put === 'function')
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((options) => options.serviceAuth === undefined || !hasAuthorization(options.headers), {
+    path: ['headers'],
+    message: 'sets Authorization, which serviceAuth sends: use one or the other',
+  });
 
 /** Options of {@link createHttpToolProvider}. */
 export interface HttpToolProviderOptions {
@@ -72,7 +83,7 @@ export interface HttpToolProviderOptions {
   name: string;
   /** The server's base URL; `/mcp/discover` and `/mcp/execute` are resolved against it. */
   url: string;
-  /** Sent with every request, e.g. a service JWT. */
+  /** Sent with every request. */
   headers?: Record<string, string>;
   /** Tools the host trusts to be read-only; every other tool counts as a side effect. */
   readOnlyTools?: readonly string[];
@@ -81,6 +92,11 @@ export interface HttpToolProviderOptions {
   /** How long a discovered catalog is reused. Default 60,000 ms. */
   catalogTtlMs?: number;
   fetch?: typeof fetch;
+  /**
+   * Sends `Authorization: Bearer <service JWT>` with every request, from `signer`, for
+   * `audience` (default: the origin of `url`, e.g. `https://gmail-mcp.internal:8443`).
+   */
+  serviceAuth?: { signer: ServiceTokenSigner; audience?: string };
   /** Results above a size go to a blob store; the model reads them with `steward__read_result`. */
   largeResults?: LargeResultOptions;
 }
@@ -122,14 +138,28 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
   // Results by requestId: a call retried in this process is answered without a second request.
   const results = new LRUCache<string, Promise<unknown>>({ max: 10_000, ttl: 3_600_000 });
 
+  const audience =
+    config.serviceAuth === undefined
+      ? undefined
+      : (config.serviceAuth.audience ?? defaultAudience(config.url));
+
   const request = async (path: string, init: RequestInit, signal?: AbortSignal) => {
     const timeout = AbortSignal.timeout(config.timeoutMs);
+    // Asked per request: the signer reuses its token and signs a new one near expiry.
+    const token = audience === undefined ? undefined : await config.serviceAuth?.signer.tokenFor(audience);
     return doFetch(new URL(path, base), {
       ...init,
-      headers: { accept: 'application/json', ...config.headers, ...(init.headers as Record<string, string>) },
+      headers: {
+        accept: 'application/json',
+        ...config.headers,
+        ...(init.headers as Record<string, string>),
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
     });
   };
+  const refused = (response: Response, where: string) =>
+    authRefused(where, response.status, audience, response.headers.get('www-authenticate') ?? undefined);
 
   async function discover(signal?: AbortSignal): Promise<Catalog> {
     const cached = catalogCache.get('catalog');
@@ -141,6 +171,8 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
     } catch (error) {
       throw unreachable(error, `${config.name}: discovery`);
     }
+    if (response.status === 401 || response.status === 403)
+      throw refused(response, `${config.name}: discovery`);
     if (!response.ok)
       throw new StewardError('tool_unavailable', `${config.name}: discovery answered ${response.status}`);
     const document = discoverySchema.safeParse(await response.json().catch(() => undefined));
@@ -216,6 +248,7 @@ export function createHttpToolProvider(options: HttpToolProviderOptions): ToolPr
     ).catch((error: unknown) => {
       throw unreachable(error, `${config.name}/${slug}`);
     });
+    if (response.status === 401 || response.status === 403) throw refused(response, `${config.name}/${slug}`);
     const body = executeResponseSchema.safeParse(await response.json().catch(() => undefined));
     if (!body.success) {
       throw new StewardError(

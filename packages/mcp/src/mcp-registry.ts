@@ -13,6 +13,8 @@ import { type LargeResultOptions, withLargeResults } from './large-results.ts';
 import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
 import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
+import { signerSchema } from './service-auth.ts';
+import type { ServiceTokenSigner } from './service-token-signer.ts';
 import { modelToolName } from './tool-names.ts';
 
 const optionsSchema = z
@@ -33,6 +35,7 @@ const optionsSchema = z
         coolDownMs: z.number().int().positive().default(30_000),
       })
       .default({ windowMs: 60_000, minimumCalls: 5, failureRate: 0.5, coolDownMs: 30_000 }),
+    serviceAuth: z.object({ signer: signerSchema }).strict().optional(),
     onWarning: z.custom<(warning: StewardError) => void>((value) => typeof value === 'function').optional(),
     largeResults: z
       .object({
@@ -59,6 +62,12 @@ export interface McpRegistryOptions {
   connectTimeoutMs?: number;
   /** Per-server circuit breaker. */
   circuitBreaker?: { windowMs?: number; minimumCalls?: number; failureRate?: number; coolDownMs?: number };
+  /**
+   * Signs the service JWTs sent to HTTP servers registered with `serviceAuth` (each with its own
+   * audience). The signer lives here, not in the registration, because registrations are stored
+   * as plain data: a registry created over the same store with a signer restores their auth.
+   */
+  serviceAuth?: { signer: ServiceTokenSigner };
   /** Reconnections, failed re-listings and the like. */
   onWarning?: (warning: StewardError) => void;
   /**
@@ -94,7 +103,8 @@ interface CatalogEntry {
  * @example
  * ```ts
  * const registry = createMcpRegistry({
- *   servers: [{ name: 'gmail', transport: 'streamable-http', url: 'http://localhost:8931/mcp', readOnlyTools: ['GMAIL_FETCH_EMAILS'] }],
+ *   servers: [{ name: 'gmail', transport: 'streamable-http', url: 'http://localhost:8931/mcp', readOnlyTools: ['GMAIL_FETCH_EMAILS'], serviceAuth: {} }],
+ *   serviceAuth: { signer: createServiceTokenSigner({ issuer: 'steward', key: process.env.MCP_JWT_SECRET }) },
  * });
  * const assistant = new Assistant({ model, tools: [registry] });
  * ```
@@ -111,6 +121,19 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
 
   const parseServer = (value: unknown) =>
     parseOptions(serverConfigSchema, value, 'MCP server registration', 'invalid_input');
+  const signer = config.serviceAuth?.signer;
+  // A new registration is refused when its auth cannot be served; a stored one is still loaded,
+  // and its status says what is missing.
+  const parseNewServer = (value: unknown) => {
+    const resolved = parseServer(value);
+    if (resolved.transport !== 'stdio' && resolved.serviceAuth !== undefined && signer === undefined) {
+      throw new StewardError(
+        'invalid_input',
+        `MCP server registration: ${resolved.name} asks for serviceAuth, but the registry has no serviceAuth signer`,
+      );
+    }
+    return resolved;
+  };
 
   // Each register/unregister of a name bumps its generation; work started for an older
   // generation gives way, so the last call for a name always decides what is connected.
@@ -127,6 +150,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       clientInfo: config.clientInfo,
       circuitBreaker: config.circuitBreaker,
       connectTimeoutMs: config.connectTimeoutMs,
+      signer,
       onCatalogChange: () => {
         catalog = undefined;
       },
@@ -146,7 +170,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     const stored = await store.list();
     const names = new Set(stored.map((server) => server.name));
     const fresh = (config.servers as McpServerConfig[]).filter((server) => !names.has(server.name));
-    for (const server of fresh) parseServer(server);
+    for (const server of fresh) parseNewServer(server);
     await Promise.all(
       [...stored, ...fresh].map((server) => connectServer(server, nextGeneration(server.name))),
     );
@@ -195,7 +219,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       return entry.connection.callTool(entry.tool, args, context);
     },
     async register(server) {
-      const resolved = parseServer(server);
+      const resolved = parseNewServer(server);
       const generation = nextGeneration(resolved.name);
       await store.save(server);
       return connectServer(server, generation);

@@ -1,5 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { SSEClientTransport, type SSEClientTransportOptions } from '@modelcontextprotocol/sdk/client/sse.js';
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
@@ -8,6 +8,9 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { StewardError } from '@steward/core';
 import type { ResolvedServerConfig } from './server-config.ts';
+import { defaultAudience, fetchWithServiceToken } from './service-auth.ts';
+import type { ServiceTokenSigner } from './service-token-signer.ts';
+import { authRefused, refusedStatus } from './tool-errors.ts';
 
 /** @internal A connected MCP client, its transport, and the transport kind it ended up on. */
 export interface OpenedClient {
@@ -16,10 +19,21 @@ export interface OpenedClient {
   readonly kind: 'streamable-http' | 'sse' | 'stdio';
 }
 
+/** A 4xx other than 401 and 403: a server that may speak only the legacy transport. */
 function isClientError(error: unknown): boolean {
   return (
-    error instanceof StreamableHTTPError && error.code !== undefined && error.code >= 400 && error.code < 500
+    error instanceof StreamableHTTPError &&
+    error.code !== undefined &&
+    error.code >= 400 &&
+    error.code < 500 &&
+    refusedStatus(error) === undefined
   );
+}
+
+/** @internal The audience of the server's service tokens, or undefined when it gets none. */
+export function serviceAudience(config: ResolvedServerConfig): string | undefined {
+  if (config.transport === 'stdio' || config.serviceAuth === undefined) return undefined;
+  return config.serviceAuth.audience ?? defaultAudience(config.url);
 }
 
 /** @internal Ends a client's session politely (DELETE for Streamable HTTP), then closes it. */
@@ -64,15 +78,18 @@ async function connect(
 
 /**
  * @internal Connects to one server. A Streamable HTTP server that answers the initialize
- * request with a 4xx is tried again over the legacy HTTP+SSE transport, as the MCP spec's
- * backwards-compatibility section describes. stdio is imported only when used, so hosts that
- * never spawn servers never load `child_process`.
+ * request with a 4xx (but 401 or 403: those are about credentials, not the protocol) is tried
+ * again over the legacy HTTP+SSE transport, as the MCP spec's backwards-compatibility section
+ * describes. stdio is imported only when used, so hosts that never spawn servers never load
+ * `child_process`. With `serviceAuth`, every HTTP request of either transport goes through a
+ * fetch that adds a fresh service token.
  */
 export async function openClient(
   config: ResolvedServerConfig,
   clientInfo: Implementation,
   setup: (client: Client) => void,
   timeoutMs: number,
+  signer: ServiceTokenSigner | undefined,
 ): Promise<OpenedClient> {
   if (config.transport === 'stdio') {
     const { StdioClientTransport, getDefaultEnvironment } = await import(
@@ -87,20 +104,40 @@ export async function openClient(
     return connect(clientInfo, transport, 'stdio', setup, timeoutMs);
   }
   const url = new URL(config.url);
-  const requestInit = { headers: config.headers };
-  if (config.transport === 'sse') {
-    return connect(clientInfo, new SSEClientTransport(url, { requestInit }), 'sse', setup, timeoutMs);
+  const audience = serviceAudience(config);
+  if (audience !== undefined && signer === undefined) {
+    throw new StewardError(
+      'invalid_options',
+      `${config.name}: registered with serviceAuth, but the registry has no serviceAuth signer`,
+    );
   }
+  const options: SSEClientTransportOptions = {
+    requestInit: { headers: config.headers },
+    ...(audience === undefined || signer === undefined
+      ? {}
+      : { fetch: fetchWithServiceToken(signer, audience) }),
+  };
+  const refused = (error: unknown) => {
+    const status = refusedStatus(error);
+    return status === undefined
+      ? error
+      : authRefused(config.name, status, audience, (error as Error).message, error);
+  };
+  const sse = () =>
+    connect(clientInfo, new SSEClientTransport(url, options), 'sse', setup, timeoutMs).catch((error) => {
+      throw refused(error);
+    });
+  if (config.transport === 'sse') return sse();
   try {
     return await connect(
       clientInfo,
-      new StreamableHTTPClientTransport(url, { requestInit }),
+      new StreamableHTTPClientTransport(url, options),
       'streamable-http',
       setup,
       timeoutMs,
     );
   } catch (error) {
-    if (!isClientError(error)) throw error;
-    return connect(clientInfo, new SSEClientTransport(url, { requestInit }), 'sse', setup, timeoutMs);
+    if (!isClientError(error)) throw refused(error);
+    return sse();
   }
 }

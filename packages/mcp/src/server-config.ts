@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasAuthorization } from './service-auth.ts';
 
 const serverName = z
   .string()
@@ -20,22 +21,42 @@ const common = {
 };
 
 const headers = z.record(z.string(), z.string()).default({});
+/** Plain data, so it is stored with the registration; the signer is the registry's. */
+const serviceAuth = z
+  .object({ audience: z.string().min(1).optional() })
+  .strict()
+  .optional();
+const http = { url: z.url(), headers, serviceAuth };
 
 /** @internal */
-export const serverConfigSchema = z.discriminatedUnion('transport', [
-  z.object({ ...common, transport: z.literal('streamable-http'), url: z.url(), headers }).strict(),
-  z.object({ ...common, transport: z.literal('sse'), url: z.url(), headers }).strict(),
-  z
-    .object({
-      ...common,
-      transport: z.literal('stdio'),
-      command: z.string().min(1),
-      args: z.array(z.string()).readonly().default([]),
-      env: z.record(z.string(), z.string()).optional(),
-      cwd: z.string().optional(),
-    })
-    .strict(),
-]);
+export const serverConfigSchema = z
+  .discriminatedUnion('transport', [
+    z.object({ ...common, transport: z.literal('streamable-http'), ...http }).strict(),
+    z.object({ ...common, transport: z.literal('sse'), ...http }).strict(),
+    z
+      .object({
+        ...common,
+        transport: z.literal('stdio'),
+        command: z.string().min(1),
+        args: z.array(z.string()).readonly().default([]),
+        env: z.record(z.string(), z.string()).optional(),
+        cwd: z.string().optional(),
+      })
+      .strict(),
+  ])
+  .superRefine((config, context) => {
+    if (
+      config.transport !== 'stdio' &&
+      config.serviceAuth !== undefined &&
+      hasAuthorization(config.headers)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['headers'],
+        message: 'sets Authorization, which serviceAuth sends: use one or the other',
+      });
+    }
+  });
 
 /** Settings every MCP server registration has. */
 export interface McpServerCommon {
@@ -58,6 +79,12 @@ export type McpServerConfig =
       transport: 'streamable-http' | 'sse';
       url: string;
       headers?: Record<string, string>;
+      /**
+       * Send a service JWT signed by the registry's `serviceAuth.signer` with every request.
+       * `audience` names this server in the token; default: the origin of `url`
+       * (`https://gmail-mcp.internal:8443`). Only the audience is stored with the registration.
+       */
+      serviceAuth?: { audience?: string };
     })
   | (McpServerCommon & {
       transport: 'stdio';

@@ -1,10 +1,11 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Tool as McpTool, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { StewardError, type ToolCallContext } from '@steward/core';
+import { isStewardError, StewardError, type ToolCallContext } from '@steward/core';
 import pRetry from 'p-retry';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.ts';
-import { closeClient, type OpenedClient, openClient } from './open-client.ts';
+import { closeClient, type OpenedClient, openClient, serviceAudience } from './open-client.ts';
 import type { ResolvedServerConfig } from './server-config.ts';
+import type { ServiceTokenSigner } from './service-token-signer.ts';
 import { isSessionExpired, isTransient, toToolError } from './tool-errors.ts';
 import { toToolOutput } from './tool-result.ts';
 
@@ -30,6 +31,8 @@ export interface ConnectionOptions {
   readonly clientInfo: { name: string; version: string };
   readonly circuitBreaker: CircuitBreakerOptions;
   readonly connectTimeoutMs: number;
+  /** Signs the service tokens of servers registered with `serviceAuth`. */
+  readonly signer: ServiceTokenSigner | undefined;
   readonly onCatalogChange: () => void;
   readonly warn: (message: string, cause?: unknown) => void;
 }
@@ -126,7 +129,7 @@ export class ServerConnection {
       return toToolOutput(result, server, tool.name);
     } catch (error) {
       // The server answering "invalid arguments" is the model's fault, not the server's health.
-      const mapped = toToolError(error, server, tool.name);
+      const mapped = toToolError(error, server, tool.name, serviceAudience(this.config));
       this.#breaker.record(mapped.code === 'tool_unavailable' || mapped.code === 'tool_timeout');
       throw mapped;
     }
@@ -219,6 +222,8 @@ export class ServerConnection {
         maxTimeout: 30_000,
         randomize: true,
         signal: this.#closed.signal,
+        // A registration the registry cannot serve (no signer for its serviceAuth) stays down.
+        shouldRetry: ({ error }) => !isStewardError(error, 'invalid_options'),
         onFailedAttempt: ({ error, retryDelay }) =>
           this.#options.warn(`${this.config.name}: connecting failed; next try in ${retryDelay} ms`, error),
       },
@@ -239,6 +244,7 @@ export class ServerConnection {
         this.#options.clientInfo,
         (client) => this.#attach(client),
         this.#options.connectTimeoutMs,
+        this.#options.signer,
       );
       const tools = await this.#listAll(opened.client);
       if (this.#closed.signal.aborted) {

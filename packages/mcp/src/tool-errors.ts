@@ -1,3 +1,4 @@
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { isStewardError, StewardError } from '@steward/core';
@@ -16,10 +17,42 @@ export function isTransient(error: unknown): boolean {
   return error instanceof TypeError; // fetch failed, connection refused or reset
 }
 
+/** @internal The status of an HTTP 401 or 403 answer to an MCP transport, else undefined. */
+export function refusedStatus(error: unknown): number | undefined {
+  const status = error instanceof StreamableHTTPError || error instanceof SseError ? error.code : undefined;
+  return status === 401 || status === 403 ? status : undefined;
+}
+
+/**
+ * @internal The error for a server that refused Steward's credentials (HTTP 401 or 403). Not
+ * retryable: the same credentials get the same answer until someone fixes the configuration.
+ * `audience` is the service token's, when one was sent; `detail` what the server said.
+ */
+export function authRefused(
+  where: string,
+  status: number,
+  audience: string | undefined,
+  detail: string | undefined,
+  cause?: unknown,
+): StewardError {
+  const said = detail === undefined || detail === '' ? '' : ` (${detail})`;
+  const hint =
+    audience === undefined
+      ? 'it wants credentials: register it with serviceAuth (or headers)'
+      : `it refused the service token for audience ${audience}: check the audience, issuer and key it expects`;
+  return new StewardError('tool_unavailable', `${where}: the server answered ${status}${said}; ${hint}`, {
+    retryable: false,
+    cause,
+    details: { status, ...(audience === undefined ? {} : { audience }) },
+  });
+}
+
 /** @internal Maps what the MCP client throws to a typed tool error. */
-export function toToolError(error: unknown, server: string, tool: string): StewardError {
+export function toToolError(error: unknown, server: string, tool: string, audience?: string): StewardError {
   if (isStewardError(error)) return error;
   const where = `${server}/${tool}`;
+  const refused = refusedStatus(error);
+  if (refused !== undefined) return authRefused(where, refused, audience, (error as Error).message, error);
   if (error instanceof McpError) {
     switch (error.code) {
       case ErrorCode.RequestTimeout:
