@@ -1,0 +1,21 @@
+export {
+  createStewardApi,
+  type HistoryMessage,
+  type RespondBody,
+  type StewardApi,
+  type StewardApiOptions,
+  type ToolRegistrar,
+} from './api.ts';
+export { type Authenticator, createJwtAuth, type JwtAuthOptions, type Principal } from './auth.ts';
+export { type ErrorBody, HttpError, type HttpErrorCode } from './http-error.ts';
+export { type NodeHandler, toNodeHandler } from './node-handler.ts';
+export type { ApprovalView, RunView } from './run-access.ts';
+export { type StewardServer, startStewardServer } from './server.ts';
+export { sseFrame } from './sse.ts';
+export {
+  attachWebSocket,
+  type ClientFrame,
+  closeCodes,
+  type ProtocolErrorFrame,
+  type WebSocketOptions,
+} from './websocket.ts';

@@ -1,0 +1,113 @@
+import type { ApprovalRecord, Assistant, RunRecord, StewardEvent } from '@steward/core';
+import { z } from 'zod';
+import type { Principal } from './auth.ts';
+import { HttpError } from './http-error.ts';
+
+/** A decision on a waiting tool call, as REST bodies and WebSocket frames carry it. */
+export const decisionSchema = z
+  .object({
+    call_id: z.string().min(1).max(512),
+    decision: z.enum(['approve', 'deny']),
+    reason: z.string().max(2_000).optional(),
+  })
+  .strict();
+
+export type Decision = z.infer<typeof decisionSchema>;
+
+/** The wire shape of a decided approval. */
+export interface ApprovalView {
+  readonly call_id: string;
+  readonly run_id: string;
+  readonly tool_slug: string;
+  readonly status: ApprovalRecord['status'];
+  readonly decided_at?: string;
+  readonly reason?: string;
+}
+
+/** The wire shape of a run. */
+export interface RunView {
+  readonly run_id: string;
+  readonly session_id: string;
+  readonly status: RunRecord['status'];
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly stop_reason?: string;
+  readonly text?: string;
+  readonly partial?: boolean;
+  readonly usage?: RunRecord['usage'];
+}
+
+export function runView(run: RunRecord): RunView {
+  return {
+    run_id: run.id,
+    session_id: run.sessionId,
+    status: run.status,
+    created_at: run.createdAt,
+    updated_at: run.updatedAt,
+    ...(run.stopReason === undefined ? {} : { stop_reason: run.stopReason }),
+    ...(run.text === undefined ? {} : { text: run.text }),
+    ...(run.partial === undefined ? {} : { partial: run.partial }),
+    ...(run.usage === undefined ? {} : { usage: run.usage }),
+  };
+}
+
+/**
+ * What a principal may do with a run, shared by the REST, SSE and WebSocket surfaces so every
+ * one scopes access the same way: another user's run and a run outside a run token's scope read
+ * as missing (404), never as forbidden, so their existence does not leak.
+ */
+export class RunAccess {
+  readonly #assistant: Assistant;
+
+  constructor(assistant: Assistant) {
+    this.#assistant = assistant;
+  }
+
+  /** The run, when `principal` may see it; otherwise a 404. */
+  async run(principal: Principal, runId: string, sessionId?: string): Promise<RunRecord> {
+    const notFound = new HttpError(404, 'not_found', `Run ${runId} does not exist`);
+    if (principal.runId !== undefined && principal.runId !== runId) throw notFound;
+    const run = await this.#assistant.getRun(runId, { userId: principal.userId });
+    if (run === undefined || (sessionId !== undefined && run.sessionId !== sessionId)) throw notFound;
+    return run;
+  }
+
+  /** The run's events after `afterSeq`, live until `final`; the caller checked access with {@link run}. */
+  events(
+    principal: Principal,
+    runId: string,
+    afterSeq: number,
+    signal: AbortSignal,
+  ): AsyncIterable<StewardEvent> {
+    return this.#assistant.streamRun(runId, { userId: principal.userId, afterSeq, signal });
+  }
+
+  async decide(principal: Principal, runId: string, decision: Decision): Promise<ApprovalView> {
+    await this.run(principal, runId);
+    const scope = { userId: principal.userId };
+    // The call must belong to this run: a run token for X cannot decide a call of Y.
+    const pending = await this.#assistant.storage.getApproval(decision.call_id, scope);
+    if (pending === undefined || pending.runId !== runId)
+      throw new HttpError(404, 'approval_not_found', `No approval ${decision.call_id} in run ${runId}`);
+    const { approval } =
+      decision.decision === 'approve'
+        ? await this.#assistant.approve(decision.call_id, scope)
+        : await this.#assistant.deny(decision.call_id, {
+            ...scope,
+            ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+          });
+    return {
+      call_id: approval.callId,
+      run_id: approval.runId,
+      tool_slug: approval.toolName,
+      status: approval.status,
+      ...(approval.decidedAt === undefined ? {} : { decided_at: approval.decidedAt }),
+      ...(approval.reason === undefined ? {} : { reason: approval.reason }),
+    };
+  }
+
+  async stop(principal: Principal, runId: string): Promise<void> {
+    await this.run(principal, runId);
+    await this.#assistant.stop(runId, { userId: principal.userId });
+  }
+}
