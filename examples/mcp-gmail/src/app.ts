@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type ErrorRequestHandler, type Express } from 'express';
@@ -7,6 +8,7 @@ import { Executor } from './execute.ts';
 import { Mailbox } from './mailbox.ts';
 import { createGmailMcpServer } from './mcp-server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { type GmailAuthOptions, type GmailServerAuthOptions, requireServiceToken } from './service-auth.ts';
 import { gmailTools } from './tools.ts';
 
 /** The Gmail mock's HTTP app and the state behind it. */
@@ -35,11 +37,23 @@ export function discoveryDocument() {
   };
 }
 
+/** Options of {@link createGmailApp}. */
+export interface GmailAppOptions {
+  /** MCP sessions idle this long are closed. Default 30 minutes. */
+  sessionIdleMs?: number;
+  /**
+   * Require a service JWT on every MCP and discover/execute request. Without it the mock is open
+   * to anyone who can reach it: for local development only.
+   */
+  auth?: GmailAuthOptions;
+}
+
 /**
  * Builds the server: MCP over Streamable HTTP at `/mcp` (stateful sessions), the plain-HTTP
- * contract at `/mcp/discover`, `/.well-known/mcp` and `/mcp/execute`, and `/healthz`, `/metrics`.
+ * contract at `/mcp/discover`, `/.well-known/mcp` and `/mcp/execute`, and `/healthz`, `/metrics`
+ * (always open, for probes and scrapers).
  */
-export function createGmailApp(mailbox = new Mailbox(), options: { sessionIdleMs?: number } = {}): GmailApp {
+export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions = {}): GmailApp {
   const metrics = createMetrics(mailbox);
   const executor = new Executor(mailbox, metrics);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -63,6 +77,8 @@ export function createGmailApp(mailbox = new Mailbox(), options: { sessionIdleMs
   const touch = (id: string) => lastSeen.set(id, Date.now());
   const app = express();
   app.disable('x-powered-by');
+  // Before the body parser, so a caller without a valid token gets nothing parsed or run.
+  if (options.auth !== undefined) app.use(['/mcp', '/.well-known/mcp'], requireServiceToken(options.auth));
   app.use(express.json({ limit: '1mb' }));
 
   app.post('/mcp', async (request, response) => {
@@ -166,22 +182,36 @@ export function createGmailApp(mailbox = new Mailbox(), options: { sessionIdleMs
   };
 }
 
-/** Starts the app on `port` (0 picks a free one). */
-export async function startGmailServer(
-  options: { port?: number; host?: string; mailbox?: Mailbox; sessionIdleMs?: number } = {},
-) {
-  const gmail = createGmailApp(
-    options.mailbox,
-    options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs },
-  );
-  const server: Server = await new Promise((resolve) => {
-    const listening = gmail.app.listen(options.port ?? 0, options.host ?? '127.0.0.1', () =>
-      resolve(listening),
-    );
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+/** Options of {@link startGmailServer}. */
+export interface GmailServerOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  mailbox?: Mailbox;
+  sessionIdleMs?: number;
+  /** As in {@link GmailAppOptions}; the audience defaults to the server's origin (`http://host:port`). */
+  auth?: GmailServerAuthOptions;
+}
+
+/** Starts the app on `port`. */
+export async function startGmailServer(options: GmailServerOptions = {}) {
+  const host = options.host ?? '127.0.0.1';
+  // Listen first: the default audience is the origin, and the port is known only then.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const { auth } = options;
+  let gmail: GmailApp;
+  try {
+    gmail = createGmailApp(options.mailbox, {
+      ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
+      ...(auth === undefined ? {} : { auth: { ...auth, audience: auth.audience ?? url } }),
+    });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  server.on('request', gmail.app);
   return {
     ...gmail,
     url,
