@@ -61,6 +61,15 @@ export {
   type ToolMessage,
   type UserMessage,
 } from './model/message.ts';
+export {
+  type CompactSessionOptions,
+  compactSession,
+  createSummaryMessage,
+  isSummaryMessage,
+  type SessionCompaction,
+  type SummarizeOptions,
+  summaryPrefix,
+} from './retention/compact-session.ts';
 export { cosineSimilarity, createHashEmbedder, type Embedder } from './selection/embedder.ts';
 export {
   createEmbeddingToolSelector,
@@ -78,7 +87,9 @@ export type {
 } from './storage/consent-records.ts';
 export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in-memory-storage.ts';
 export type {
+  CompactedMessages,
   ConsentStore,
+  MessageCompaction,
   OwnerScope,
   RunRecord,
   RunRecordOptions,

@@ -1,22 +1,21 @@
 import {
-  type Message,
-  messageSchema,
   parseOptions,
   type RunRecord,
   type RunUpdate,
   StewardError,
   type StewardEvent,
   type Storage,
-  type StoredMessage,
   stewardEventSchema,
 } from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
 import { connectionShape, oneConnection, openDriver } from './connection.ts';
+import { createPostgresCompaction } from './message-compaction.ts';
 import { migrations } from './migrations.ts';
 import { guarded, toStorageError } from './pg-errors.ts';
 import { createPostgresConsent } from './postgres-consent.ts';
 import type { PGliteLike, SqlDriver, SqlResult, SqlTransaction } from './sql-driver.ts';
+import { storableMessageJson, toStoredMessage } from './stored-messages.ts';
 
 const optionsSchema = z
   .object({
@@ -179,6 +178,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
           return deleted;
         }),
       ),
+    ...createPostgresCompaction(db, config.maxMessageBytes),
     ...createPostgresConsent(db),
 
     ensureSession: (sessionId, scope) =>
@@ -209,23 +209,10 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       }),
     appendMessages: (sessionId, batch) =>
       guarded('Storing messages', async () => {
-        const rows = batch.map(({ runId, message }) => {
-          const checked = messageSchema.safeParse(message);
-          if (!checked.success) {
-            throw new StewardError('storage_error', `Invalid message: ${checked.error.message}`, {
-              details: { issues: checked.error.issues },
-            });
-          }
-          const json = JSON.stringify(checked.data);
-          const bytes = Buffer.byteLength(json);
-          if (bytes > config.maxMessageBytes) {
-            throw new StewardError(
-              'storage_error',
-              `Message of ${bytes} bytes exceeds maxMessageBytes (${config.maxMessageBytes})`,
-            );
-          }
-          return { runId, json };
-        });
+        const rows = batch.map(({ runId, message }) => ({
+          runId,
+          json: storableMessageJson(message, config.maxMessageBytes),
+        }));
         if (rows.length === 0) return;
         // One statement: the whole batch is stored, or none of it.
         await db.query(
@@ -245,15 +232,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
            ) newest ORDER BY id ASC`,
           [sessionId, scope.userId, limit],
         );
-        return result.rows.map(
-          (row): StoredMessage => ({
-            id: String(row.id),
-            sessionId: row.session_id,
-            runId: row.run_id,
-            createdAt: iso(row.created_at) as string,
-            message: messageSchema.parse(row.message) as Message,
-          }),
-        );
+        return result.rows.map(toStoredMessage);
       }),
     createRun: (record) =>
       guarded('Creating the run', async () => {

@@ -19,6 +19,28 @@ function hasUnstorableText(value: unknown): boolean {
   return false;
 }
 
+/** A valid, storable copy of `message`, or a `storage_error` saying why it is not. */
+function checkMessage(message: Message, maxMessageBytes: number): Message {
+  const parsed = messageSchema.safeParse(message);
+  if (!parsed.success) {
+    throw new StewardError('storage_error', `Invalid message: ${parsed.error.message}`, {
+      details: { issues: parsed.error.issues },
+    });
+  }
+  if (hasUnstorableText(parsed.data)) {
+    // What a database would refuse (NUL, broken surrogate pairs) is refused here too.
+    throw new StewardError('storage_error', 'Message text has a NUL character or invalid Unicode');
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(parsed.data)).length;
+  if (bytes > maxMessageBytes) {
+    throw new StewardError(
+      'storage_error',
+      `Message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`,
+    );
+  }
+  return structuredClone(parsed.data as Message);
+}
+
 /** Options of {@link createInMemoryStorage}. */
 export interface InMemoryStorageOptions {
   /** Largest message accepted, in UTF-8 bytes of its JSON form. Default 1,000,000. */
@@ -91,33 +113,29 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       const list = messages.get(sessionId);
       if (list === undefined) throw new StewardError('not_found', `Session ${sessionId} does not exist`);
       // Validate the whole batch before storing any of it, so a bad message loses nothing.
-      const checked: StoredMessage[] = batch.map(({ runId, message }) => {
-        const parsed = messageSchema.safeParse(message);
-        if (!parsed.success) {
-          throw new StewardError('storage_error', `Invalid message: ${parsed.error.message}`, {
-            details: { issues: parsed.error.issues },
-          });
-        }
-        if (hasUnstorableText(parsed.data)) {
-          // What a database would refuse (NUL, broken surrogate pairs) is refused here too.
-          throw new StewardError('storage_error', 'Message text has a NUL character or invalid Unicode');
-        }
-        const bytes = new TextEncoder().encode(JSON.stringify(parsed.data)).length;
-        if (bytes > maxMessageBytes) {
-          throw new StewardError(
-            'storage_error',
-            `Message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`,
-          );
-        }
-        return {
-          id: String(nextMessageId++),
-          sessionId,
-          runId,
-          createdAt: new Date().toISOString(),
-          message: structuredClone(parsed.data as Message),
-        };
-      });
+      const checked: StoredMessage[] = batch.map(({ runId, message }) => ({
+        id: String(nextMessageId++),
+        sessionId,
+        runId,
+        createdAt: new Date().toISOString(),
+        message: checkMessage(message, maxMessageBytes),
+      }));
       list.push(...checked);
+    },
+    async compactMessages(sessionId, scope, { throughMessageId, runId, summary }) {
+      const list = messages.get(sessionId);
+      if (list === undefined || sessions.get(sessionId)?.userId !== scope.userId) {
+        throw new StewardError('session_not_found', `Session ${sessionId} does not exist`);
+      }
+      const through = list.findIndex((entry) => entry.id === throughMessageId);
+      if (through === -1) {
+        throw new StewardError('not_found', `Message ${throughMessageId} is not in session ${sessionId}`);
+      }
+      const last = list[through] as StoredMessage;
+      // The summary takes the place of the last message it replaces: its id, its time, its position.
+      const stored: StoredMessage = { ...last, runId, message: checkMessage(summary, maxMessageBytes) };
+      list.splice(0, through + 1, stored);
+      return { summary: structuredClone(stored), replaced: through + 1 };
     },
     async listMessages(sessionId, scope) {
       if (sessions.get(sessionId)?.userId !== scope.userId) return [];

@@ -63,6 +63,24 @@ export interface OwnerScope {
   readonly userId: string;
 }
 
+/** What {@link Storage.compactMessages} replaces, and with what. */
+export interface MessageCompaction {
+  /** The newest message to replace: it and every older message of the session give way to `summary`. */
+  readonly throughMessageId: string;
+  /** The run the summary is stored under (any id: it need not name a stored run). */
+  readonly runId: string;
+  /** The one message that takes their place, e.g. from `compactSession`. */
+  readonly summary: Message;
+}
+
+/** The outcome of {@link Storage.compactMessages}. */
+export interface CompactedMessages {
+  /** The summary as stored: it keeps the id and time of `throughMessageId`, so it lists first. */
+  readonly summary: StoredMessage;
+  /** How many messages it replaced, `throughMessageId` included. */
+  readonly replaced: number;
+}
+
 /**
  * The storage seam: sessions, their messages, runs and each run's events by `seq`.
  *
@@ -82,6 +100,18 @@ export interface Storage {
   getSession(sessionId: string, scope: OwnerScope): Promise<SessionRecord | undefined>;
   appendMessages(sessionId: string, messages: readonly { runId: string; message: Message }[]): Promise<void>;
   listMessages(sessionId: string, scope: OwnerScope & { limit?: number }): Promise<readonly StoredMessage[]>;
+  /**
+   * Replaces the messages of a session up to and including `throughMessageId` with one summary
+   * message, atomically: readers see all the old messages or the summary, never a mix, and a
+   * message appended meanwhile is kept after it. Rejects with `session_not_found` when the
+   * session does not exist for this user, `not_found` when the message is not in the session,
+   * and `storage_error` for a summary it would not store through `appendMessages`.
+   */
+  compactMessages(
+    sessionId: string,
+    scope: OwnerScope,
+    compaction: MessageCompaction,
+  ): Promise<CompactedMessages>;
   createRun(run: RunRecord): Promise<void>;
   updateRun(runId: string, update: RunUpdate): Promise<void>;
   getRun(runId: string, scope: OwnerScope): Promise<RunRecord | undefined>;

@@ -1,5 +1,7 @@
-import type { Message, RunRecord, StewardEvent, Storage } from '@steward/core';
+import type { Message, StewardEvent, Storage } from '@steward/core';
 import { describe, expect, it } from 'vitest';
+import { runCompactionConformance } from './compaction-conformance.ts';
+import { user, withRun } from './conformance-helpers.ts';
 
 /** Options of {@link runStorageConformance}. */
 export interface StorageConformanceOptions {
@@ -16,16 +18,6 @@ const token = (runId: string, seq: number): StewardEvent => ({
   seq,
   timestamp: new Date(0).toISOString(),
 });
-
-async function withRun(storage: Storage, runId = 'run-1', userId = 'alice', sessionId = 'session-1') {
-  await storage.ensureSession(sessionId, { userId });
-  const now = new Date().toISOString();
-  const run: RunRecord = { id: runId, sessionId, userId, status: 'running', createdAt: now, updatedAt: now };
-  await storage.createRun(run);
-  return run;
-}
-
-const user = (content: string): Message => ({ role: 'user', content });
 
 /**
  * The contract every `Storage` adapter keeps, as a Vitest suite: call it from a test file of the
@@ -109,6 +101,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       const stored = await storage.listMessages('session-1', { userId: 'alice' });
       expect(stored.map((entry) => entry.message.content)).toEqual(['kept']);
     });
+
+    runCompactionConformance(options.create);
 
     it('creates, updates and reads runs for their owner; ids are unique', async () => {
       const storage = await options.create();
