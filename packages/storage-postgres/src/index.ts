@@ -1,4 +1,6 @@
+export type { CompactedSession, CompactSessionsOptions } from './compact-sessions.ts';
 export { type Migration, migrations } from './migrations.ts';
+export type { MigrationReport } from './migrator.ts';
 export { createPgVectorMemory, type PgVectorMemory, type PgVectorMemoryOptions } from './pgvector-memory.ts';
 export {
   createPostgresStorage,
@@ -7,3 +9,4 @@ export {
 } from './postgres-storage.ts';
 export { createPostgresRegistrationStore, type StoredRegistration } from './registration-store.ts';
 export type { PGliteLike } from './sql-driver.ts';
+export type { PreferenceValue, UsageQuery, UsageSummary } from './users.ts';

@@ -114,4 +114,42 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'users, usage records and user preferences',
+    // Users and usage are filled from what earlier versions stored, so an upgrade starts complete.
+    sql: `
+      CREATE TABLE {schema}.users (
+        id text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO {schema}.users (id, created_at)
+        SELECT user_id, min(at) FROM (
+          SELECT user_id, created_at AS at FROM {schema}.sessions
+          UNION ALL SELECT user_id, granted_at FROM {schema}.tool_permissions
+        ) known GROUP BY user_id;
+      CREATE TABLE {schema}.usage_records (
+        run_id text PRIMARY KEY,
+        user_id text NOT NULL,
+        session_id text NOT NULL,
+        input_tokens bigint NOT NULL,
+        output_tokens bigint NOT NULL,
+        total_tokens bigint NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX ON {schema}.usage_records (user_id, created_at);
+      INSERT INTO {schema}.usage_records
+          (run_id, user_id, session_id, input_tokens, output_tokens, total_tokens, created_at)
+        SELECT id, user_id, session_id, coalesce((usage->>'input_tokens')::bigint, 0),
+          coalesce((usage->>'output_tokens')::bigint, 0), coalesce((usage->>'total_tokens')::bigint, 0), updated_at
+        FROM {schema}.runs WHERE usage IS NOT NULL;
+      CREATE TABLE {schema}.user_preferences (
+        user_id text NOT NULL,
+        key text NOT NULL,
+        value jsonb NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (user_id, key)
+      );
+    `,
+  },
 ];

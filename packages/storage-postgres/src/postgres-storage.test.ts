@@ -48,7 +48,7 @@ describe('createPostgresStorage', () => {
       `SELECT version FROM ${pg.escapeIdentifier(schema)}.migrations ORDER BY version`,
     );
     await admin.end();
-    expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3]);
+    expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('deletes everything about a user on request, and nothing of anyone else', async () => {

@@ -9,13 +9,15 @@ import {
 } from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
+import { type CompactedSession, type CompactSessionsOptions, compactSessions } from './compact-sessions.ts';
 import { connectionShape, oneConnection, openDriver } from './connection.ts';
 import { createPostgresCompaction } from './message-compaction.ts';
-import { migrations } from './migrations.ts';
+import { type MigrationReport, runMigrations } from './migrator.ts';
 import { guarded, toStorageError } from './pg-errors.ts';
 import { createPostgresConsent } from './postgres-consent.ts';
 import type { PGliteLike, SqlDriver, SqlResult, SqlTransaction } from './sql-driver.ts';
 import { storableMessageJson, toStoredMessage } from './stored-messages.ts';
+import { createPostgresUsers, type PreferenceValue, type UsageQuery, type UsageSummary } from './users.ts';
 
 const optionsSchema = z
   .object({
@@ -41,18 +43,39 @@ export interface PostgresStorageOptions {
   maxMessageBytes?: number;
 }
 
-/** A `Storage` over PostgreSQL, plus its lifecycle. */
+/** A `Storage` over PostgreSQL, plus its lifecycle, users, usage, preferences and retention. */
 export interface PostgresStorage extends Storage {
-  /** Applies pending migrations (forward-only, under an advisory lock, each in a transaction). */
-  migrate(): Promise<void>;
+  /**
+   * Applies pending migrations (forward-only, under an advisory lock, in one transaction) and
+   * reports the schema version before and after.
+   */
+  migrate(): Promise<MigrationReport>;
   /** Ends the pool (or PGlite) when this storage created it. */
   close(): Promise<void>;
   /**
-   * Deletes everything stored about a user, in one transaction: sessions, messages, runs and
-   * their events, approvals, executions, audit entries and permissions. Resolves the rows deleted
-   * per table. (Memories live in the memory adapter: see `PgVectorMemory.forgetUser`.)
+   * Deletes everything stored about a user, in one transaction: the user, sessions, messages,
+   * runs and their events, approvals, executions, audit entries, permissions, usage records and
+   * preferences. Resolves the rows deleted per table. (Memories live in the memory adapter: see
+   * `PgVectorMemory.forgetUser`.)
    */
   deleteUser(userId: string): Promise<Record<string, number>>;
+  /**
+   * Adds up a user's token usage: one usage record per run, written whenever `updateRun` stores
+   * the run's usage (its latest total counts).
+   */
+  usageSummary(query: UsageQuery): Promise<UsageSummary>;
+  /** A user's preferences by key. */
+  getPreferences(userId: string): Promise<Readonly<Record<string, PreferenceValue>>>;
+  /** Sets one preference of a user (any JSON value), replacing the previous value. */
+  setPreference(userId: string, key: string, value: PreferenceValue): Promise<void>;
+  /** Removes one preference; resolves whether it existed. */
+  deletePreference(userId: string, key: string): Promise<boolean>;
+  /**
+   * Compacts many sessions with `compactSession`, one after the other: those with at least
+   * `minMessages` messages and, with `idleSince`, no newer message. A session that fails is
+   * reported with its error and the others go on.
+   */
+  compactSessions(options: CompactSessionsOptions): Promise<readonly CompactedSession[]>;
   /** @internal Query access for companion stores in this package (registrations). */
   readonly sql: Db;
 }
@@ -83,38 +106,18 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   const config = parseOptions(optionsSchema, options, 'createPostgresStorage');
   const driver: SqlDriver = openDriver(config);
   const schema = pg.escapeIdentifier(config.schema);
-  let migrated: Promise<void> | undefined;
+  let migrated: Promise<MigrationReport> | undefined;
 
-  async function migrate(): Promise<void> {
+  async function migrate(): Promise<MigrationReport> {
     try {
-      await driver.transaction(async (tx) => {
-        // One migrator at a time across instances; the others wait, then find nothing to do.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`steward:migrate:${config.schema}`]);
-        await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-        await tx.exec(
-          `CREATE TABLE IF NOT EXISTS ${schema}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        );
-        const applied = new Set(
-          (await tx.query<{ version: number }>(`SELECT version FROM ${schema}.migrations`)).rows.map(
-            (row) => row.version,
-          ),
-        );
-        for (const migration of migrations) {
-          if (applied.has(migration.version)) continue;
-          await tx.exec(migration.sql.replaceAll('{schema}', schema));
-          await tx.query(`INSERT INTO ${schema}.migrations (version, name) VALUES ($1, $2)`, [
-            migration.version,
-            migration.name,
-          ]);
-        }
-      });
+      return await runMigrations(driver, config.schema);
     } catch (error) {
       throw toStorageError(error, 'Migrating the Steward schema');
     }
   }
 
   const ready = () => {
-    if (!config.migrate) return Promise.resolve();
+    if (!config.migrate) return Promise.resolve(undefined);
     migrated ??= migrate().catch((error: unknown) => {
       migrated = undefined; // Try again on the next call.
       throw error;
@@ -152,39 +155,20 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     epoch: row.epoch as number,
   });
 
-  return {
+  const storage: PostgresStorage = {
     migrate,
     close: () => driver.close(),
     sql: db,
-    deleteUser: (userId) =>
-      guarded('Deleting the user’s data', () =>
-        db.transaction(async (tx) => {
-          const runs = `SELECT id FROM ${t('runs')} WHERE user_id = $1`;
-          const statements: [string, string][] = [
-            ['run_events', `DELETE FROM ${t('run_events')} WHERE run_id IN (${runs})`],
-            ['executions', `DELETE FROM ${t('executions')} WHERE run_id IN (${runs})`],
-            ['approvals', `DELETE FROM ${t('approvals')} WHERE user_id = $1`],
-            [
-              'messages',
-              `DELETE FROM ${t('messages')} WHERE session_id IN (SELECT id FROM ${t('sessions')} WHERE user_id = $1)`,
-            ],
-            ['runs', `DELETE FROM ${t('runs')} WHERE user_id = $1`],
-            ['sessions', `DELETE FROM ${t('sessions')} WHERE user_id = $1`],
-            ['audit_log', `DELETE FROM ${t('audit_log')} WHERE user_id = $1`],
-            ['tool_permissions', `DELETE FROM ${t('tool_permissions')} WHERE user_id = $1`],
-          ];
-          const deleted: Record<string, number> = {};
-          for (const [table, sql] of statements) deleted[table] = (await tx.query(sql, [userId])).rowCount;
-          return deleted;
-        }),
-      ),
+    ...createPostgresUsers(db),
     ...createPostgresCompaction(db, config.maxMessageBytes),
+    compactSessions: (compactOptions) => compactSessions(storage, compactOptions),
     ...createPostgresConsent(db),
 
     ensureSession: (sessionId, scope) =>
       guarded('Opening the session', async () => {
         await db.query(
-          `INSERT INTO ${t('sessions')} (id, user_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+          `WITH known AS (INSERT INTO ${t('users')} (id) VALUES ($2) ON CONFLICT (id) DO NOTHING)
+           INSERT INTO ${t('sessions')} (id, user_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
           [sessionId, scope.userId],
         );
         const row = (
@@ -256,21 +240,34 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       }),
     updateRun: (runId, update: RunUpdate) =>
       guarded('Updating the run', async () => {
-        const result = await db.query(
-          `UPDATE ${t('runs')} SET
-             status = coalesce($2, status), stop_reason = coalesce($3, stop_reason), text = coalesce($4, text),
-             partial = coalesce($5, partial), usage = coalesce($6::jsonb, usage), updated_at = now()
-           WHERE id = $1`,
+        const { usage } = update;
+        // The run and its usage record change together; the record keeps the run's latest total.
+        const result = await db.query<{ updated: number }>(
+          `WITH updated AS (
+             UPDATE ${t('runs')} SET
+               status = coalesce($2, status), stop_reason = coalesce($3, stop_reason), text = coalesce($4, text),
+               partial = coalesce($5, partial), usage = coalesce($6::jsonb, usage), updated_at = now()
+             WHERE id = $1 RETURNING id, user_id, session_id
+           ), recorded AS (
+             INSERT INTO ${t('usage_records')} (run_id, user_id, session_id, input_tokens, output_tokens, total_tokens)
+             SELECT id, user_id, session_id, $7::bigint, $8::bigint, $9::bigint FROM updated WHERE $6::jsonb IS NOT NULL
+             ON CONFLICT (run_id) DO UPDATE SET input_tokens = excluded.input_tokens,
+               output_tokens = excluded.output_tokens, total_tokens = excluded.total_tokens
+           )
+           SELECT count(*)::integer AS updated FROM updated`,
           [
             runId,
             update.status ?? null,
             update.stopReason ?? null,
             update.text ?? null,
             update.partial ?? null,
-            update.usage === undefined ? null : JSON.stringify(update.usage),
+            usage === undefined ? null : JSON.stringify(usage),
+            usage?.input_tokens ?? null,
+            usage?.output_tokens ?? null,
+            usage?.total_tokens ?? null,
           ],
         );
-        if (result.rowCount === 0) throw new StewardError('not_found', `Run ${runId} does not exist`);
+        if (result.rows[0]?.updated !== 1) throw new StewardError('not_found', `Run ${runId} does not exist`);
       }),
     getRun: (runId, scope) =>
       guarded('Reading the run', async () => {
@@ -340,4 +337,5 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         return result.rows.map((row) => stewardEventSchema.parse(row.event) as StewardEvent);
       }),
   };
+  return storage;
 }
