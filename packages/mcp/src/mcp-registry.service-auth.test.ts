@@ -147,6 +147,41 @@ describe('service tokens on MCP HTTP calls', () => {
   });
 });
 
+describe('the registry’s fetch option', () => {
+  it('carries every HTTP request (as an mTLS fetch would), with the service token added on top', async () => {
+    const server = await startRecordingServer('streamable-http');
+    const seen: { method: string; authorization: string | null }[] = [];
+    const registry = createMcpRegistry({
+      serviceAuth: { signer },
+      fetch: (url, init) => {
+        seen.push({
+          method: init?.method ?? 'GET',
+          authorization: new Headers(init?.headers).get('authorization'),
+        });
+        return fetch(url, init);
+      },
+    });
+    try {
+      await registry.register({
+        name: 'rec',
+        transport: 'streamable-http',
+        url: server.url,
+        serviceAuth: {},
+      });
+      await registry.register({ name: 'open', transport: 'streamable-http', url: server.url });
+      await expect(registry.callTool('rec__echo', { text: 'hi' }, callContext().context)).resolves.toBe('hi');
+      expect(seen.length).toBe(server.requests.length);
+      expect(seen.filter((request) => request.authorization?.startsWith('Bearer ey'))).toHaveLength(
+        server.requests.filter((request) => request.authorization !== undefined).length,
+      );
+      expect(seen.some((request) => request.authorization === null)).toBe(true);
+    } finally {
+      await registry.close();
+      await server.close();
+    }
+  });
+});
+
 describe('stored registrations with serviceAuth', () => {
   it('store only the audience; a registry with a signer restores their auth, one without says why not', async () => {
     const server = await startRecordingServer('streamable-http', (authorization) =>

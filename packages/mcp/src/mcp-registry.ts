@@ -13,7 +13,7 @@ import { type LargeResultOptions, withLargeResults } from './large-results.ts';
 import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
 import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
-import { signerSchema } from './service-auth.ts';
+import { type FetchLike, signerSchema } from './service-auth.ts';
 import type { ServiceTokenSigner } from './service-token-signer.ts';
 import { modelToolName } from './tool-names.ts';
 
@@ -36,6 +36,7 @@ const optionsSchema = z
       })
       .default({ windowMs: 60_000, minimumCalls: 5, failureRate: 0.5, coolDownMs: 30_000 }),
     serviceAuth: z.object({ signer: signerSchema }).strict().optional(),
+    fetch: z.custom<FetchLike>((value) => typeof value === 'function', 'must be a function').optional(),
     onWarning: z.custom<(warning: StewardError) => void>((value) => typeof value === 'function').optional(),
     largeResults: z
       .object({
@@ -68,6 +69,11 @@ export interface McpRegistryOptions {
    * as plain data: a registry created over the same store with a signer restores their auth.
    */
   serviceAuth?: { signer: ServiceTokenSigner };
+  /**
+   * The fetch every HTTP server's transport uses (service tokens are added on top), e.g. one with
+   * an undici `Agent` holding a client certificate for mTLS. Default: the global `fetch`.
+   */
+  fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
   /** Reconnections, failed re-listings and the like. */
   onWarning?: (warning: StewardError) => void;
   /**
@@ -151,6 +157,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       circuitBreaker: config.circuitBreaker,
       connectTimeoutMs: config.connectTimeoutMs,
       signer,
+      fetch: config.fetch,
       onCatalogChange: () => {
         catalog = undefined;
       },

@@ -8,7 +8,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { StewardError } from '@steward/core';
 import type { ResolvedServerConfig } from './server-config.ts';
-import { defaultAudience, fetchWithServiceToken } from './service-auth.ts';
+import { defaultAudience, type FetchLike, fetchWithServiceToken } from './service-auth.ts';
 import type { ServiceTokenSigner } from './service-token-signer.ts';
 import { authRefused, refusedStatus } from './tool-errors.ts';
 
@@ -81,15 +81,15 @@ async function connect(
  * request with a 4xx (but 401 or 403: those are about credentials, not the protocol) is tried
  * again over the legacy HTTP+SSE transport, as the MCP spec's backwards-compatibility section
  * describes. stdio is imported only when used, so hosts that never spawn servers never load
- * `child_process`. With `serviceAuth`, every HTTP request of either transport goes through a
- * fetch that adds a fresh service token.
+ * `child_process`. HTTP transports use `http.fetch` (default: the global one); with
+ * `serviceAuth`, through a wrapper that adds a fresh service token to every request.
  */
 export async function openClient(
   config: ResolvedServerConfig,
   clientInfo: Implementation,
   setup: (client: Client) => void,
   timeoutMs: number,
-  signer: ServiceTokenSigner | undefined,
+  http: { signer: ServiceTokenSigner | undefined; fetch: FetchLike | undefined },
 ): Promise<OpenedClient> {
   if (config.transport === 'stdio') {
     const { StdioClientTransport, getDefaultEnvironment } = await import(
@@ -105,17 +105,20 @@ export async function openClient(
   }
   const url = new URL(config.url);
   const audience = serviceAudience(config);
+  const { signer } = http;
   if (audience !== undefined && signer === undefined) {
     throw new StewardError(
       'invalid_options',
       `${config.name}: registered with serviceAuth, but the registry has no serviceAuth signer`,
     );
   }
+  const fetch =
+    audience === undefined || signer === undefined
+      ? http.fetch
+      : fetchWithServiceToken(signer, audience, http.fetch);
   const options: SSEClientTransportOptions = {
     requestInit: { headers: config.headers },
-    ...(audience === undefined || signer === undefined
-      ? {}
-      : { fetch: fetchWithServiceToken(signer, audience) }),
+    ...(fetch === undefined ? {} : { fetch }),
   };
   const refused = (error: unknown) => {
     const status = refusedStatus(error);

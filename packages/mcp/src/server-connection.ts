@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.ts';
 import { closeClient, type OpenedClient, openClient, serviceAudience } from './open-client.ts';
 import type { ResolvedServerConfig } from './server-config.ts';
+import type { FetchLike } from './service-auth.ts';
 import type { ServiceTokenSigner } from './service-token-signer.ts';
 import { isSessionExpired, isTransient, toToolError } from './tool-errors.ts';
 import { toToolOutput } from './tool-result.ts';
@@ -33,6 +34,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** Signs the service tokens of servers registered with `serviceAuth`. */
   readonly signer: ServiceTokenSigner | undefined;
+  /** The fetch of HTTP transports; the global one when undefined. */
+  readonly fetch: FetchLike | undefined;
   readonly onCatalogChange: () => void;
   readonly warn: (message: string, cause?: unknown) => void;
 }
@@ -244,7 +247,7 @@ export class ServerConnection {
         this.#options.clientInfo,
         (client) => this.#attach(client),
         this.#options.connectTimeoutMs,
-        this.#options.signer,
+        { signer: this.#options.signer, fetch: this.#options.fetch },
       );
       const tools = await this.#listAll(opened.client);
       if (this.#closed.signal.aborted) {
