@@ -13,7 +13,7 @@ export const closeCodes = {
   runEnded: 1000,
   /** The server is shutting down: reconnect (elsewhere) with `last_seq`. */
   goingAway: 1001,
-  /** The client read too slowly and the send buffer filled: reconnect with `last_seq` to resume. */
+  /** The client read too slowly (the send buffer stayed full): reconnect with `last_seq` to resume. */
   slowConsumer: 1013,
 } as const;
 
@@ -21,8 +21,10 @@ export const closeCodes = {
 export interface WebSocketOptions {
   /** Default `/ws`. */
   path?: string;
-  /** Bytes the send buffer may hold before a slow client is dropped (resumable). Default 1 MiB. */
+  /** Bytes the send buffer may hold; past it the stream waits for the client to drain. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** How long a full send buffer may wait to drain before the client is dropped (resumable). Default 10,000 ms. */
+  slowConsumerTimeoutMs?: number;
   /** Largest client frame. Default 64 KiB. */
   maxFrameBytes?: number;
   /** Ping interval; a client that misses a pong is dropped. Default 30,000 ms. */
@@ -67,6 +69,7 @@ const optionsSchema = z
       .positive()
       .default(64 * 1024),
     pingIntervalMs: z.number().int().positive().default(30_000),
+    slowConsumerTimeoutMs: z.number().int().positive().default(10_000),
   })
   .strict();
 
@@ -203,13 +206,31 @@ function serveRun(
     });
   });
 
+  // Backpressure: past the high-water mark, stop pulling events until the buffer drains to half.
+  let drained: (() => void) | undefined;
+  const onFlushed = () => {
+    if (drained !== undefined && ws.bufferedAmount <= config.maxBufferedBytes / 2) {
+      drained();
+      drained = undefined;
+    }
+  };
+  const waitForDrain = () =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), config.slowConsumerTimeoutMs);
+      drained = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      reading.signal.addEventListener('abort', () => drained?.(), { once: true });
+    });
+
   void (async () => {
     try {
       for await (const event of api.access.events(principal, runId, afterSeq, reading.signal)) {
         if (ws.readyState !== ws.OPEN) return;
-        ws.send(JSON.stringify(event));
-        if (ws.bufferedAmount > config.maxBufferedBytes) {
-          // A reader this slow would grow the buffer without bound: drop it; it resumes by seq.
+        ws.send(JSON.stringify(event), onFlushed);
+        if (ws.bufferedAmount > config.maxBufferedBytes && !(await waitForDrain())) {
+          // A reader this slow would hold the stream forever: drop it; it resumes by seq.
           ws.close(closeCodes.slowConsumer, 'slow consumer: reconnect with last_seq');
           return;
         }
