@@ -69,8 +69,19 @@ const respondSchema = z
   })
   .strict();
 
-/** `POST /api/v1/respond`'s body. */
-export type RespondBody = z.input<typeof respondSchema>;
+/** `POST /api/v1/respond`'s body, as the architecture document gives it. */
+export interface RespondBody {
+  session_id?: string;
+  input: string;
+  options?: {
+    max_output_tokens?: number;
+    tool_overrides?: { allow?: string[]; deny?: string[] };
+  };
+}
+
+// The schema and the documented type must agree.
+const _respond: (value: RespondBody) => z.input<typeof respondSchema> = (value) => value;
+void _respond;
 
 const sessionIdSchema = z.string().min(1).max(256);
 const seqSchema = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -97,7 +108,7 @@ export interface StewardApi {
 type Route = (request: Request, url: URL, params: readonly string[]) => Promise<Response>;
 
 /**
- * The orchestrator's HTTP API from the architecture document, over an {@link Assistant}:
+ * The orchestrator's HTTP API from the architecture document, over an `Assistant`:
  *
  * - `POST /api/v1/respond` `{ session_id?, input, options? }` → 202 `{ run_id, session_id }`
  * - `GET /api/v1/history?session_id=…` → `{ session_id, messages }`

@@ -31,8 +31,11 @@ export interface WebSocketOptions {
   pingIntervalMs?: number;
 }
 
-/** A frame the client may send. */
-export type ClientFrame = z.infer<typeof clientFrameSchema>;
+/** A frame the client may send: decide a waiting call, or stop the run. */
+export type ClientFrame =
+  | { readonly type: 'approve'; readonly call_id: string; readonly reason?: string }
+  | { readonly type: 'deny'; readonly call_id: string; readonly reason?: string }
+  | { readonly type: 'stop' };
 
 const clientFrameSchema = z.discriminatedUnion('type', [
   decisionSchema
@@ -184,7 +187,7 @@ function serveRun(
       sendError('invalid_frame', 'The frame is not valid JSON');
       return;
     }
-    const frame = clientFrameSchema.safeParse(parsed);
+    const frame = clientFrameSchema.safeParse(parsed) as z.ZodSafeParseResult<ClientFrame>;
     if (!frame.success) {
       sendError(
         'invalid_frame',
