@@ -19,7 +19,9 @@ function reply(request: MockRequest): MockReply {
     return { toolCalls: [{ name: 'lookup', arguments: { key: 'alpha', limit: 10 } }], argumentChunkSize: 4 };
   }
   const count = Number(/stream:(\d+)/.exec(prompt)?.[1] ?? 100);
-  return { deltas: words(count) };
+  // `pace:N`: N ms between chunks, a model's real speed rather than as fast as the socket goes.
+  const pace = /pace:(\d+)/.exec(prompt)?.[1];
+  return { deltas: words(count), ...(pace === undefined ? {} : { chunkDelayMs: Number(pace) }) };
 }
 
 const server = await startMockOpenAI({ reply, port: Number(process.env.PORT ?? 0) });

@@ -7,6 +7,7 @@ import { Assistant, defineTool } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
 import OpenAI from 'openai';
 import { z } from 'zod';
+import { websocketFanOut } from './fanout.ts';
 import { mcpRoundTrip, toolSelection } from './mcp.ts';
 import { perTokenOverhead } from './overhead.ts';
 import { redisRunStream } from './redis.ts';
@@ -186,6 +187,8 @@ results.push(await mcpRoundTrip(iterations * 10));
 const selection = await toolSelection(iterations * 5);
 const overhead = await perTokenOverhead(iterations * 5);
 const redis = await redisRunStream(iterations * 100);
+const fanOutSessions = Number(process.env.BENCH_SESSIONS ?? 1000);
+const fanOut = [await websocketFanOut(fanOutSessions, 500), await websocketFanOut(fanOutSessions, 500, 25)];
 
 console.log(
   '\nSteward vs raw openai and the MCP SDK client (medians; the model server runs in its own process)\n',
@@ -200,10 +203,19 @@ else {
   console.log('\nRun events through Redis: run store (atomic append + tail) vs raw XADD/XREAD\n');
   console.table([redis]);
 }
+for (const run of fanOut) {
+  console.log(
+    `\nWebSocket fan-out: ${run.sessions} concurrent sessions x ${run.tokens_per_session} tokens, ${
+      run.pace_ms === 0 ? 'the model as fast as it goes' : `the model pacing ${run.pace_ms} ms per token`
+    } (one server process vs the in-process run() iterator)\n`,
+  );
+  console.table(run.rows);
+  console.log('ratios (websocket / in-process):', run.ratios);
+}
 const worst = Math.max(...results.map((result) => result.ratio));
 console.log(`worst ratio ${worst.toFixed(3)} (target <= 1.10): ${worst <= 1.1 ? 'met' : 'NOT met'}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection, overhead, redis: redis ?? null }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection, overhead, redis: redis ?? null, fanOut }, null, 2)}\n`,
 );
