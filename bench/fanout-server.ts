@@ -26,7 +26,8 @@ const server = createServer((request, response) => {
   handler(request, response);
 });
 attachWebSocket(server, api);
-server.listen(0, '127.0.0.1', () => {
+// A thousand clients connect at once: the default backlog (511) would leave some to SYN retries.
+server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));

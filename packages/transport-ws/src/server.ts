@@ -19,15 +19,21 @@ export interface StewardServer {
  * `/ws`. For Express or Next, mount the parts instead (`toNodeHandler`, `attachWebSocket`, `api.fetch`).
  */
 export async function startStewardServer(
-  options: StewardApiOptions & { port?: number; host?: string; websocket?: WebSocketOptions },
+  options: StewardApiOptions & {
+    port?: number;
+    host?: string;
+    /** Pending connections the OS may queue; raise it when many clients connect at once. Default 511. */
+    backlog?: number;
+    websocket?: WebSocketOptions;
+  },
 ): Promise<StewardServer> {
-  const { port = 0, host = '127.0.0.1', websocket, ...apiOptions } = options;
+  const { port = 0, host = '127.0.0.1', backlog = 511, websocket, ...apiOptions } = options;
   const api = createStewardApi(apiOptions);
   const server = createServer(toNodeHandler(api));
   const detach = attachWebSocket(server, api, websocket);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, backlog }, () => resolve());
   });
   const address = server.address() as AddressInfo;
   return {
