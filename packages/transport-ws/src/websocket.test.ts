@@ -236,7 +236,7 @@ describe('WS across instances', () => {
 
   it('a client that reconnects to another instance with last_seq misses nothing and sees nothing twice', async () => {
     const durable = createInMemoryStorage();
-    const [a, b] = await Promise.all(
+    const [a, b] = (await Promise.all(
       stores.map(async (store, index) => {
         const assistant = new Assistant({
           model: createScriptedModel(
@@ -249,14 +249,14 @@ describe('WS across instances', () => {
         cleanups.push(() => started.close());
         return { assistant, url: started.url };
       }),
-    );
+    )) as [{ assistant: Assistant; url: string }, { assistant: Assistant; url: string }];
     const token = await userToken('ann');
-    const run = await a!.assistant.start({ input: 'Count', userId: 'ann' });
-    const onA = open(a!.url, { run_id: run.id, token });
+    const run = await a.assistant.start({ input: 'Count', userId: 'ann' });
+    const onA = open(a.url, { run_id: run.id, token });
     await onA.until((frame) => frame.seq === 4);
     onA.ws.terminate();
     const lastSeq = Math.max(...onA.frames.map((frame) => frame.seq as number));
-    const onB = open(b!.url, { run_id: run.id, token, last_seq: String(lastSeq) });
+    const onB = open(b.url, { run_id: run.id, token, last_seq: String(lastSeq) });
     await onB.closed;
     const events = [...onA.frames, ...onB.frames] as unknown as StewardEvent[];
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
