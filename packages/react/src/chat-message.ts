@@ -1,0 +1,89 @@
+/** A message the user sent. */
+export interface UserChatMessage {
+  readonly role: 'user';
+  /** Stable across renders: use it as the React `key`. */
+  readonly id: string;
+  readonly text: string;
+  /** The run this input started; `undefined` while `POST /respond` is in flight or after it failed. */
+  readonly runId: string | undefined;
+}
+
+/**
+ * The assistant's text between tool calls. A run that calls tools shows as several of these with
+ * {@link ToolCard}s in between, in the order the model produced them.
+ */
+export interface AssistantChatMessage {
+  readonly role: 'assistant';
+  readonly id: string;
+  readonly runId: string;
+  /** Grows token by token while the run streams. */
+  readonly text: string;
+  /** True until the run's `final` event. */
+  readonly streaming: boolean;
+  /** The answer was cut short (stopped, timed out, failed); the text so far is kept. */
+  readonly partial: boolean;
+}
+
+/**
+ * Where a tool call stands:
+ * `requested` → (`awaiting_approval` → `approved` | `denied` | `expired`) → `succeeded` | `failed`.
+ * A denied or expired call keeps that status; its {@link ToolCard.error} says what the model was told.
+ */
+export type ToolCardStatus =
+  | 'requested'
+  | 'awaiting_approval'
+  | 'approved'
+  | 'denied'
+  | 'expired'
+  | 'succeeded'
+  | 'failed';
+
+/** The consent request behind a call that needs the user's approval. */
+export interface ToolApproval {
+  /** Why the call needs consent, for the confirmation card. */
+  readonly reason: string;
+  /** ISO-8601: after this the call is `expired`. */
+  readonly expiresAt: string;
+  /** SHA-256 of the canonical arguments: the approval applies to exactly these. */
+  readonly argsHash: string;
+  /** Who decided, once the run picked the decision up. */
+  readonly decidedBy: string | undefined;
+  /** The reason given with a denial. */
+  readonly decisionReason: string | undefined;
+}
+
+/** What a tool reported while running. */
+export interface ToolProgress {
+  readonly progress: number;
+  readonly total: number | undefined;
+  readonly message: string | undefined;
+}
+
+/** Why a call failed, as the model was told. `code` is a `StewardErrorCode` when the server sent one. */
+export interface ToolCardError {
+  readonly code: string | undefined;
+  readonly message: string;
+}
+
+/** One tool call, from its request to its result: render it as a card. */
+export interface ToolCard {
+  readonly role: 'tool';
+  readonly id: string;
+  readonly runId: string;
+  /** Pass it to `approve` and `deny`. */
+  readonly callId: string;
+  readonly toolSlug: string;
+  readonly args: unknown;
+  readonly status: ToolCardStatus;
+  /** The call waits for (or waited for) the user's consent. */
+  readonly requireConfirmation: boolean;
+  readonly approval: ToolApproval | undefined;
+  readonly progress: ToolProgress | undefined;
+  /** The structured output of a call that succeeded. */
+  readonly result: unknown;
+  readonly error: ToolCardError | undefined;
+  readonly durationMs: number | undefined;
+}
+
+/** One item of the conversation, in display order. Switch on `role`. */
+export type ChatMessage = UserChatMessage | AssistantChatMessage | ToolCard;
