@@ -1,0 +1,189 @@
+import { type RunStream, type StewardClient, StewardClientError } from '@steward/transport-ws/client';
+import { type ChatAction, type ChatState, chatReducer, initialChatState } from './chat-reducer.ts';
+
+/**
+ * @internal The framework-free half of `useAssistant`: holds the {@link ChatState}, talks to the
+ * client, and owns at most one run stream. React subscribes with `useSyncExternalStore`.
+ *
+ * State changes always land in the store; listeners hear of them only while subscribed, so an
+ * unmounted component is never updated. `start`/`dispose` follow the component's effect, so
+ * StrictMode's mount, unmount, mount closes the stream and reopens it from the last seq.
+ */
+export interface ChatController {
+  getState(): ChatState;
+  subscribe(listener: () => void): () => void;
+  /** Loads the history of the current session (once) and resumes the active run's stream. */
+  start(): void;
+  /** Closes the stream. Runs go on on the server; `start` resumes them. */
+  dispose(): void;
+  /** Switches to another session: clears the conversation and loads its history. */
+  openSession(sessionId: string): void;
+  send(text: string): Promise<void>;
+  stop(): Promise<void>;
+  regenerate(): Promise<void>;
+  approve(callId: string): Promise<void>;
+  deny(callId: string, reason?: string): Promise<void>;
+  reconnect(): void;
+}
+
+/** @internal */
+export function createChatController(client: StewardClient, sessionId?: string): ChatController {
+  let state = initialChatState(sessionId);
+  const listeners = new Set<() => void>();
+  let started = false;
+  let stream: RunStream | undefined;
+  /** Bumped whenever a stream is opened or closed: callbacks of an older one are ignored. */
+  let streamGeneration = 0;
+  let historyRequested: string | undefined;
+  let messageCount = 0;
+  let stopWhenAccepted = false;
+
+  const dispatch = (action: ChatAction) => {
+    const next = chatReducer(state, action);
+    if (next === state) return;
+    state = next;
+    for (const listener of listeners) listener();
+  };
+
+  function loadHistory(id: string): void {
+    if (historyRequested === id) return;
+    historyRequested = id;
+    client.history(id).then(
+      (messages) => dispatch({ type: 'history_loaded', sessionId: id, messages }),
+      (error: unknown) => {
+        if (state.sessionId === id) dispatch({ type: 'request_failed', error: clientErrorOf(error) });
+      },
+    );
+  }
+
+  function closeStream(): void {
+    streamGeneration++;
+    stream?.close();
+    stream = undefined;
+  }
+
+  function openStream(runId: string): void {
+    closeStream();
+    const generation = streamGeneration;
+    const current = () => generation === streamGeneration;
+    const opened = client.stream(runId, {
+      afterSeq: state.lastSeq[runId] ?? 0,
+      onConnection: (connection) => {
+        if (current()) dispatch({ type: 'connection_changed', connection });
+      },
+      onProtocolError: (error) => {
+        if (current()) dispatch({ type: 'request_failed', error });
+      },
+    });
+    stream = opened;
+    void (async () => {
+      try {
+        for await (const event of opened) {
+          if (!current()) break;
+          dispatch({ type: 'event_received', event });
+        }
+      } catch (error) {
+        if (current()) dispatch({ type: 'stream_failed', runId, error: clientErrorOf(error) });
+      } finally {
+        if (current()) stream = undefined;
+      }
+    })();
+  }
+
+  async function stopRun(runId: string): Promise<void> {
+    try {
+      await client.stop(runId);
+    } catch (error) {
+      dispatch({ type: 'request_failed', error: clientErrorOf(error) });
+    }
+  }
+
+  async function decide(callId: string, decision: (runId: string) => ReturnType<StewardClient['approve']>) {
+    const card = state.messages.find((message) => message.role === 'tool' && message.callId === callId);
+    const runId = card?.runId ?? state.activeRunId;
+    if (runId === undefined) return;
+    try {
+      dispatch({ type: 'approval_decided', approval: await decision(runId) });
+    } catch (error) {
+      dispatch({ type: 'request_failed', error: clientErrorOf(error) });
+    }
+  }
+
+  const controller: ChatController = {
+    getState: () => state,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    start() {
+      started = true;
+      if (state.sessionId !== undefined) loadHistory(state.sessionId);
+      if (state.activeRunId !== undefined && state.phase === 'running' && stream === undefined)
+        openStream(state.activeRunId);
+    },
+    dispose() {
+      started = false;
+      closeStream();
+    },
+    openSession(id) {
+      if (id === state.sessionId) return;
+      closeStream();
+      stopWhenAccepted = false;
+      state = initialChatState(id);
+      for (const listener of listeners) listener();
+      if (started) loadHistory(id);
+    },
+    async send(text) {
+      // One run per session at a time: the server would refuse a second one.
+      if (text.trim() === '' || state.phase === 'submitting' || state.phase === 'running') return;
+      const messageId = `local:${++messageCount}`;
+      const sessionAtSend = state.sessionId;
+      dispatch({ type: 'input_submitted', messageId, text });
+      let accepted: { runId: string; sessionId: string };
+      try {
+        accepted = await client.respond(
+          text,
+          sessionAtSend === undefined ? {} : { sessionId: sessionAtSend },
+        );
+      } catch (error) {
+        dispatch({ type: 'submit_failed', error: clientErrorOf(error) });
+        return;
+      }
+      // The session was switched meanwhile: the run belongs to a conversation no longer shown.
+      if (state.sessionId !== sessionAtSend) return;
+      historyRequested ??= accepted.sessionId; // A new session has no earlier history to load.
+      dispatch({ type: 'run_accepted', messageId, ...accepted });
+      if (stopWhenAccepted) {
+        stopWhenAccepted = false;
+        await stopRun(accepted.runId);
+      }
+      if (started) openStream(accepted.runId);
+    },
+    async stop() {
+      if (state.phase === 'submitting') {
+        stopWhenAccepted = true;
+        return;
+      }
+      if (state.activeRunId !== undefined) await stopRun(state.activeRunId);
+    },
+    async regenerate() {
+      if (state.lastInput !== undefined) await controller.send(state.lastInput);
+    },
+    approve: (callId) => decide(callId, (runId) => client.approve(runId, callId)),
+    deny: (callId, reason) => decide(callId, (runId) => client.deny(runId, callId, reason)),
+    reconnect() {
+      const runId = state.activeRunId;
+      if (runId === undefined || state.phase === 'submitting') return;
+      dispatch({ type: 'stream_reopened', runId });
+      if (started) openStream(runId);
+    },
+  };
+  return controller;
+}
+
+/** Requests fail with a `StewardClientError`; anything else (a throwing `getToken`) is wrapped in one. */
+function clientErrorOf(error: unknown): StewardClientError {
+  if (error instanceof StewardClientError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return Object.assign(new StewardClientError(0, 'internal_error', message), { cause: error });
+}

@@ -1,0 +1,18 @@
+export type {
+  AssistantChatMessage,
+  ChatMessage,
+  ToolApproval,
+  ToolCard,
+  ToolCardError,
+  ToolCardStatus,
+  ToolProgress,
+  UserChatMessage,
+} from './chat-message.ts';
+export type { AssistantError, AssistantStatus } from './chat-reducer.ts';
+export {
+  type UseAssistantClientOptions,
+  type UseAssistantOptions,
+  type UseAssistantResult,
+  type UseAssistantUrlOptions,
+  useAssistant,
+} from './use-assistant.ts';
