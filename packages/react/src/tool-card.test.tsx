@@ -1,5 +1,6 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { StrictMode } from 'react';
+import { renderToString } from 'react-dom/server';
 import { afterEach, expect, it } from 'vitest';
 import type { ToolCard } from './chat-message.ts';
 import { mailTool, startTestServer, userToken } from './test-helpers.ts';
@@ -73,4 +74,22 @@ it('renders a tool card with an Approve button; clicking it runs the tool and sh
   expect(card.textContent).toContain('succeeded');
   expect(screen.queryByRole('button', { name: 'Approve send_email' })).toBeNull();
   expect(sent).toEqual(['c@d.e']);
+});
+
+it('renders the empty initial state on the server and opens nothing', () => {
+  let requests = 0;
+  const counting = (() => {
+    requests++;
+    return Promise.reject(new Error('no requests on the server'));
+  }) as typeof fetch;
+  function ServerChat() {
+    const { messages, status } = useAssistant({ url: 'http://127.0.0.1:9', token: 't', fetch: counting });
+    return (
+      <p>
+        {messages.length} messages, {status}
+      </p>
+    );
+  }
+  expect(renderToString(<ServerChat />)).toContain('0<!-- --> messages, <!-- -->idle');
+  expect(requests).toBe(0);
 });

@@ -191,6 +191,20 @@ describe('useAssistant against a real Steward server', () => {
     });
   });
 
+  it('stop() while the run is being submitted stops it as soon as it exists', async () => {
+    const { url, assistant } = await server([{ text: 'never finishes', delayMs: 20, stallAfterText: true }]);
+    const { result } = renderAssistant({ url, token: await userToken('ann'), ...network });
+
+    await act(async () => {
+      const sent = result.current.send('Go');
+      await result.current.stop(); // Same tick: respond() has not answered yet.
+      await sent;
+    });
+    await waitFor(() => expect(result.current.status).toBe('idle'));
+    const runId = result.current.messages[0]?.runId as string;
+    expect(await assistant.getRun(runId, { userId: 'ann' })).toMatchObject({ status: 'aborted' });
+  });
+
   it('resumes after the connection is cut mid-stream without showing a token twice', async () => {
     const text = 'a b c d e f g h i j k l m n o p q r s t';
     const { server: http } = await server([{ text, delayMs: 25 }]);
