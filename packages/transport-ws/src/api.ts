@@ -270,8 +270,10 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       const same = parts.every((part, index) => {
         const segment = segments[index] as string;
         if (part.startsWith(':')) {
-          params.push(decodeURIComponent(segment));
-          return segment.length <= 256;
+          const decoded = safeDecode(segment);
+          if (decoded === undefined || decoded.length > 256) return false;
+          params.push(decoded);
+          return true;
         }
         return part === segment;
       });
@@ -310,6 +312,15 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, field?: string): T {
     `Invalid request: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`,
     { details: { issues } },
   );
+}
+
+/** A path segment decoded, or `undefined` for a malformed escape (which then matches no route). */
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

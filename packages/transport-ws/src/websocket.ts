@@ -95,8 +95,13 @@ export function attachWebSocket(
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== config.path) return; // Another upgrade handler's path.
+    // Until ws takes the socket over, a reset must not surface as an unhandled 'error'.
+    const drop = () => socket.destroy();
+    socket.on('error', drop);
     admit(api, request, url).then(
       (admitted) => {
+        socket.off('error', drop);
+        if (socket.destroyed) return;
         wss.handleUpgrade(request, socket, head, (ws) => serveRun(api, ws, admitted, config));
       },
       (error: unknown) => refuseUpgrade(socket, toHttpError(error)),
