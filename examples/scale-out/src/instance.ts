@@ -1,7 +1,9 @@
-import { Assistant, type Storage } from '@steward/core';
-import { createScriptedModel } from '@steward/core/testing';
+import { Assistant, defineTool, type Storage } from '@steward/core';
+import { createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { createPostgresStorage } from '@steward/storage-postgres';
 import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
 
 /** Where the instances meet: one Postgres schema and one Redis key prefix. */
 export interface Shared {
@@ -27,4 +29,29 @@ export function slowAssistant(storage: Storage, words: number, heartbeatMs: numb
     storage,
     limits: { heartbeatMs },
   });
+}
+
+/**
+ * An instance with a side-effect `send_email` tool that records each send in a Redis list both
+ * processes see, so a test can count sends across instances.
+ */
+export function mailAssistant(storage: Storage, shared: Shared, steps: readonly ScriptedStep[]) {
+  const redis = new Redis(shared.redisUrl, { protocol: 2 });
+  const sendEmail = defineTool({
+    name: 'send_email',
+    description: 'Sends an email',
+    input: z.object({ to: z.string() }),
+    sideEffect: true,
+    execute: async ({ to }) => {
+      await redis.rpush(`${shared.prefix}:sent`, to);
+      return { sent: true, to };
+    },
+  });
+  const assistant = new Assistant({
+    model: createScriptedModel(steps),
+    storage,
+    tools: [sendEmail],
+    limits: { heartbeatMs: 100, approvalPollMs: 100 },
+  });
+  return { assistant, close: () => redis.quit() };
 }
