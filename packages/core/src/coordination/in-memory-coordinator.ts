@@ -16,6 +16,7 @@ export function createInMemoryCoordinator(): Coordinator {
   const fences = new Map<string, number>();
   const windows = new Map<string, number[]>();
   const stops = new EventEmitter<{ stop: [runId: string] }>();
+  let calls = 0;
   const held = (sessionId: string, owner: string) => {
     const lock = locks.get(sessionId);
     return lock !== undefined && lock.owner === owner && lock.expiresAt > Date.now() ? lock : undefined;
@@ -46,6 +47,10 @@ export function createInMemoryCoordinator(): Coordinator {
     },
     async rateLimit(key, { limit, windowMs }) {
       const now = Date.now();
+      // Now and then, forget keys whose window emptied, so the map does not grow forever.
+      if (++calls % 1_000 === 0) {
+        for (const [other, hits] of windows) if ((hits.at(-1) ?? 0) <= now - windowMs) windows.delete(other);
+      }
       const hits = (windows.get(key) ?? []).filter((at) => at > now - windowMs);
       if (hits.length >= limit) {
         windows.set(key, hits);
