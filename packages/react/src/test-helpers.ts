@@ -2,8 +2,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Assistant, type AssistantOptions, defineTool } from '@steward/core';
 import { createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { createJwtAuth, type StewardServer, startStewardServer } from '@steward/transport-ws';
+import { renderHook } from '@testing-library/react';
 import { SignJWT } from 'jose';
+import { StrictMode } from 'react';
 import { z } from 'zod';
+import type { ChatMessage, ToolCard } from './chat-message.ts';
+import { type UseAssistantOptions, type UseAssistantResult, useAssistant } from './use-assistant.ts';
 
 /** @internal */
 export const secret = 'test-secret-that-is-at-least-32-bytes-long!';
@@ -88,5 +92,55 @@ export async function startProxy(
         destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * @internal Renders the hook in StrictMode (effects run twice on mount) and records every render, so a
+ * test can look at intermediate states, not only the last one.
+ */
+export function renderAssistant(options: UseAssistantOptions) {
+  const renders: UseAssistantResult[] = [];
+  const rendered = renderHook(
+    () => {
+      const chat = useAssistant(options);
+      renders.push(chat);
+      return chat;
+    },
+    { wrapper: StrictMode },
+  );
+  return { ...rendered, renders };
+}
+
+/** @internal The assistant text of a conversation, joined. */
+export const answerOf = (messages: readonly ChatMessage[]) =>
+  messages.flatMap((message) => (message.role === 'assistant' ? [message.text] : [])).join('');
+
+/** @internal The first tool card. */
+export const cardOf = (messages: readonly ChatMessage[]) =>
+  messages.find((message) => message.role === 'tool') as ToolCard;
+
+/** @internal Node's network (not happy-dom's), passed explicitly as a browser app would pass its own. */
+export const network = { fetch: globalThis.fetch, WebSocket: globalThis.WebSocket };
+
+/**
+ * @internal A WebSocket that calls `cut` when its n-th socket has received `afterMessages[n]` frames, so a
+ * test drops the connection at a known point of the stream, not at a moment of the clock.
+ */
+export function cuttingWebSocket(
+  cut: () => void,
+  afterMessages: readonly number[],
+  sockets: WebSocket[] = [],
+): typeof WebSocket {
+  return class CuttingWebSocket extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols);
+      const limit = afterMessages[sockets.length];
+      sockets.push(this);
+      let received = 0;
+      this.addEventListener('message', () => {
+        if (++received === limit) cut();
+      });
+    }
   };
 }

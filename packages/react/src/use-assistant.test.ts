@@ -5,13 +5,20 @@ import {
   type StewardClient,
   type StewardClientError,
 } from '@steward/transport-ws/client';
-import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
-import { StrictMode } from 'react';
+import { act, cleanup, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { ChatMessage, ToolCard } from './chat-message.ts';
-import { mailTool, secret, startProxy, startTestServer, userToken } from './test-helpers.ts';
-import { type UseAssistantOptions, type UseAssistantResult, useAssistant } from './use-assistant.ts';
+import type { ToolCard } from './chat-message.ts';
+import {
+  answerOf,
+  cardOf,
+  mailTool,
+  network,
+  renderAssistant,
+  secret,
+  startTestServer,
+  userToken,
+} from './test-helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -23,54 +30,6 @@ async function server(...args: Parameters<typeof startTestServer>) {
   const started = await startTestServer(...args);
   cleanups.push(() => started.close());
   return started;
-}
-
-/**
- * Renders the hook in StrictMode (effects run twice on mount) and records every render, so a
- * test can look at intermediate states, not only the last one.
- */
-function renderAssistant(options: UseAssistantOptions) {
-  const renders: UseAssistantResult[] = [];
-  const rendered = renderHook(
-    () => {
-      const chat = useAssistant(options);
-      renders.push(chat);
-      return chat;
-    },
-    { wrapper: StrictMode },
-  );
-  return { ...rendered, renders };
-}
-
-const answerOf = (messages: readonly ChatMessage[]) =>
-  messages.flatMap((message) => (message.role === 'assistant' ? [message.text] : [])).join('');
-
-const cardOf = (messages: readonly ChatMessage[]) =>
-  messages.find((message) => message.role === 'tool') as ToolCard;
-
-/** Node's network (not happy-dom's), passed explicitly as a browser app would pass its own. */
-const network = { fetch: globalThis.fetch, WebSocket: globalThis.WebSocket };
-
-/**
- * A WebSocket that calls `cut` when its n-th socket has received `afterMessages[n]` frames, so a
- * test drops the connection at a known point of the stream, not at a moment of the clock.
- */
-function cuttingWebSocket(
-  cut: () => void,
-  afterMessages: readonly number[],
-  sockets: WebSocket[] = [],
-): typeof WebSocket {
-  return class CuttingWebSocket extends WebSocket {
-    constructor(address: string | URL, protocols?: string | string[]) {
-      super(address, protocols);
-      const limit = afterMessages[sockets.length];
-      sockets.push(this);
-      let received = 0;
-      this.addEventListener('message', () => {
-        if (++received === limit) cut();
-      });
-    }
-  };
 }
 
 describe('useAssistant against a real Steward server', () => {
@@ -205,61 +164,6 @@ describe('useAssistant against a real Steward server', () => {
     expect(await assistant.getRun(runId, { userId: 'ann' })).toMatchObject({ status: 'aborted' });
   });
 
-  it('resumes after the connection is cut mid-stream without showing a token twice', async () => {
-    const text = 'a b c d e f g h i j k l m n o p q r s t';
-    const { server: http } = await server([{ text, delayMs: 25 }]);
-    const proxy = await startProxy((http.address() as { port: number }).port);
-    cleanups.push(() => proxy.close());
-    const sockets: WebSocket[] = [];
-    const { result, renders } = renderAssistant({
-      url: proxy.url,
-      token: await userToken('ann'),
-      reconnect: { minDelayMs: 10, maxDelayMs: 50 },
-      fetch,
-      // The first socket is cut after 4 frames, the second after 5 more.
-      WebSocket: cuttingWebSocket(() => proxy.cut(), [4, 5], sockets),
-    });
-
-    await act(() => result.current.send('Letters'));
-    await waitFor(() => expect(result.current.status).toBe('idle'));
-
-    expect(sockets.length).toBeGreaterThanOrEqual(3);
-    expect(renders.map((render) => render.status)).toContain('reconnecting');
-    expect(answerOf(result.current.messages)).toBe(text);
-    expect(result.current.messages).toHaveLength(2);
-    for (const render of renders) expect(text.startsWith(answerOf(render.messages))).toBe(true);
-  });
-
-  it('reconnect() resumes from the last seq after the client gave up', async () => {
-    const text = 'one two three four five six seven eight nine ten';
-    const { server: http } = await server([{ text, delayMs: 40 }]);
-    const proxy = await startProxy((http.address() as { port: number }).port);
-    cleanups.push(() => proxy.close());
-    const unreachable = () => {
-      proxy.block(true);
-      proxy.cut();
-    };
-    const { result } = renderAssistant({
-      url: proxy.url,
-      token: await userToken('ann'),
-      reconnect: { retries: 1, minDelayMs: 5, maxDelayMs: 10 },
-      fetch,
-      WebSocket: cuttingWebSocket(unreachable, [4]),
-    });
-
-    await act(() => result.current.send('Count'));
-    await waitFor(() => expect(result.current.status).toBe('error'));
-    expect(result.current.error).toMatchObject({ code: 'connection_lost' });
-    const before = answerOf(result.current.messages);
-
-    proxy.block(false);
-    act(() => result.current.reconnect());
-    await waitFor(() => expect(result.current.status).toBe('idle'));
-    expect(answerOf(result.current.messages)).toBe(text);
-    expect(text.startsWith(before)).toBe(true);
-    expect(result.current.error).toBeUndefined();
-  });
-
   it('loads the history of an existing session on mount, once under StrictMode, and continues it', async () => {
     const lookup = defineTool({
       name: 'lookup',
@@ -380,35 +284,5 @@ describe('useAssistant against a real Steward server', () => {
     });
     await waitFor(() => expect(withHistory.result.current.status).toBe('error'));
     expect((withHistory.result.current.error as StewardClientError).status).toBe(401);
-  });
-
-  it('closes its socket on unmount, renders nothing after, and the run still finishes', async () => {
-    const { url, assistant } = await server([{ text: 'a b c d e f g h i j', delayMs: 30 }]);
-    const sockets: WebSocket[] = [];
-    class TrackedWebSocket extends WebSocket {
-      constructor(address: string | URL, protocols?: string | string[]) {
-        super(address, protocols);
-        sockets.push(this);
-      }
-    }
-    const { result, renders, unmount } = renderAssistant({
-      url,
-      token: await userToken('ann'),
-      fetch,
-      WebSocket: TrackedWebSocket,
-    });
-
-    await act(() => result.current.send('Go'));
-    await waitFor(() => expect(answerOf(result.current.messages).length).toBeGreaterThan(2));
-    const runId = result.current.messages[0]?.runId as string;
-    expect(sockets.filter((socket) => socket.readyState === WebSocket.OPEN)).toHaveLength(1);
-    unmount();
-    const rendersAtUnmount = renders.length;
-
-    await waitFor(() => expect(sockets.every((socket) => socket.readyState === WebSocket.CLOSED)).toBe(true));
-    await waitFor(async () =>
-      expect(await assistant.getRun(runId, { userId: 'ann' })).toMatchObject({ status: 'completed' }),
-    );
-    expect(renders).toHaveLength(rendersAtUnmount);
   });
 });
