@@ -340,6 +340,25 @@ describe('history', () => {
     ]);
   });
 
+  it('shows a run once when the history, fetched during its submit, already holds it', () => {
+    const state = fold(
+      [
+        { type: 'input_submitted', messageId: 'local:1', text: 'Next' },
+        {
+          type: 'history_loaded',
+          sessionId: 's1',
+          messages: [...history, { role: 'user', content: 'Next', id: 'm6', run_id: 'r2', ...at }],
+        },
+        { type: 'run_accepted', messageId: 'local:1', runId: 'r2', sessionId: 's1' },
+      ],
+      initialChatState('s1'),
+    );
+    expect(state.messages.filter((message) => message.runId === 'r2')).toEqual([
+      { role: 'user', id: 'local:1', text: 'Next', runId: 'r2' },
+    ]);
+    expect(state.messages).toHaveLength(6);
+  });
+
   it('ignores the history of a session no longer shown', () => {
     const state = initialChatState('s2');
     expect(chatReducer(state, { type: 'history_loaded', sessionId: 's1', messages: history })).toBe(state);

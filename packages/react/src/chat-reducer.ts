@@ -139,11 +139,13 @@ function reduce(state: ChatState, action: ChatAction): ChatState {
     case 'run_accepted':
       return {
         ...state,
-        messages: state.messages.map((message) =>
-          message.id === action.messageId && message.role === 'user'
-            ? { ...message, runId: action.runId }
-            : message,
-        ),
+        messages: state.messages.flatMap((message) => {
+          if (message.id === action.messageId && message.role === 'user')
+            return [{ ...message, runId: action.runId }];
+          // History fetched while the run was being submitted may hold its first messages: the
+          // stream brings them again, from seq 1.
+          return message.runId === action.runId ? [] : [message];
+        }),
         sessionId: action.sessionId,
         activeRunId: action.runId,
         phase: 'running',

@@ -99,9 +99,10 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
   const url = options.client === undefined ? options.url : undefined;
   const fetchImpl = options.client === undefined ? options.fetch : undefined;
   const WebSocketImpl = options.client === undefined ? options.WebSocket : undefined;
+  const reconnect = options.client === undefined ? options.reconnect : undefined;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `reconnect` is read when the client is created; an inline object would otherwise make a new client (and conversation) on every render.
   const client = useMemo(() => {
     if (given !== undefined) return given;
-    const current = latest.current as UseAssistantUrlOptions;
     return createStewardClient({
       url: url as string,
       // Read at each request, so a new token (or getToken) applies without a new client.
@@ -111,7 +112,7 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
       },
       ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),
       ...(WebSocketImpl === undefined ? {} : { WebSocket: WebSocketImpl }),
-      ...(current.reconnect === undefined ? {} : { reconnect: current.reconnect }),
+      ...(reconnect === undefined ? {} : { reconnect }),
     });
   }, [given, url, fetchImpl, WebSocketImpl]);
 
