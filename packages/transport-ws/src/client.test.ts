@@ -108,4 +108,32 @@ describe('createStewardClient (Node, global fetch and WebSocket)', () => {
     const offline = createStewardClient({ url: 'http://127.0.0.1:9', token: 'x' });
     await expect(offline.respond('Hi')).rejects.toMatchObject({ code: 'connection_lost' });
   });
+
+  it('ends a stream and rejects REST calls with a typed error when getToken fails, and honours a signal', async () => {
+    const { url, assistant } = await server([{ text: 'hello', delayMs: 5 }]);
+    const run = await assistant.start({ input: 'Hi', userId: 'ann' });
+    let fail = false;
+    const client = createStewardClient({
+      url,
+      getToken: async () => {
+        if (fail) throw new Error('session expired');
+        return userToken('ann');
+      },
+    });
+    fail = true;
+    const error = await client.getRun(run.id).catch((caught) => caught);
+    expect(StewardClientError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'unauthorized' });
+    const streamed = (async () => {
+      for await (const _event of client.stream(run.id)) {
+        // Never reached.
+      }
+    })();
+    await expect(streamed).rejects.toMatchObject({ code: 'unauthorized', message: /session expired/ });
+
+    fail = false;
+    const controller = new AbortController();
+    controller.abort(new Error('unmounted'));
+    await expect(client.history(run.sessionId, { signal: controller.signal })).rejects.toThrow('unmounted');
+  });
 });

@@ -42,9 +42,12 @@ export interface RunStream extends AsyncIterable<StewardEvent> {
   close(): void;
 }
 
+const clientErrorMarker = Symbol.for('steward.client-error');
+
 /** An API error as the client sees it: the HTTP status and the body's code. */
 export class StewardClientError extends Error {
   override readonly name = 'StewardClientError';
+  readonly [clientErrorMarker] = true;
   readonly status: number;
   readonly code: HttpErrorCode | 'connection_lost' | 'invalid_response';
   readonly details: Readonly<Record<string, unknown>>;
@@ -60,6 +63,15 @@ export class StewardClientError extends Error {
     this.code = code;
     this.details = details;
   }
+
+  /** Checks a cross-realm marker, so the guard survives duplicate copies of this package. */
+  static isInstance(value: unknown): value is StewardClientError {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[clientErrorMarker] === true
+    );
+  }
 }
 
 /** The Steward API from a browser or Node: REST calls and resumable run streams. */
@@ -74,8 +86,8 @@ export interface StewardClient {
     },
   ): Promise<{ runId: string; sessionId: string }>;
   /** `GET /api/v1/history`: the session's messages, tool outputs included. */
-  history(sessionId: string, options?: { limit?: number }): Promise<HistoryMessage[]>;
-  getRun(runId: string): Promise<RunView>;
+  history(sessionId: string, options?: { limit?: number; signal?: AbortSignal }): Promise<HistoryMessage[]>;
+  getRun(runId: string, options?: { signal?: AbortSignal }): Promise<RunView>;
   approve(runId: string, callId: string): Promise<ApprovalView>;
   deny(runId: string, callId: string, reason?: string): Promise<ApprovalView>;
   /** Stops the run (the partial answer is kept). Closing a stream does not. */
@@ -100,9 +112,20 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
   const retries = options.reconnect?.retries ?? 8;
   const minDelayMs = options.reconnect?.minDelayMs ?? 250;
   const maxDelayMs = options.reconnect?.maxDelayMs ?? 5_000;
-  const tokenOf = async () => (options.getToken !== undefined ? await options.getToken() : options.token);
+  const tokenOf = async (): Promise<string | undefined> => {
+    if (options.getToken === undefined) return options.token;
+    try {
+      return await options.getToken();
+    } catch (error) {
+      throw new StewardClientError(
+        0,
+        'unauthorized',
+        `getToken failed: ${(error as Error)?.message ?? error}`,
+      );
+    }
+  };
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const token = await tokenOf();
     let response: Response;
     try {
@@ -113,8 +136,10 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal === undefined ? {} : { signal }),
       });
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       throw new StewardClientError(0, 'connection_lost', `Request failed: ${(error as Error).message}`);
     }
     const text = await response.text();
@@ -161,9 +186,16 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
     async history(sessionId, historyOptions = {}) {
       const query = new URLSearchParams({ session_id: sessionId });
       if (historyOptions.limit !== undefined) query.set('limit', String(historyOptions.limit));
-      return (await request<{ messages: HistoryMessage[] }>('GET', `/api/v1/history?${query}`)).messages;
+      return (
+        await request<{ messages: HistoryMessage[] }>(
+          'GET',
+          `/api/v1/history?${query}`,
+          undefined,
+          historyOptions.signal,
+        )
+      ).messages;
     },
-    getRun: (runId) => request<RunView>('GET', runPath(runId)),
+    getRun: (runId, runOptions = {}) => request<RunView>('GET', runPath(runId), undefined, runOptions.signal),
     approve: (runId, callId) =>
       request<ApprovalView>('POST', `${runPath(runId)}/approvals`, { call_id: callId, decision: 'approve' }),
     deny: (runId, callId, reason) =>
@@ -204,7 +236,13 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
     const connect = async (attempt: number): Promise<void> => {
       if (ended) return;
       streamOptions.onConnection?.(attempt === 0 ? 'connecting' : 'reconnecting');
-      const token = await tokenOf();
+      let token: string | undefined;
+      try {
+        token = await tokenOf();
+      } catch (error) {
+        end(error as StewardClientError);
+        return;
+      }
       const query = new URLSearchParams({ run_id: runId, last_seq: String(lastSeq) });
       if (streamOptions.sessionId !== undefined) query.set('session_id', streamOptions.sessionId);
       if (token !== undefined) query.set('token', token);
@@ -223,6 +261,12 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
         } catch {
           return;
         }
+        if (
+          typeof frame !== 'object' ||
+          frame === null ||
+          typeof (frame as { type?: unknown }).type !== 'string'
+        )
+          return; // Not a Steward frame: ignore it rather than hand the app something malformed.
         const event = frame as StewardEvent;
         if (typeof event.seq !== 'number') {
           // A protocol error (no seq): the socket stays usable.
@@ -245,14 +289,14 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
       };
       ws.onclose = () => {
         if (ended || socket !== ws) return;
-        void (async () => {
+        (async () => {
           if (!opened) {
             // The upgrade was refused or the server is away: REST says which, with a real status.
             try {
               await client.getRun(runId);
             } catch (error) {
-              const clientError = error as StewardClientError;
-              if (clientError.status >= 400 && clientError.status < 500) {
+              if (StewardClientError.isInstance(error) && error.status >= 400 && error.status < 500) {
+                const clientError = error;
                 end(clientError);
                 return;
               }
@@ -268,10 +312,22 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
             setTimeout(resolve, next === 0 ? 0 : backoff * (0.5 + Math.random() / 2)),
           );
           await connect(Math.max(next, 1));
-        })();
+        })().catch((error: unknown) =>
+          end(
+            StewardClientError.isInstance(error)
+              ? error
+              : new StewardClientError(0, 'connection_lost', `Could not reconnect: ${String(error)}`),
+          ),
+        );
       };
     };
-    void connect(0);
+    connect(0).catch((error: unknown) =>
+      end(
+        StewardClientError.isInstance(error)
+          ? error
+          : new StewardClientError(0, 'connection_lost', `Could not open the stream: ${String(error)}`),
+      ),
+    );
 
     return {
       get lastSeq() {
