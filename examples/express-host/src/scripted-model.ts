@@ -1,0 +1,138 @@
+import type { MockReply, MockRequest } from '@steward/testing';
+import { z } from 'zod';
+
+// The parts of a Chat Completions request the script reads; anything else passes through.
+const chatRequestSchema = z
+  .object({
+    messages: z.array(
+      z
+        .object({
+          role: z.string(),
+          content: z.union([z.string(), z.array(z.unknown()), z.null()]).optional(),
+          tool_call_id: z.string().optional(),
+          tool_calls: z
+            .array(z.object({ id: z.string(), function: z.object({ name: z.string() }).loose() }).loose())
+            .optional(),
+        })
+        .loose(),
+    ),
+    tools: z.array(z.object({ function: z.object({ name: z.string() }).loose() }).loose()).optional(),
+  })
+  .loose();
+
+type ChatMessage = z.infer<typeof chatRequestSchema>['messages'][number];
+
+const fetchedSchema = z.object({
+  messages: z.array(
+    z.object({ subject: z.string(), sender: z.string(), messageTimestamp: z.string(), snippet: z.string() }),
+  ),
+  resultSizeEstimate: z.number().optional(),
+});
+const sentSchema = z.object({ id: z.string() });
+const toolErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+const text = (message: ChatMessage | undefined) =>
+  typeof message?.content === 'string' ? message.content : '';
+
+/** The name the model is offered for a Gmail tool (`gmail__GMAIL_FETCH_EMAILS`), whatever prefix the registry chose. */
+function offered(tools: readonly { function: { name: string } }[] | undefined, slug: string) {
+  return tools?.find((tool) => tool.function.name === slug || tool.function.name.endsWith(`__${slug}`))
+    ?.function.name;
+}
+
+function senderName(sender: string): string {
+  return /^([^<]+?)\s*</.exec(sender)?.[1] ?? sender;
+}
+
+function answerFromTool(messages: readonly ChatMessage[], last: ChatMessage): MockReply {
+  const call = messages
+    .flatMap((message) => message.tool_calls ?? [])
+    .find((candidate) => candidate.id === last.tool_call_id);
+  let output: unknown;
+  try {
+    output = JSON.parse(text(last)) as unknown;
+  } catch {
+    output = text(last);
+  }
+  const failure = toolErrorSchema.safeParse(output);
+  if (failure.success) {
+    return failure.data.error.code === 'tool_denied'
+      ? { text: 'Understood: I did not send it. Tell me if you want to change anything and try again.' }
+      : { text: `The Gmail tool failed (${failure.data.error.code}): ${failure.data.error.message}` };
+  }
+  const fetched = fetchedSchema.safeParse(output);
+  if (call?.function.name.endsWith('GMAIL_FETCH_EMAILS') && fetched.success) {
+    const { messages: emails, resultSizeEstimate } = fetched.data;
+    if (emails.length === 0) return { text: 'Your inbox has no emails matching that.' };
+    const lines = emails.map(
+      (email, index) =>
+        `${index + 1}. "${email.subject}" from ${senderName(email.sender)} (${email.messageTimestamp.slice(0, 10)}): ${email.snippet}`,
+    );
+    return {
+      text: `Here are your ${emails.length} newest emails${resultSizeEstimate === undefined ? '' : ` of ${resultSizeEstimate} in the inbox`}:\n${lines.join('\n')}`,
+    };
+  }
+  const sent = sentSchema.safeParse(output);
+  if (call?.function.name.endsWith('GMAIL_SEND_EMAIL') && sent.success) {
+    return { text: `Done: the email is sent (message id ${sent.data.id}).` };
+  }
+  return { text: `The tool answered: ${text(last).slice(0, 500)}` };
+}
+
+/** Reads a send request: "Send an email to ada@engine.example saying the report is ready". */
+function sendArguments(request: string) {
+  const to = /[^@\s<>"',;]+@[^@\s<>"',;]+\.[a-z]{2,}/i.exec(request)?.[0] ?? 'ada@engine.example';
+  const body = /\b(?:saying|that says)\s+(.+)$/is.exec(request)?.[1]?.trim() ?? 'Hello from Steward!';
+  const subject =
+    /\babout\s+(.+?)(?:\s+saying\b|$)/i.exec(request)?.[1]?.trim() ?? body.split(/[.!?\n]/)[0] ?? body;
+  const capitalized = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
+  return {
+    user_id: 'me',
+    to,
+    subject: capitalized(subject.slice(0, 80)) || 'Hello',
+    body: capitalized(body),
+  };
+}
+
+/**
+ * A deterministic stand-in for the model, for the mock OpenAI server: a question about email
+ * calls GMAIL_FETCH_EMAILS, a request to send one calls GMAIL_SEND_EMAIL (a side effect: the
+ * user approves it first), and after a tool result it answers from that result, read from the
+ * request, so the answer reflects the mailbox's real data. Anything else gets a plain reply.
+ */
+export function gmailModelReply(request: MockRequest): MockReply {
+  const parsed = chatRequestSchema.safeParse(request.body);
+  if (!parsed.success) return { text: 'This demo model speaks the Chat Completions API only.' };
+  const { messages, tools } = parsed.data;
+  const last = messages.at(-1);
+  if (last?.role === 'tool') return answerFromTool(messages, last);
+
+  const question = text(last);
+  const fetchTool = offered(tools, 'GMAIL_FETCH_EMAILS');
+  const sendTool = offered(tools, 'GMAIL_SEND_EMAIL');
+  const aboutMail = /\b(e-?mails?|mail|inbox|messages?)\b/i.test(question);
+  if (/\b(send|write|reply)\b/i.test(question) && (aboutMail || /@/.test(question))) {
+    if (sendTool === undefined) return { text: 'The Gmail tools are not connected right now.' };
+    const args = sendArguments(question);
+    return {
+      text: `I'll send that to ${args.to}; it needs your approval first.`,
+      toolCalls: [{ name: sendTool, arguments: args }],
+    };
+  }
+  if (aboutMail) {
+    if (fetchTool === undefined) return { text: 'The Gmail tools are not connected right now.' };
+    const unread = /\bunread\b/i.test(question);
+    return {
+      text: 'Let me look at your inbox.',
+      toolCalls: [
+        {
+          name: fetchTool,
+          arguments: { user_id: 'me', max_results: 5, label_ids: unread ? ['INBOX', 'UNREAD'] : ['INBOX'] },
+        },
+      ],
+    };
+  }
+  return {
+    text: `I'm the demo's scripted model, so I only know two things: reading your inbox ("What's in my inbox?") and sending email ("Send an email to ada@engine.example saying the report is ready"). You said: ${question}`,
+  };
+}
