@@ -24,7 +24,7 @@ export interface HostAppOptions {
   formWaitMs?: number;
 }
 
-/** Headers for every page: no framing, no sniffing, scripts and styles from this origin only. */
+/** Headers for every page and file: no framing, no sniffing, scripts and styles from this origin only. */
 const pageHeaders: RequestHandler = (request, response, next) => {
   const host = request.headers.host ?? '';
   // The page's script opens a WebSocket to this same host.
@@ -57,11 +57,11 @@ export function createHostApp(options: HostAppOptions): Express {
     else next();
   });
 
+  app.use(pageHeaders);
   app.use(
     '/static',
     express.static(fileURLToPath(new URL('../../public', import.meta.url)), { index: false, maxAge: '5m' }),
   );
-  app.use(pageHeaders);
   app.use(cookieParser(options.sessionSecret));
   const sessions = createSessionCookies({
     secret: options.sessionSecret,
