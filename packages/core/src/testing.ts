@@ -1,3 +1,4 @@
+export { createMailTool } from './testing/mail-tool.ts';
 export {
   createScriptedModel,
   type ScriptedModel,

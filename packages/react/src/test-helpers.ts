@@ -1,11 +1,9 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { Assistant, type AssistantOptions, defineTool } from '@steward/core';
-import { createScriptedModel, type ScriptedStep } from '@steward/core/testing';
+import { Assistant, type AssistantOptions } from '@steward/core';
+import { createMailTool, createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { createJwtAuth, type StewardServer, startStewardServer } from '@steward/transport-ws';
+import { signTestToken, startTcpProxy } from '@steward/transport-ws/testing';
 import { renderHook } from '@testing-library/react';
-import { SignJWT } from 'jose';
 import { StrictMode } from 'react';
-import { z } from 'zod';
 import type { ChatMessage, ToolCard } from './chat-message.ts';
 import { type UseAssistantOptions, type UseAssistantResult, useAssistant } from './use-assistant.ts';
 
@@ -14,29 +12,11 @@ export const secret = 'test-secret-that-is-at-least-32-bytes-long!';
 
 /** @internal A user token signed with the test secret. */
 export function userToken(userId: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(secret));
+  return signTestToken({ secret, userId });
 }
 
 /** @internal A side-effect tool (so it needs approval) that records what it "sends". */
-export function mailTool() {
-  const sent: string[] = [];
-  const tool = defineTool({
-    name: 'send_email',
-    description: 'Sends an email',
-    input: z.object({ to: z.string() }),
-    sideEffect: true,
-    execute: ({ to }) => {
-      sent.push(to);
-      return { sent: true, to };
-    },
-  });
-  return { tool, sent };
-}
+export const mailTool = createMailTool;
 
 /** @internal A real Steward server (REST + WebSocket) over a scripted model. */
 export async function startTestServer(
@@ -48,52 +28,8 @@ export async function startTestServer(
   return Object.assign(server, { assistant });
 }
 
-/** @internal A TCP proxy whose connections a test can cut, to drop sockets mid-stream. */
-export async function startProxy(
-  targetPort: number,
-): Promise<{ url: string; cut(): void; block(blocked: boolean): void; close(): Promise<void> }> {
-  const pairs = new Set<[Socket, Socket]>();
-  let blocked = false;
-  const destroy = () => {
-    for (const [client, upstream] of pairs) {
-      client.destroy();
-      upstream.destroy();
-    }
-    pairs.clear();
-  };
-  const server: Server = createServer((client) => {
-    if (blocked) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(targetPort, '127.0.0.1');
-    const pair: [Socket, Socket] = [client, upstream];
-    pairs.add(pair);
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      pairs.delete(pair);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return {
-    url: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`,
-    cut: destroy,
-    /** While blocked, new connections are dropped at once: the server looks unreachable. */
-    block(value) {
-      blocked = value;
-    },
-    close: () =>
-      new Promise((resolve) => {
-        destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+/** @internal A TCP proxy whose connections a test can cut or refuse, to drop sockets mid-stream. */
+export const startProxy = startTcpProxy;
 
 /**
  * @internal Renders the hook in StrictMode (effects run twice on mount) and records every render, so a

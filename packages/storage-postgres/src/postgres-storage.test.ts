@@ -1,11 +1,10 @@
-import { Assistant, defineTool, type StewardEvent } from '@steward/core';
-import { createScriptedModel } from '@steward/core/testing';
+import { Assistant, type StewardEvent } from '@steward/core';
+import { createMailTool, createScriptedModel } from '@steward/core/testing';
 import { createMcpRegistry, type McpServerConfig } from '@steward/mcp';
 import { startMockMcpServer } from '@steward/testing';
 import { runStorageConformance } from '@steward/testing/conformance';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { createPostgresStorage, type PostgresStorage } from './postgres-storage.ts';
 import { createPostgresRegistrationStore } from './registration-store.ts';
 
@@ -121,17 +120,7 @@ describe('createPostgresStorage', () => {
 
   it('serves an Assistant that pauses for approval and resumes on a new instance over the same database', async () => {
     const schema = `steward_test_resume_${process.pid}_${Date.now().toString(36)}`;
-    const sent: string[] = [];
-    const send = defineTool({
-      name: 'send_email',
-      description: 'Sends an email',
-      input: z.object({ to: z.string() }),
-      sideEffect: true,
-      execute: ({ to }) => {
-        sent.push(to);
-        return { sent: true };
-      },
-    });
+    const { tool: send, sent } = createMailTool();
     const first = new Assistant({
       model: createScriptedModel([
         { toolCalls: [{ name: 'send_email', args: { to: 'bob@example.com' }, callId: 'pg-call' }] },

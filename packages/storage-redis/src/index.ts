@@ -1,6 +1,5 @@
 export {
   createRedisRunStore,
-  type RateLimitResult,
   type RedisRunStore,
   type RedisRunStoreOptions,
   type SessionLock,

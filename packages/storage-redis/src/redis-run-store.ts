@@ -1,6 +1,8 @@
 import {
   type Coordinator,
   parseOptions,
+  type RateLimitResult,
+  type SessionLease,
   StewardError,
   type StewardEvent,
   stewardEventSchema,
@@ -37,22 +39,8 @@ export interface RedisRunStoreOptions {
   eventTtlSeconds?: number;
 }
 
-/** A held lock. `token` rises with every acquisition: writers pass it on so a holder whose lock expired is refused. */
-export interface SessionLock {
-  readonly token: number;
-  /** Gives the lock up, if still held by this owner; resolves whether it was. */
-  release(): Promise<boolean>;
-  /** Extends the lock, if still held by this owner; resolves whether it was. */
-  extend(ttlMs: number): Promise<boolean>;
-}
-
-/** The outcome of a rate-limit check. */
-export interface RateLimitResult {
-  readonly allowed: boolean;
-  readonly remaining: number;
-  /** When not allowed: how long until the oldest counted request leaves the window. */
-  readonly retryAfterMs: number;
-}
+/** A held session lock: core's `SessionLease` (a rising fencing `token`, `release`, `extend`). */
+export type SessionLock = SessionLease;
 
 /**
  * Short-term, cross-instance run state in Redis. It is a core `Coordinator`: pass it as

@@ -1,10 +1,8 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { Assistant, type AssistantOptions, defineTool, type StewardEvent } from '@steward/core';
-import { createScriptedModel, type ScriptedStep } from '@steward/core/testing';
-import { SignJWT } from 'jose';
-import { z } from 'zod';
+import { Assistant, type AssistantOptions, type StewardEvent } from '@steward/core';
+import { createMailTool, createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { createJwtAuth } from './auth.ts';
 import { type StewardServer, startStewardServer } from './server.ts';
+import { signTestToken, startTcpProxy } from './testing.ts';
 
 export const secret = 'test-secret-that-is-at-least-32-bytes-long!';
 
@@ -14,29 +12,11 @@ export function userToken(
   claims: Record<string, unknown> = {},
   expiresIn = '5m',
 ): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
+  return signTestToken({ secret, userId, claims, expiresIn });
 }
 
 /** @internal A side-effect tool that counts what it "sends". */
-export function mailTool() {
-  const sent: string[] = [];
-  const tool = defineTool({
-    name: 'send_email',
-    description: 'Sends an email',
-    input: z.object({ to: z.string() }),
-    sideEffect: true,
-    execute: ({ to }) => {
-      sent.push(to);
-      return { sent: true, to };
-    },
-  });
-  return { tool, sent };
-}
+export const mailTool = createMailTool;
 
 /** @internal A real server over a scripted model. */
 export async function startTestServer(
@@ -53,45 +33,7 @@ export async function startTestServer(
 }
 
 /** @internal A TCP proxy whose connections a test can cut, to drop sockets mid-stream. */
-export async function startProxy(
-  targetPort: number,
-): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
-  const pairs = new Set<[Socket, Socket]>();
-  const { connect } = await import('node:net');
-  const server: Server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    const pair: [Socket, Socket] = [client, upstream];
-    pairs.add(pair);
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      pairs.delete(pair);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address !== null ? address.port : 0,
-    cut() {
-      for (const [client, upstream] of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      pairs.clear();
-    },
-    close: () =>
-      new Promise((resolve) => {
-        for (const [client, upstream] of pairs) {
-          client.destroy();
-          upstream.destroy();
-        }
-        server.close(() => resolve());
-      }),
-  };
-}
+export const startProxy = startTcpProxy;
 
 /** @internal An SSE event as the tests read it. */
 export interface SseItem {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { StewardEvent } from '../events/stream-event.ts';
+import { createMailTool } from '../testing/mail-tool.ts';
 import { defineTool } from '../tools/define-tool.ts';
 import type { Run } from './run.ts';
 
@@ -31,17 +32,4 @@ export function weatherTool() {
 }
 
 /** @internal A side-effect tool that records every email it "sends": tests assert the count. */
-export function mailTool() {
-  const sent: string[] = [];
-  const tool = defineTool({
-    name: 'send_email',
-    description: 'Sends an email',
-    input: z.object({ to: z.string() }),
-    sideEffect: true,
-    execute: ({ to }) => {
-      sent.push(to);
-      return { sent: true, to };
-    },
-  });
-  return { tool, sent };
-}
+export const mailTool = createMailTool;
