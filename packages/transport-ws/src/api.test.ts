@@ -216,7 +216,7 @@ describe('auth', () => {
     expect((await call(`${url}/api/v1/runs/${other.run_id}`, { token: runToken })).status).toBe(404);
     expect(
       (await call(`${url}/api/v1/runs/${other.run_id}/stop`, { token: runToken, method: 'POST' })).status,
-    ).toBe(404);
+    ).toBe(403);
     expect((await call(`${url}/api/v1/respond`, { token: runToken, body: { input: 'Hi' } })).status).toBe(
       403,
     );

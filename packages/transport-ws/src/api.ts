@@ -49,9 +49,19 @@ const optionsSchema = z
   })
   .strict();
 
+// Ids are opaque, but never control characters: NUL would reach (and upset) the database.
+const isPrintable = (value: string) => {
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+};
+const sessionIdSchema = z.string().min(1).max(256).refine(isPrintable, 'must not contain control characters');
+
 const respondSchema = z
   .object({
-    session_id: z.string().min(1).max(256).optional(),
+    session_id: sessionIdSchema.optional(),
     input: z.string().trim().min(1, 'must not be empty').max(200_000),
     options: z
       .object({
@@ -83,7 +93,6 @@ export interface RespondBody {
 const _respond: (value: RespondBody) => z.input<typeof respondSchema> = (value) => value;
 void _respond;
 
-const sessionIdSchema = z.string().min(1).max(256);
 const seqSchema = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** A message of `GET /api/v1/history`: the stored message with its place in the session. */
@@ -219,7 +228,12 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       const principal = await principalOf(request);
       const resumeFrom = request.headers.get('last-event-id') ?? url.searchParams.get('last_seq') ?? '0';
       const afterSeq = validate(seqSchema, resumeFrom, 'Last-Event-ID');
-      await access.run(principal, runId as string);
+      const run = await access.run(principal, runId as string);
+      // An ended run with nothing after Last-Event-ID: 204 tells EventSource to stop reconnecting.
+      if (run.status !== 'running' && run.status !== 'awaiting_approval') {
+        const pending = await assistant.getRunEvents(runId as string, { userId: principal.userId, afterSeq });
+        if (pending.length === 0) return new Response(null, { status: 204 });
+      }
       return sseResponse(
         (signal) => access.events(principal, runId as string, afterSeq, signal),
         request.signal,
@@ -232,7 +246,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       return json(200, await access.decide(principal, runId as string, decision));
     },
     'POST /api/v1/runs/:id/stop': async (request, _url, [runId]) => {
-      const principal = await principalOf(request);
+      const principal = await userPrincipal(request);
       await access.stop(principal, runId as string);
       return json(202, { run_id: runId, stopping: true });
     },
@@ -271,7 +285,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
         const segment = segments[index] as string;
         if (part.startsWith(':')) {
           const decoded = safeDecode(segment);
-          if (decoded === undefined || decoded.length > 256) return false;
+          if (decoded === undefined || decoded.length > 256 || !isPrintable(decoded)) return false;
           params.push(decoded);
           return true;
         }

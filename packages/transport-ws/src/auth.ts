@@ -73,6 +73,14 @@ const optionsSchema = z
     message: 'needs runTokenSecret to issue run tokens when only jwksUrl is given',
   });
 
+const runTokenRequestSchema = z
+  .object({
+    userId: z.string().min(1).max(256),
+    runId: z.string().min(1).max(256),
+    ttlSeconds: z.number().int().positive().max(86_400).optional(),
+  })
+  .strict();
+
 /** The audience of run tokens: no user-token verifier elsewhere should accept one. */
 const runAudience = 'steward:run';
 const runIssuer = 'steward';
@@ -143,11 +151,13 @@ export function createJwtAuth(options: JwtAuthOptions = {}): Authenticator {
       }
       if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 256)
         throw unauthorized('the token has no usable sub');
-      const runId =
-        payload.aud === runAudience || (Array.isArray(payload.aud) && payload.aud.includes(runAudience))
-          ? payload.run_id
-          : undefined;
-      if (runId !== undefined && typeof runId !== 'string') throw unauthorized('run_id must be a string');
+      const isRunToken =
+        payload.aud === runAudience || (Array.isArray(payload.aud) && payload.aud.includes(runAudience));
+      const claimedRun = payload.run_id;
+      // A run token without its run would otherwise pass for a user token.
+      if (isRunToken && (typeof claimedRun !== 'string' || claimedRun === ''))
+        throw unauthorized('a run token needs run_id');
+      const runId = isRunToken ? (claimedRun as string) : undefined;
       const roles = payload.roles;
       return {
         userId: payload.sub,
@@ -163,10 +173,14 @@ export function createJwtAuth(options: JwtAuthOptions = {}): Authenticator {
         ...(runId === undefined ? {} : { runId }),
       };
     },
-    async issueRunToken({ userId, runId, ttlSeconds }) {
+    async issueRunToken(request) {
+      const { userId, runId, ttlSeconds } = parseOptions(
+        runTokenRequestSchema,
+        request,
+        'issueRunToken',
+        'invalid_input',
+      );
       const ttl = ttlSeconds ?? config.runTokenTtlSeconds;
-      if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 86_400)
-        throw new HttpError(400, 'invalid_request', 'ttlSeconds must be an integer from 1 to 86400');
       return new SignJWT({ run_id: runId, scope: 'run:read run:approve' })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(userId)

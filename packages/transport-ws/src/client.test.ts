@@ -29,7 +29,7 @@ describe('createStewardClient (Node, global fetch and WebSocket)', () => {
   });
 
   it('reconnects after the connection drops and never yields an event twice', async () => {
-    const { url, server: http } = await server([{ text: 'a b c d e f g h i j k l m n o p', delayMs: 20 }]);
+    const { server: http } = await server([{ text: 'a b c d e f g h i j k l m n o p', delayMs: 20 }]);
     const port = (http.address() as { port: number }).port;
     const proxy = await startProxy(port);
     cleanups.push(() => proxy.close());

@@ -224,14 +224,17 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
       wake?.();
       wake = undefined;
     };
+    const onAbort = () => end();
     const end = (error?: StewardClientError) => {
       if (ended) return;
       ended = true;
       failure = error;
+      streamOptions.signal?.removeEventListener('abort', onAbort);
       socket?.close(1000);
       notify();
     };
-    streamOptions.signal?.addEventListener('abort', () => end(), { once: true });
+    if (streamOptions.signal?.aborted) ended = true;
+    else streamOptions.signal?.addEventListener('abort', onAbort, { once: true });
 
     const connect = async (attempt: number): Promise<void> => {
       if (ended) return;
@@ -243,6 +246,7 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
         end(error as StewardClientError);
         return;
       }
+      if (ended) return; // Closed while the token was on its way: open nothing.
       const query = new URLSearchParams({ run_id: runId, last_seq: String(lastSeq) });
       if (streamOptions.sessionId !== undefined) query.set('session_id', streamOptions.sessionId);
       if (token !== undefined) query.set('token', token);
@@ -293,7 +297,12 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
           if (!opened) {
             // The upgrade was refused or the server is away: REST says which, with a real status.
             try {
-              await client.getRun(runId);
+              const run = await client.getRun(runId);
+              // The socket checks the session too: a mismatch is a 404 there, so say so here.
+              if (streamOptions.sessionId !== undefined && run.session_id !== streamOptions.sessionId) {
+                end(new StewardClientError(404, 'not_found', `Run ${runId} does not exist`));
+                return;
+              }
             } catch (error) {
               if (StewardClientError.isInstance(error) && error.status >= 400 && error.status < 500) {
                 const clientError = error;

@@ -42,6 +42,13 @@ async function serve(
   const controller = new AbortController();
   response.once('close', () => controller.abort());
   const webRequest = toWebRequest(request, controller.signal);
+  if (webRequest === undefined) {
+    response.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+    response.end(
+      JSON.stringify({ error: { code: 'invalid_request', message: 'The request URL is malformed' } }),
+    );
+    return;
+  }
   const answer = next === undefined ? await api.fetch(webRequest) : await api.handle(webRequest);
   if (answer === undefined) {
     next?.();
@@ -86,9 +93,12 @@ function drained(response: ServerResponse): Promise<void> {
   });
 }
 
-function toWebRequest(request: IncomingMessage, signal: AbortSignal): Request {
-  const host = request.headers.host ?? 'localhost';
-  const url = new URL(request.url ?? '/', `http://${host}`);
+function toWebRequest(request: IncomingMessage, signal: AbortSignal): Request | undefined {
+  // A malformed Host header or request target is the client's error, never a crash or a 500.
+  const url =
+    URL.parse(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`) ??
+    URL.parse(request.url ?? '/', 'http://localhost');
+  if (url === null) return undefined;
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined) continue;

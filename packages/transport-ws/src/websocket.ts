@@ -93,11 +93,22 @@ export function attachWebSocket(
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== config.path) return; // Another upgrade handler's path.
     // Until ws takes the socket over, a reset must not surface as an unhandled 'error'.
     const drop = () => socket.destroy();
     socket.on('error', drop);
+    // This runs inside the HTTP parser's callback: a throw here would take the process down.
+    const url = URL.parse(request.url ?? '/', 'http://localhost');
+    if (url === null) {
+      refuseUpgrade(socket, new HttpError(400, 'invalid_request', 'The request URL is malformed'));
+      return;
+    }
+    if (url.pathname !== config.path) {
+      socket.off('error', drop);
+      // Another handler's path, if there is another handler; otherwise nobody would ever answer.
+      if (server.listenerCount('upgrade') === 1)
+        refuseUpgrade(socket, new HttpError(404, 'not_found', `No WebSocket endpoint at ${url.pathname}`));
+      return;
+    }
     admit(api, request, url).then(
       (admitted) => {
         socket.off('error', drop);
@@ -229,7 +240,13 @@ function serveRun(
         clearTimeout(timer);
         resolve(true);
       };
-      reading.signal.addEventListener('abort', () => drained?.(), { once: true });
+      const onAbort = () => drained?.();
+      reading.signal.addEventListener('abort', onAbort, { once: true });
+      const settle = drained;
+      drained = () => {
+        reading.signal.removeEventListener('abort', onAbort);
+        settle();
+      };
     });
 
   void (async () => {
