@@ -67,4 +67,58 @@ describe('createRedisRunStore as the Coordinator of many instances', () => {
     expect((await run.result).stopReason).toBe('aborted');
     await expect(b.stop(run.id, { userId: 'mallory' })).rejects.toMatchObject({ code: 'not_found' });
   });
+
+  it('finds a stop whose message an instance missed, on its next heartbeat', async () => {
+    const durable = createInMemoryStorage();
+    const [storeA, storeB] = stores as [(typeof stores)[0], (typeof stores)[0]];
+    // A never hears pub/sub (as while its subscriber reconnects): only the stored flag reaches it.
+    const deaf = { ...storeA, watchStops: () => () => {} };
+    const a = new Assistant({
+      model: createScriptedModel([{ text: 'a b c d e f g h i j k l m n o p', delayMs: 40 }]),
+      storage: withRedisRunEvents(durable, storeA),
+      coordinator: deaf,
+      limits: { heartbeatMs: 50 },
+    });
+    const b = new Assistant({
+      model: createScriptedModel([]),
+      storage: withRedisRunEvents(durable, storeB),
+      coordinator: storeB,
+    });
+    const run = await a.start({ input: 'Go', userId: 'carol' });
+    await b.stop(run.id, { userId: 'carol' });
+    expect(await run.result).toMatchObject({ stopReason: 'aborted', partial: true });
+  });
+
+  it('ends a cross-instance stream when the run ended without its final reaching Redis', async () => {
+    const durable = createInMemoryStorage();
+    const [storeA, storeB] = stores as [(typeof stores)[0], (typeof stores)[0]];
+    let appends = 0;
+    const flaky = {
+      ...storeA,
+      appendEvents: async (runId: string, events: readonly StewardEvent[]) => {
+        if (++appends === 2) throw new Error('Redis hiccup');
+        return storeA.appendEvents(runId, events);
+      },
+    };
+    const a = new Assistant({
+      model: createScriptedModel([{ text: 'one two three four five six', delayMs: 20 }]),
+      storage: withRedisRunEvents(durable, flaky),
+      coordinator: storeA,
+      limits: { heartbeatMs: 50 },
+    });
+    const b = new Assistant({
+      model: createScriptedModel([]),
+      storage: withRedisRunEvents(durable, storeB),
+      coordinator: storeB,
+      limits: { heartbeatMs: 50 },
+    });
+    const run = await a.start({ input: 'Go', userId: 'dave' });
+    const started = Date.now();
+    const seen: StewardEvent[] = [];
+    for await (const event of b.streamRun(run.id, { userId: 'dave' })) seen.push(event);
+    await run.result;
+    // It ends (it used to wait forever), with what was stored, in order.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(seen.map((event) => event.seq)).toEqual(seen.map((_, index) => index + 1));
+  });
 });

@@ -66,6 +66,8 @@ export interface RedisRunStore extends Coordinator {
   rateLimit(key: string, options: { limit: number; windowMs: number }): Promise<RateLimitResult>;
   /** Publishes a stop request that every instance's `watchStops` listeners receive. */
   requestStop(runId: string): Promise<void>;
+  /** Whether a stop was requested for the run (a flag kept as long as its events). */
+  stopRequested(runId: string): Promise<boolean>;
   /** Subscribes to stop requests (one subscriber connection, opened on the first listener). */
   watchStops(listener: (runId: string) => void): () => void;
   /** {@link tail} under the `Coordinator` name. */
@@ -88,9 +90,13 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return {1, first + count - 1}
 `;
 
+// The fence counter keeps rising across acquisitions; it expires a day after the last one, when
+// no holder of an old token can be left.
 const acquireScript = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+  local token = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], 86400)
+  return token
 end
 return 0
 `;
@@ -270,6 +276,8 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
     },
     async requestStop(runId) {
       try {
+        // The flag outlives a missed message: the run's heartbeat finds it (stopRequested).
+        await redis.set(key('run', runId, 'stop'), '1', 'EX', config.eventTtlSeconds);
         await redis.publish(key('stops'), runId);
       } catch (error) {
         throw fail(error, 'Requesting a stop');
@@ -293,6 +301,13 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
           subscriber = undefined;
         }
       };
+    },
+    async stopRequested(runId) {
+      try {
+        return (await redis.exists(key('run', runId, 'stop'))) === 1;
+      } catch (error) {
+        throw fail(error, 'Reading a stop request');
+      }
     },
     tailEvents(runId, tailOptions) {
       return store.tail(runId, tailOptions);

@@ -4,6 +4,7 @@ import { createInMemoryCoordinator } from '../coordination/in-memory-coordinator
 import { isStewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
+import { createMailTool } from '../testing/mail-tool.ts';
 import { createScriptedModel } from '../testing/scripted-model.ts';
 import { Assistant } from './assistant.ts';
 import { collect, types } from './test-helpers.ts';
@@ -230,3 +231,138 @@ async function collectIterable(source: AsyncIterable<StewardEvent>): Promise<Ste
   for await (const event of source) events.push(event);
   return events;
 }
+
+describe('Assistant: admission and resumes across instances', () => {
+  /** A and B share storage and a coordinator; B's model answers after the approval. */
+  function pair(options: { exclusiveSessions?: boolean; slowToNotice?: boolean } = {}) {
+    const storage = createInMemoryStorage();
+    const coordinator = createInMemoryCoordinator();
+    const { tool, sent } = createMailTool();
+    const limits = {
+      approvalPollMs: 50,
+      heartbeatMs: 50,
+      exclusiveSessions: options.exclusiveSessions ?? true,
+    };
+    const a = new Assistant({
+      model: createScriptedModel([
+        { toolCalls: [{ name: 'send_email', args: { to: 'bob@x.y' }, callId: `c-${Math.random()}` }] },
+        {
+          text: 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty',
+          delayMs: 20,
+        },
+        { text: 'second run' },
+      ]),
+      tools: [tool],
+      storage,
+      coordinator,
+      // A paused A that checks for decisions rarely: B, where the approval lands, goes on first.
+      limits: options.slowToNotice === true ? { ...limits, approvalPollMs: 1_000 } : limits,
+    });
+    const b = new Assistant({
+      model: createScriptedModel([
+        {
+          text: 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty',
+          delayMs: 20,
+        },
+      ]),
+      tools: [tool],
+      storage,
+      coordinator,
+      limits,
+    });
+    return { a, b, storage, sent };
+  }
+
+  async function pausedRun(assistant: Assistant, sessionId: string) {
+    const run = await assistant.start({ input: 'Mail bob', userId: 'ann', sessionId });
+    let callId = '';
+    for await (const event of assistant.streamRun(run.id, { userId: 'ann' })) {
+      if (event.type === 'approval_required') {
+        callId = event.call_id;
+        break;
+      }
+    }
+    // The pause is stored just after the event: wait for it, as a resume needs it.
+    while ((await assistant.getRun(run.id, { userId: 'ann' }))?.status !== 'awaiting_approval') {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return { run, callId };
+  }
+
+  it('keeps the session exclusive while a paused run goes on after an approval made elsewhere', async () => {
+    const { a, b, sent } = pair();
+    const { run, callId } = await pausedRun(a, 's-resume');
+    await b.approve(callId, { userId: 'ann' });
+    // Whichever instance goes on (and after A would have let go of a hand-off), the session
+    // stays busy until the run ends.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await expect(a.start({ input: 'Again', userId: 'ann', sessionId: 's-resume' })).rejects.toMatchObject({
+      code: 'session_busy',
+    });
+    await run.result;
+    await expect.poll(async () => (await a.getRun(run.id, { userId: 'ann' }))?.status).toBe('completed');
+    expect(sent).toEqual(['bob@x.y']);
+  });
+
+  it('streams to final on the paused instance even when another instance took the run over', async () => {
+    const { a, b, sent } = pair({ exclusiveSessions: false, slowToNotice: true });
+    const { run, callId } = await pausedRun(a, 's-handoff');
+    const reading = (async () => {
+      const seen: StewardEvent[] = [];
+      for await (const event of a.streamRun(run.id, { userId: 'ann' })) seen.push(event);
+      return seen;
+    })();
+    const { run: resumed } = await b.approve(callId, { userId: 'ann' });
+    expect(resumed?.id).toBe(run.id);
+    expect((await run.result).stopReason).toBe('handed_off');
+    const seen = await reading;
+    expect(seen.map((event) => event.seq)).toEqual(seen.map((_, index) => index + 1));
+    expect(seen.at(-1)).toMatchObject({ type: 'final', stop_reason: 'stop' });
+    expect(sent).toEqual(['bob@x.y']);
+  });
+
+  it('ends a paused run whose instance died on stop, so a later approval sends nothing', async () => {
+    const storage = createInMemoryStorage();
+    const { tool, sent } = createMailTool();
+    // A lives on its own coordinator: nothing B publishes reaches it, as if it had died.
+    const a = new Assistant({
+      model: createScriptedModel([
+        { toolCalls: [{ name: 'send_email', args: { to: 'bob@x.y' }, callId: 'orphan' }] },
+      ]),
+      tools: [tool],
+      storage,
+      limits: { heartbeatMs: 60_000, approvalPollMs: 60_000 },
+    });
+    const b = new Assistant({
+      model: createScriptedModel([{ text: 'never' }]),
+      tools: [tool],
+      storage,
+      limits: { heartbeatMs: 20 },
+    });
+    const { run } = await pausedRun(a, 's-orphan');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // Three of B's heartbeats without a beat from A.
+    await b.stop(run.id, { userId: 'ann' });
+    expect(await b.getRun(run.id, { userId: 'ann' })).toMatchObject({
+      status: 'aborted',
+      stopReason: 'aborted',
+    });
+    const events = await b.getRunEvents(run.id, { userId: 'ann' });
+    expect(events.at(-1)).toMatchObject({ type: 'final', stop_reason: 'aborted' });
+    const { run: resumed } = await b.approve('orphan', { userId: 'ann' });
+    expect(resumed).toBeUndefined();
+    expect(sent).toEqual([]);
+    a.close();
+    run.abort();
+  });
+
+  it('refuses another user’s session as not found before looking at its lock', async () => {
+    const assistant = new Assistant({ model: createScriptedModel([slow(), { text: 'x' }]) });
+    const mine = await assistant.start({ input: 'Hi', userId: 'ann', sessionId: 's-owned' });
+    await expect(assistant.start({ input: 'Hi', userId: 'bob', sessionId: 's-owned' })).rejects.toMatchObject(
+      {
+        code: 'session_not_found',
+      },
+    );
+    await mine.result;
+  });
+});

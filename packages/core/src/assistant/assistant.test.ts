@@ -108,8 +108,10 @@ describe('Assistant.run: input and options', () => {
     await assistant.run({ input: 'Hi', userId: 'alice', sessionId: 's1' }).result;
     const run = assistant.run({ input: 'Hi', userId: 'mallory', sessionId: 's1' });
     const events = await collect(run);
-    expect(types(events)).toEqual(['run_started', 'error', 'final']);
-    expect(events[1]).toMatchObject({ code: 'session_not_found', retryable: false });
+    // Refused at admission, before the run began: nothing of it is stored.
+    expect(types(events)).toEqual(['error', 'final']);
+    expect(events[0]).toMatchObject({ code: 'session_not_found', retryable: false });
+    expect(await storage.getRun(run.id, { userId: 'mallory' })).toBeUndefined();
     expect((await run.result).stopReason).toBe('error');
     expect(await assistant.getHistory('s1', { userId: 'alice' })).toHaveLength(2);
   });

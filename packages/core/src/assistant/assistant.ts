@@ -53,6 +53,8 @@ interface LaunchInit {
   readonly firstSeq: number;
   /** New runs pass admission (rate limit, session lock); a resumed run was admitted already. */
   readonly admit: boolean;
+  /** The session lock a resumed run took before it claimed the run. */
+  readonly lease?: SessionLease;
 }
 
 /** A run whose loop lives in this process. */
@@ -185,6 +187,11 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     if (record === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
     if (terminalStatuses.has(record.status)) return;
     await this.#coordinator.requestStop(runId);
+    // A paused run whose instance died has nobody to hear the stop (no heartbeat for three
+    // beats): end it here, as aborted, so a later approval cannot resume it.
+    const stale = Date.parse(record.updatedAt) < Date.now() - this.limits.heartbeatMs * 3;
+    if (record.status === 'awaiting_approval' && stale)
+      await recoverRun(this.storage, record, { stopped: true });
   }
 
   /**
@@ -207,6 +214,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   ): AsyncGenerator<StewardEvent, void, undefined> {
     const { userId, signal } = scope;
     let last = scope.afterSeq ?? 0;
+    let ended = false;
     const local = this.#live.get(runId);
     if (local !== undefined && local.userId === userId) {
       // The live buffer holds every event since this process took the run; storage the rest.
@@ -219,23 +227,43 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       for await (const event of abortable(local.run, signal)) {
         if (event.seq <= last) continue;
         last = event.seq;
+        ended = event.type === 'final';
         yield event;
       }
-      return;
+      // A buffer that closed without `final` was handed off: the run goes on elsewhere.
+      if (ended || signal?.aborted === true) return;
     }
     const record = await this.storage.getRun(runId, { userId });
     if (record === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
     const tail = this.#coordinator.tailEvents;
     if (tail !== undefined && !terminalStatuses.has(record.status)) {
-      for await (const event of tail.call(this.#coordinator, runId, {
-        afterSeq: last,
-        ...(signal === undefined ? {} : { signal }),
-      })) {
-        if (event.seq <= last) continue;
-        last = event.seq;
-        yield event;
+      // The tail ends on `final`; a run that ended without one reaching the tail (a lost write)
+      // is caught by a status check, and the rest is read from storage below.
+      const tailing = new AbortController();
+      const stopTail = () => tailing.abort();
+      signal?.addEventListener('abort', stopTail, { once: true });
+      const watchdog = setInterval(() => {
+        this.storage.getRun(runId, { userId }).then(
+          (now) => {
+            if (now === undefined || terminalStatuses.has(now.status)) tailing.abort();
+          },
+          () => {},
+        );
+      }, this.limits.heartbeatMs * 2);
+      try {
+        for await (const event of tail.call(this.#coordinator, runId, {
+          afterSeq: last,
+          signal: tailing.signal,
+        })) {
+          if (event.seq <= last) continue;
+          last = event.seq;
+          yield event;
+          if (event.type === 'final') return;
+        }
+      } finally {
+        clearInterval(watchdog);
+        signal?.removeEventListener('abort', stopTail);
       }
-      return;
     }
     // No live tail: read storage until `final`, waiting between reads while the run goes on.
     while (signal?.aborted !== true) {
@@ -302,8 +330,15 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     parseOptions(decisionInputSchema, { callId: runId, scope }, 'assistant.resume', 'invalid_input');
     const snapshot = await loadPausedRun(this.storage, runId, scope, this.limits.historyMessages);
     if (snapshot === undefined) return undefined;
+    // The resumed run holds the session like any run: wait for a paused owner that is alive to
+    // go on itself (then this resolves undefined), or for a dead owner's lock to expire.
+    const admitted = await this.#lockForResume(runId, snapshot.sessionId, scope.userId);
+    if (admitted === undefined) return undefined;
     const claimed = await this.storage.transitionRun(runId, 'awaiting_approval', 'running', snapshot.epoch);
-    if (claimed === undefined) return undefined;
+    if (claimed === undefined) {
+      await admitted.lease?.release().catch(() => {});
+      return undefined;
+    }
     return this.#launch(
       {
         runId,
@@ -314,6 +349,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         signal: undefined,
         firstSeq: snapshot.nextSeq,
         admit: false,
+        ...(admitted.lease === undefined ? {} : { lease: admitted.lease }),
       },
       (context) => continuePausedRun(context, snapshot),
     ).run;
@@ -367,7 +403,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#unwatchStops ??= this.#coordinator.watchStops((stopped) =>
       this.#live.get(stopped)?.run.abort(stopReason()),
     );
-    let lease: SessionLease | undefined;
+    let lease: SessionLease | undefined = init.lease;
     // Locks live three heartbeats: a dead instance's lock frees itself, a live one keeps extending.
     const lockTtlMs = this.limits.heartbeatMs * 3;
     let markRecorded: (stored: boolean) => void = () => {};
@@ -392,6 +428,13 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     // The heartbeat tells other instances this run's instance is alive (see recoverInterruptedRuns).
     const heartbeat = setInterval(() => {
       this.storage.updateRun(runId, {}).catch(() => {});
+      // A stop published while this instance was not listening (a reconnect) is still found.
+      this.#coordinator.stopRequested?.(runId).then(
+        (requested) => {
+          if (requested) controller.abort(stopReason());
+        },
+        () => {},
+      );
       lease?.extend(lockTtlMs).then(
         (held) => {
           if (!held) controller.abort(new StewardError('session_busy', `Run ${runId} lost its session lock`));
@@ -452,7 +495,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     const result = (init.admit ? this.#admit(init, lockTtlMs) : Promise.resolve(undefined))
       .then(
         (acquired) => {
-          lease = acquired;
+          lease = acquired ?? lease;
           return execute(context);
         },
         (refusal: unknown) => refuse(context, refusal),
@@ -471,7 +514,32 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     return live;
   }
 
-  /** Admission: the user's rate limit, then the session's lock (unless sessions may run in parallel). */
+  /**
+   * The session lock for resuming a paused run. Polls until it is free (a dead owner's lock
+   * expires after three heartbeats) or the run left `awaiting_approval` (its live owner went on
+   * with it). Resolves `{}` when sessions are not exclusive, `undefined` when this should not resume.
+   */
+  async #lockForResume(
+    runId: string,
+    sessionId: string,
+    userId: string,
+  ): Promise<{ lease?: SessionLease } | undefined> {
+    if (!this.limits.exclusiveSessions) return {};
+    const lockTtlMs = this.limits.heartbeatMs * 3;
+    const deadline = Date.now() + lockTtlMs + this.limits.approvalPollMs * 2;
+    while (true) {
+      const lease = await this.#coordinator.acquireSessionLock(sessionId, {
+        owner: `${this.#instanceId}:${runId}`,
+        ttlMs: lockTtlMs,
+      });
+      if (lease !== undefined) return { lease };
+      const now = await this.storage.getRun(runId, { userId });
+      if (now?.status !== 'awaiting_approval' || Date.now() > deadline) return undefined;
+      await delay(Math.min(100, this.limits.heartbeatMs));
+    }
+  }
+
+  /** Admission: the user's rate limit, the session's owner, then its lock (unless sessions may run in parallel). */
   async #admit(init: LaunchInit, lockTtlMs: number): Promise<SessionLease | undefined> {
     if (this.#rateLimit !== undefined) {
       const verdict = await this.#coordinator.rateLimit(`user:${init.userId}`, {
@@ -488,6 +556,8 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         );
       }
     }
+    // Ownership first: another user's session is `session_not_found`, never a glimpse of its lock.
+    await this.storage.ensureSession(init.sessionId, { userId: init.userId });
     if (!this.limits.exclusiveSessions) return undefined;
     const lease = await this.#coordinator.acquireSessionLock(init.sessionId, {
       owner: `${this.#instanceId}:${init.runId}`,

@@ -9,10 +9,23 @@ import type { RunRecord, Storage } from '../storage/storage.ts';
  * `interrupted`, so two recoverers cannot both act), keeps the partial answer in history, answers
  * unanswered tool calls, and appends `error` (`run_interrupted`) and `final` to its stored events
  * with the next seqs, so a reader tailing the run sees it end. Resolves whether it did.
+ *
+ * `stopped: true` ends a paused run (`awaiting_approval`) that no live instance holds, on the
+ * user's stop: the same, as `aborted`, with no `error` event (a stop is not a failure).
  */
-export async function recoverRun(storage: Storage, record: RunRecord): Promise<boolean> {
+export async function recoverRun(
+  storage: Storage,
+  record: RunRecord,
+  options: { stopped?: boolean } = {},
+): Promise<boolean> {
   const scope = { userId: record.userId };
-  const claimed = await storage.transitionRun(record.id, 'running', 'interrupted', record.epoch ?? 0);
+  const stopped = options.stopped === true;
+  const claimed = await storage.transitionRun(
+    record.id,
+    stopped ? 'awaiting_approval' : 'running',
+    stopped ? 'aborted' : 'interrupted',
+    record.epoch ?? 0,
+  );
   if (claimed === undefined) return false;
   const events = await storage.listEvents(record.id, scope);
   const tokens = events.flatMap((event) => (event.type === 'token' ? [event] : []));
@@ -37,10 +50,9 @@ export async function recoverRun(storage: Storage, record: RunRecord): Promise<b
         callId: call.callId,
         toolName: call.name,
         content: JSON.stringify({
-          error: {
-            code: 'run_interrupted',
-            message: 'The run was interrupted before this call reported back',
-          },
+          error: stopped
+            ? { code: 'run_aborted', message: 'The run was stopped before this call ran' }
+            : { code: 'run_interrupted', message: 'The run was interrupted before this call reported back' },
         }),
         isError: true,
       });
@@ -59,27 +71,36 @@ export async function recoverRun(storage: Storage, record: RunRecord): Promise<b
   const next = (events.at(-1)?.seq ?? 0) + 1;
   const timestamp = new Date().toISOString();
   const ending: StewardEvent[] = [
-    {
-      type: 'error',
-      code: error.code,
-      message: error.message,
-      retryable: error.retryable,
-      run_id: record.id,
-      seq: next,
-      timestamp,
-    },
-    {
-      type: 'final',
-      text,
-      usage,
-      stop_reason: 'interrupted',
-      partial: true,
-      run_id: record.id,
-      seq: next + 1,
-      timestamp,
-    },
+    ...(stopped
+      ? []
+      : [
+          {
+            type: 'error' as const,
+            code: error.code,
+            message: error.message,
+            retryable: error.retryable,
+            run_id: record.id,
+            seq: next,
+            timestamp,
+          },
+        ]),
   ];
+  ending.push({
+    type: 'final',
+    text,
+    usage,
+    stop_reason: stopped ? 'aborted' : 'interrupted',
+    partial: true,
+    run_id: record.id,
+    seq: next + ending.length,
+    timestamp,
+  });
   await storage.appendEvents(record.id, ending);
-  await storage.updateRun(record.id, { stopReason: 'interrupted', text, partial: true, usage });
+  await storage.updateRun(record.id, {
+    stopReason: stopped ? 'aborted' : 'interrupted',
+    text,
+    partial: true,
+    usage,
+  });
   return true;
 }

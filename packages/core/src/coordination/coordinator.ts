@@ -33,6 +33,11 @@ export interface Coordinator {
   rateLimit(key: string, options: { limit: number; windowMs: number }): Promise<RateLimitResult>;
   /** Asks whichever instance runs `runId` to stop it. */
   requestStop(runId: string): Promise<void>;
+  /**
+   * Whether a stop was requested for `runId`, for a run whose instance missed the message (it
+   * was reconnecting). Checked on every heartbeat. Optional: without it, stops are messages only.
+   */
+  stopRequested?(runId: string): Promise<boolean>;
   /** Calls `listener` with the run id of every stop request, from any instance. Returns an unsubscribe. */
   watchStops(listener: (runId: string) => void): () => void;
   /**
