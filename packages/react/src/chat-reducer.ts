@@ -1,7 +1,7 @@
 import type { ErrorEvent, StewardEvent } from '@steward/core';
 import type { StewardClient, StewardClientError } from '@steward/transport-ws/client';
 import type { AssistantChatMessage, ChatMessage, ToolCard } from './chat-message.ts';
-import { type HistoryMessage, messagesFromHistory, statusOfError } from './history-messages.ts';
+import { type HistoryMessage, messagesFromHistory, newToolCard, statusOfError } from './history-messages.ts';
 
 /**
  * What the hook is doing:
@@ -306,21 +306,7 @@ function upsertCard(
 ): ChatState {
   const index = state.messages.findIndex((message) => message.role === 'tool' && message.callId === callId);
   if (index !== -1) return updateCard(state, callId, change);
-  const card: ToolCard = {
-    role: 'tool',
-    id: `tool:${callId}`,
-    runId,
-    callId,
-    toolSlug,
-    args: undefined,
-    status: 'requested',
-    requireConfirmation: false,
-    approval: undefined,
-    progress: undefined,
-    result: undefined,
-    error: undefined,
-    durationMs: undefined,
-  };
+  const card = newToolCard(runId, callId, toolSlug, undefined);
   return {
     ...state,
     messages: insertAt(state.messages, lastIndexOfRun(state.messages, runId) + 1, change(card)),

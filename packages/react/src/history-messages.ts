@@ -32,14 +32,14 @@ export function messagesFromHistory(history: readonly HistoryMessage[]): ChatMes
         }
         for (const call of item.toolCalls ?? []) {
           cardIndex.set(call.callId, messages.length);
-          messages.push(storedCard(item.run_id, call.callId, call.name, argumentsOf(call.arguments)));
+          messages.push(newToolCard(item.run_id, call.callId, call.name, argumentsOf(call.arguments)));
         }
         break;
       case 'tool': {
         const index = cardIndex.get(item.callId);
         const card =
           index === undefined
-            ? storedCard(item.run_id, item.callId, item.toolName, undefined)
+            ? newToolCard(item.run_id, item.callId, item.toolName, undefined)
             : (messages[index] as ToolCard);
         const error = item.isError === true ? toolErrorOf(item.content) : undefined;
         const finished: ToolCard = {
@@ -61,7 +61,8 @@ export function messagesFromHistory(history: readonly HistoryMessage[]): ChatMes
   return messages;
 }
 
-function storedCard(runId: string, callId: string, toolSlug: string, args: unknown): ToolCard {
+/** @internal A card for a call nothing more is known of yet: from history, or an event that came first. */
+export function newToolCard(runId: string, callId: string, toolSlug: string, args: unknown): ToolCard {
   return {
     role: 'tool',
     id: `tool:${callId}`,
@@ -69,7 +70,7 @@ function storedCard(runId: string, callId: string, toolSlug: string, args: unkno
     callId,
     toolSlug,
     args,
-    // History does not say whether a call without a result still waits for consent.
+    // Neither history nor a first event says whether a call still waits for consent.
     status: 'requested',
     requireConfirmation: false,
     approval: undefined,
