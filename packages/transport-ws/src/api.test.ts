@@ -3,22 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { StewardEvent } from '@steward/core';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStewardApi } from './api.ts';
 import { createJwtAuth } from './auth.ts';
 import { toNodeHandler } from './node-handler.ts';
-import { mailTool, readSse, secret, startTestServer, userToken } from './test-helpers.ts';
+import { mailTool, readSse, secret, testServers, userToken } from './test-helpers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function server(...args: Parameters<typeof startTestServer>) {
-  const started = await startTestServer(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { server, cleanups } = testServers();
 
 async function call(
   url: string,

@@ -1,18 +1,9 @@
 import type { StewardEvent } from '@steward/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStewardClient, StewardClientError } from './client.ts';
-import { mailTool, startProxy, startTestServer, userToken } from './test-helpers.ts';
+import { mailTool, startProxy, testServers, userToken } from './test-helpers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function server(...args: Parameters<typeof startTestServer>) {
-  const started = await startTestServer(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { server, cleanups } = testServers();
 
 describe('createStewardClient (Node, global fetch and WebSocket)', () => {
   it('starts a run, streams it to final, and reads the history', async () => {

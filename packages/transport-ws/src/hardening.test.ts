@@ -1,20 +1,11 @@
 import { connect } from 'node:net';
 import { SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createJwtAuth } from './auth.ts';
 import { createStewardClient } from './client.ts';
-import { readSse, secret, startTestServer, userToken } from './test-helpers.ts';
+import { readSse, secret, testServers, userToken } from './test-helpers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function server(...args: Parameters<typeof startTestServer>) {
-  const started = await startTestServer(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { server } = testServers();
 
 /** Sends raw bytes and resolves the first line the server answers (or '' when it closes). */
 function raw(url: string, request: string): Promise<string> {

@@ -1,5 +1,6 @@
 import { Assistant, type AssistantOptions, type StewardEvent } from '@steward/core';
 import { createMailTool, createScriptedModel, type ScriptedStep } from '@steward/core/testing';
+import { afterEach } from 'vitest';
 import { createJwtAuth } from './auth.ts';
 import { type StewardServer, startStewardServer } from './server.ts';
 import { signTestToken, startTcpProxy } from './testing.ts';
@@ -30,6 +31,23 @@ export async function startTestServer(
   const assistant = new Assistant({ model: createScriptedModel(steps), ...assistantOptions });
   const server = await startStewardServer({ assistant, auth: createJwtAuth({ secret }), ...api });
   return Object.assign(server, { assistant });
+}
+
+/**
+ * @internal Per-file test servers: `server(...)` starts one, and every server (and whatever else
+ * the test pushes on `cleanups`) is closed after each test.
+ */
+export function testServers() {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  async function server(...args: Parameters<typeof startTestServer>) {
+    const started = await startTestServer(...args);
+    cleanups.push(() => started.close());
+    return started;
+  }
+  return { server, cleanups };
 }
 
 /** @internal A TCP proxy whose connections a test can cut, to drop sockets mid-stream. */

@@ -2,23 +2,14 @@ import { Assistant, createInMemoryStorage, type StewardEvent } from '@steward/co
 import { createScriptedModel } from '@steward/core/testing';
 import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createJwtAuth } from './auth.ts';
 import { startStewardServer } from './server.ts';
-import { mailTool, secret, startTestServer, userToken } from './test-helpers.ts';
+import { mailTool, secret, testServers, userToken } from './test-helpers.ts';
 import { closeCodes } from './websocket.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function server(...args: Parameters<typeof startTestServer>) {
-  const started = await startTestServer(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { server, cleanups } = testServers();
 
 interface Socket {
   readonly ws: WebSocket;
