@@ -1,5 +1,6 @@
 import { raceAbort } from '../internal/abort.ts';
 import type { RunResult } from './run.ts';
+import { resultOf } from './run-end.ts';
 import type { RunLoopContext, RunState } from './run-loop.ts';
 import type { PendingCall } from './tool-execution.ts';
 
@@ -113,13 +114,5 @@ export async function awaitDecisions(
  */
 export function handOff(context: RunLoopContext, state: RunState): RunResult {
   context.events.close();
-  return {
-    runId: context.runId,
-    sessionId: context.sessionId,
-    text: state.text,
-    messages: state.messages,
-    usage: state.usage,
-    stopReason: 'handed_off',
-    partial: true,
-  };
+  return resultOf(context, state, 'handed_off', true);
 }

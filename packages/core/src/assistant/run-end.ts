@@ -124,6 +124,17 @@ export async function finish(
       }
     }
   }
+  return resultOf(context, state, stopReason, partial, error);
+}
+
+/** @internal What a run resolves with, from its state and how it ended. */
+export function resultOf(
+  context: RunLoopContext,
+  state: RunState,
+  stopReason: RunResult['stopReason'],
+  partial: boolean,
+  error?: StewardError,
+): RunResult {
   return {
     runId: context.runId,
     sessionId: context.sessionId,
