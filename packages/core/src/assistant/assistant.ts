@@ -34,6 +34,7 @@ import { Run } from './run.ts';
 import { refuse } from './run-end.ts';
 import { RunEventStream } from './run-event-stream.ts';
 import { executeRun, type RunLoopContext } from './run-loop.ts';
+import { readRunEvents, terminalStatuses } from './run-reader.ts';
 import { recoverRun } from './run-recovery.ts';
 import { continuePausedRun, loadPausedRun } from './run-resume.ts';
 
@@ -64,13 +65,6 @@ interface LiveRun {
   /** Resolves true once the run's record is stored, false when the run ended before that. */
   readonly recorded: Promise<boolean>;
 }
-
-const terminalStatuses: ReadonlySet<RunRecord['status']> = new Set([
-  'completed',
-  'aborted',
-  'failed',
-  'interrupted',
-]);
 
 /** What an {@link Assistant} emits to observers (`assistant.on(...)`). */
 export interface AssistantEventMap {
@@ -208,87 +202,21 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     return { [Symbol.asyncIterator]: () => this.#stream(runId, scope) };
   }
 
-  async *#stream(
+  #stream(
     runId: string,
     scope: OwnerScope & { afterSeq?: number; signal?: AbortSignal },
   ): AsyncGenerator<StewardEvent, void, undefined> {
-    const { userId, signal } = scope;
-    let last = scope.afterSeq ?? 0;
-    let ended = false;
-    const local = this.#live.get(runId);
-    if (local !== undefined && local.userId === userId) {
-      // The live buffer holds every event since this process took the run; storage the rest.
-      await local.recorded;
-      for (const event of await this.storage.listEvents(runId, { userId, afterSeq: last })) {
-        if (event.seq !== last + 1) break;
-        last = event.seq;
-        yield event;
-      }
-      for await (const event of abortable(local.run, signal)) {
-        if (event.seq <= last) continue;
-        last = event.seq;
-        ended = event.type === 'final';
-        yield event;
-      }
-      // A buffer that closed without `final` was handed off: the run goes on elsewhere.
-      if (ended || signal?.aborted === true) return;
-    }
-    const record = await this.storage.getRun(runId, { userId });
-    if (record === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
-    const tail = this.#coordinator.tailEvents;
-    if (tail !== undefined && !terminalStatuses.has(record.status)) {
-      // The tail ends on `final`; a run that ended without one reaching the tail (a lost write)
-      // is caught by a status check, and the rest is read from storage below.
-      const tailing = new AbortController();
-      const stopTail = () => tailing.abort();
-      signal?.addEventListener('abort', stopTail, { once: true });
-      const watchdog = setInterval(() => {
-        this.storage.getRun(runId, { userId }).then(
-          (now) => {
-            if (now === undefined || terminalStatuses.has(now.status)) tailing.abort();
-          },
-          () => {},
-        );
-      }, this.limits.heartbeatMs * 2);
-      try {
-        for await (const event of tail.call(this.#coordinator, runId, {
-          afterSeq: last,
-          signal: tailing.signal,
-        })) {
-          if (event.seq <= last) continue;
-          last = event.seq;
-          yield event;
-          if (event.type === 'final') return;
-        }
-      } finally {
-        clearInterval(watchdog);
-        signal?.removeEventListener('abort', stopTail);
-      }
-    }
-    // No live tail: read storage until `final`, waiting between reads while the run goes on.
-    while (signal?.aborted !== true) {
-      const batch = await this.storage.listEvents(runId, { userId, afterSeq: last });
-      for (const event of batch) {
-        if (event.seq !== last + 1) break;
-        last = event.seq;
-        yield event;
-        if (event.type === 'final') return;
-      }
-      if (batch.length === 0) {
-        const now = await this.storage.getRun(runId, { userId });
-        if (now === undefined || terminalStatuses.has(now.status)) {
-          // Ended without a stored `final` (an adapter that lost writes): nothing more will come.
-          const again = await this.storage.listEvents(runId, { userId, afterSeq: last });
-          if (again.length === 0) return;
-          continue;
-        }
-        try {
-          await delay(this.limits.streamPollMs, signal);
-        } catch {
-          return;
-        }
-      }
-    }
+    const live = this.#live.get(runId);
+    return readRunEvents(
+      {
+        storage: this.storage,
+        coordinator: this.#coordinator,
+        limits: this.limits,
+        local: live !== undefined && live.userId === scope.userId ? live : undefined,
+      },
+      runId,
+      scope,
+    );
   }
 
   /** Stops watching the coordinator for stop requests. Runs under way go on. */
@@ -596,26 +524,4 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
 
 function stopReason(): StewardError {
   return new StewardError('run_aborted', 'The run was stopped by the user');
-}
-
-/** Iterates `source` until it ends or `signal` aborts (then it ends quietly). */
-async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
-  if (signal === undefined) {
-    yield* source;
-    return;
-  }
-  const iterator = source[Symbol.asyncIterator]();
-  const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    if (signal.aborted) resolve({ value: undefined, done: true });
-    signal.addEventListener('abort', () => resolve({ value: undefined, done: true }), { once: true });
-  });
-  try {
-    while (true) {
-      const next = await Promise.race([iterator.next(), aborted]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    await iterator.return?.();
-  }
 }
