@@ -5,7 +5,6 @@ import type { Coordinator, SessionLease } from '../coordination/coordinator.ts';
 import { createInMemoryCoordinator } from '../coordination/in-memory-coordinator.ts';
 import { StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
-import { delay } from '../internal/abort.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
@@ -16,6 +15,7 @@ import type { OwnerScope, RunRecord, Storage, StoredMessage } from '../storage/s
 import type { Tool } from '../tools/define-tool.ts';
 import { createLocalToolProvider } from '../tools/local-tool-provider.ts';
 import { isToolProvider, type ToolProvider } from '../tools/tool-provider.ts';
+import { type AdmissionContext, admit, lockForResume } from './admission.ts';
 import { createDecisionSignals } from './approval-wait.ts';
 import { decide, grantPermission, revokePermission } from './approvals.ts';
 import {
@@ -260,7 +260,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     if (snapshot === undefined) return undefined;
     // The resumed run holds the session like any run: wait for a paused owner that is alive to
     // go on itself (then this resolves undefined), or for a dead owner's lock to expire.
-    const admitted = await this.#lockForResume(runId, snapshot.sessionId, scope.userId);
+    const admitted = await lockForResume(this.#admission(), runId, snapshot.sessionId, scope.userId);
     if (admitted === undefined) return undefined;
     const claimed = await this.storage.transitionRun(runId, 'awaiting_approval', 'running', snapshot.epoch);
     if (claimed === undefined) {
@@ -420,7 +420,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       onRecorded: () => markRecorded(true),
     };
     if (!init.admit) markRecorded(true);
-    const result = (init.admit ? this.#admit(init, lockTtlMs) : Promise.resolve(undefined))
+    const result = (init.admit ? admit(this.#admission(), init, lockTtlMs) : Promise.resolve(undefined))
       .then(
         (acquired) => {
           lease = acquired ?? lease;
@@ -442,58 +442,14 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     return live;
   }
 
-  /**
-   * The session lock for resuming a paused run. Polls until it is free (a dead owner's lock
-   * expires after three heartbeats) or the run left `awaiting_approval` (its live owner went on
-   * with it). Resolves `{}` when sessions are not exclusive, `undefined` when this should not resume.
-   */
-  async #lockForResume(
-    runId: string,
-    sessionId: string,
-    userId: string,
-  ): Promise<{ lease?: SessionLease } | undefined> {
-    if (!this.limits.exclusiveSessions) return {};
-    const lockTtlMs = this.limits.heartbeatMs * 3;
-    const deadline = Date.now() + lockTtlMs + this.limits.approvalPollMs * 2;
-    while (true) {
-      const lease = await this.#coordinator.acquireSessionLock(sessionId, {
-        owner: `${this.#instanceId}:${runId}`,
-        ttlMs: lockTtlMs,
-      });
-      if (lease !== undefined) return { lease };
-      const now = await this.storage.getRun(runId, { userId });
-      if (now?.status !== 'awaiting_approval' || Date.now() > deadline) return undefined;
-      await delay(Math.min(100, this.limits.heartbeatMs));
-    }
-  }
-
-  /** Admission: the user's rate limit, the session's owner, then its lock (unless sessions may run in parallel). */
-  async #admit(init: LaunchInit, lockTtlMs: number): Promise<SessionLease | undefined> {
-    if (this.#rateLimit !== undefined) {
-      const verdict = await this.#coordinator.rateLimit(`user:${init.userId}`, {
-        limit: this.#rateLimit.runs,
-        windowMs: this.#rateLimit.windowMs,
-      });
-      if (!verdict.allowed) {
-        throw new StewardError(
-          'rate_limited',
-          `Too many runs; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
-          {
-            details: { retryAfterMs: verdict.retryAfterMs },
-          },
-        );
-      }
-    }
-    // Ownership first: another user's session is `session_not_found`, never a glimpse of its lock.
-    await this.storage.ensureSession(init.sessionId, { userId: init.userId });
-    if (!this.limits.exclusiveSessions) return undefined;
-    const lease = await this.#coordinator.acquireSessionLock(init.sessionId, {
-      owner: `${this.#instanceId}:${init.runId}`,
-      ttlMs: lockTtlMs,
-    });
-    if (lease === undefined)
-      throw new StewardError('session_busy', `Session ${init.sessionId} already has an active run`);
-    return lease;
+  #admission(): AdmissionContext {
+    return {
+      storage: this.storage,
+      coordinator: this.#coordinator,
+      limits: this.limits,
+      rateLimit: this.#rateLimit,
+      instanceId: this.#instanceId,
+    };
   }
 
   /** The session's messages, oldest first, tool outputs included. Another user's session reads as empty. */
