@@ -38,7 +38,10 @@ export interface ToolErrorPayload {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** The run was accepted and is about to call the model. Always the first event (`seq` 1). */
+/**
+ * The run was admitted and is about to call the model: the first event (`seq` 1). A run refused
+ * at admission (`session_busy`, `rate_limited`, `session_not_found`) has only `error` and `final`.
+ */
 export interface RunStartedEvent extends EventBase {
   readonly type: 'run_started';
   readonly session_id: string;
