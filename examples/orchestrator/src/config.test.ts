@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { formatProblems, loadConfig } from './config.ts';
+
+const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+const valid = {
+  DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/test',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  OPENAI_API_KEY: 'sk-test',
+  STEWARD_MODEL: 'gpt-test',
+  STEWARD_JWT_SECRET: secret,
+};
+
+describe('loadConfig', () => {
+  it('reads a complete environment, with defaults for the rest', () => {
+    const result = loadConfig({
+      ...valid,
+      STEWARD_MCP_SERVERS: JSON.stringify([
+        { name: 'gmail', transport: 'streamable-http', url: 'http://gmail:8931/mcp', serviceAuth: {} },
+      ]),
+      STEWARD_MCP_JWT_SECRET: secret,
+      STEWARD_RATE_LIMIT_RUNS: '20',
+      STEWARD_JWT_AUDIENCE: 'steward, chat',
+      PORT: '', // Empty means unset.
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      database: { schema: 'steward', migrate: true },
+      redis: { prefix: 'steward' },
+      auth: { secret, audience: ['steward', 'chat'] },
+      model: { model: 'gpt-test', api: 'chat' },
+      mcp: { servers: [{ name: 'gmail' }], serviceAuth: { issuer: 'steward' }, syncIntervalMs: 30_000 },
+      rateLimit: { runs: 20, windowMs: 60_000 },
+      drainTimeoutMs: 25_000,
+      heartbeatMs: 5_000,
+    });
+  });
+
+  it('lists every problem at once, each naming its variable', () => {
+    const result = loadConfig({
+      REDIS_URL: 'http://127.0.0.1:6379',
+      STEWARD_JWT_SECRET: 'short',
+      PORT: '80a',
+      STEWARD_DRAIN_TIMEOUT_MS: '-1',
+      STEWARD_RATE_LIMIT_WINDOW_MS: '1000',
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const named = (variable: string) =>
+      result.problems.filter((problem) => problem.startsWith(`${variable}:`));
+    for (const variable of [
+      'DATABASE_URL',
+      'REDIS_URL',
+      'OPENAI_API_KEY',
+      'STEWARD_MODEL',
+      'STEWARD_JWT_SECRET',
+      'PORT',
+      'STEWARD_DRAIN_TIMEOUT_MS',
+      'STEWARD_RATE_LIMIT_RUNS',
+    ])
+      expect(named(variable), variable).toHaveLength(1);
+    expect(named('DATABASE_URL')[0]).toMatch(/required/);
+    expect(named('REDIS_URL')[0]).toMatch(/redis:\/\//);
+    expect(formatProblems(result.problems)).toMatch(/^The orchestrator is not configured \(8 problems\)/);
+  });
+
+  it('refuses malformed STEWARD_MCP_SERVERS without echoing it (it may hold secrets)', () => {
+    const result = loadConfig({
+      ...valid,
+      STEWARD_MCP_SERVERS: '[{"name":"gmail","headers":{"x":"hunter2"}',
+    });
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        'STEWARD_MCP_SERVERS: is not valid JSON (at position 42): expected an array of MCP server configs',
+      ],
+    });
+  });
+
+  it('checks each MCP server config: transport, URL, unknown fields, duplicates, service auth', () => {
+    const result = loadConfig({
+      ...valid,
+      STEWARD_MCP_SERVERS: JSON.stringify([
+        { name: 'gmail', transport: 'http', url: 'http://gmail/mcp' },
+        { name: 'files', transport: 'stdio', command: 'npx', readonlyTools: [] },
+        { name: 'files', transport: 'sse', url: 'ftp://files' },
+        { name: 'calendar', transport: 'streamable-http', url: 'http://calendar/mcp', serviceAuth: {} },
+      ]),
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      "STEWARD_MCP_SERVERS[0].transport: must be 'streamable-http', 'sse' or 'stdio'",
+      'STEWARD_MCP_SERVERS[1]: unknown field readonlyTools',
+      'STEWARD_MCP_SERVERS[2].url: must be an http:// or https:// URL',
+    ]);
+    const duplicate = loadConfig({
+      ...valid,
+      STEWARD_MCP_SERVERS: JSON.stringify([
+        { name: 'files', transport: 'stdio', command: 'a' },
+        { name: 'files', transport: 'stdio', command: 'b' },
+        { name: 'calendar', transport: 'streamable-http', url: 'http://calendar/mcp', serviceAuth: {} },
+      ]),
+    });
+    expect(duplicate.ok === false && duplicate.problems).toEqual([
+      'STEWARD_MCP_SERVERS[1].name: files is listed twice',
+    ]);
+    const noSigner = loadConfig({
+      ...valid,
+      STEWARD_MCP_SERVERS: JSON.stringify([
+        { name: 'calendar', transport: 'streamable-http', url: 'http://calendar/mcp', serviceAuth: {} },
+      ]),
+    });
+    expect(noSigner.ok === false && noSigner.problems).toEqual([
+      'STEWARD_MCP_SERVERS[0].serviceAuth: calendar asks for service JWTs, which need STEWARD_MCP_JWT_SECRET',
+    ]);
+  });
+
+  it('needs a run-token secret when user tokens come from a JWKS only', () => {
+    const { STEWARD_JWT_SECRET: _secret, ...withoutSecret } = valid;
+    const result = loadConfig({ ...withoutSecret, STEWARD_JWKS_URL: 'https://login.example.com/jwks.json' });
+    expect(result.ok === false && result.problems).toEqual([
+      'STEWARD_RUN_TOKEN_SECRET: is required when only STEWARD_JWKS_URL is set (it signs run-scoped tokens)',
+    ]);
+    expect(
+      loadConfig({
+        ...withoutSecret,
+        STEWARD_JWKS_URL: 'https://login.example.com/jwks.json',
+        STEWARD_RUN_TOKEN_SECRET: secret,
+      }).ok,
+    ).toBe(true);
+  });
+
+  it('warns about STEWARD_ variables it does not know (a typo keeps a default)', () => {
+    const result = loadConfig({ ...valid, STEWARD_DRAIN_TIMEOUT: '1000', STEWARD_TEST_DATABASE_URL: 'x' });
+    expect(result.ok && result.warnings).toEqual([
+      'STEWARD_DRAIN_TIMEOUT is not a variable this service reads (a typo?); it is ignored',
+    ]);
+  });
+});
+
+describe('node src/main.ts with a bad environment', () => {
+  it('exits 1 before connecting anything, naming the missing DATABASE_URL', async () => {
+    const { DATABASE_URL: _url, ...withoutDatabase } = valid;
+    const { code, stderr, stdout } = await runMain(withoutDatabase);
+    expect(code).toBe(1);
+    expect(stderr).toContain('DATABASE_URL: is required');
+    expect(stdout).toBe('');
+  });
+
+  it('exits 1 on malformed STEWARD_MCP_SERVERS JSON, naming the variable', async () => {
+    const { code, stderr } = await runMain({ ...valid, STEWARD_MCP_SERVERS: '{not json' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('STEWARD_MCP_SERVERS: is not valid JSON');
+  });
+});
+
+/** Runs the service with exactly `environment` (nothing inherited but PATH), until it exits. */
+function runMain(
+  environment: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [new URL('./main.ts', import.meta.url).pathname], {
+    env: { PATH: process.env.PATH ?? '', ...environment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

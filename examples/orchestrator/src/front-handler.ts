@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { NodeHandler } from '@steward/transport-ws';
+import type { Logger } from './logger.ts';
+import { withTimeout } from './timing.ts';
+
+/** Options of {@link createFrontHandler}. */
+export interface FrontHandlerOptions {
+  /** The Steward API (`toNodeHandler(api)`): everything that is not a probe goes there. */
+  readonly api: NodeHandler;
+  /** Dependencies `/readyz` checks; each resolves when reachable. */
+  readonly checks: Readonly<Record<string, () => Promise<unknown>>>;
+  /** Extra, informational fields of the `/readyz` body (they never make it fail). */
+  readonly details?: () => Record<string, unknown>;
+  readonly isDraining: () => boolean;
+  readonly logger: Logger;
+  /** How long one readiness check may take. Default 2,000 ms. */
+  readonly checkTimeoutMs?: number;
+}
+
+/**
+ * The node:http listener in front of the Steward API: `GET /healthz` (the process is alive, even
+ * while draining), `GET /readyz` (Postgres and Redis answer, and the instance is not draining),
+ * and, while draining, a 503 for the requests that would start work here (a new run, or an
+ * approval, which may resume a paused run here). The API has no drain hook, so this sits in front.
+ */
+export function createFrontHandler(options: FrontHandlerOptions) {
+  const checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
+
+  async function readiness(): Promise<{ status: number; body: Record<string, unknown> }> {
+    if (options.isDraining()) return { status: 503, body: { status: 'draining' } };
+    const results = await Promise.all(
+      Object.entries(options.checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), checkTimeoutMs, `${name} did not answer within ${checkTimeoutMs} ms`);
+          return [name, 'ok'] as const;
+        } catch (error) {
+          options.logger.warn('readiness_check_failed', { check: name, error });
+          return [name, 'unreachable'] as const; // The probe is public: details go to the log only.
+        }
+      }),
+    );
+    const ready = results.every(([, state]) => state === 'ok');
+    return {
+      status: ready ? 200 : 503,
+      body: {
+        status: ready ? 'ready' : 'unready',
+        checks: Object.fromEntries(results),
+        ...options.details?.(),
+      },
+    };
+  }
+
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    const url = URL.parse(request.url ?? '/', 'http://localhost');
+    const path = url?.pathname;
+    const probe = request.method === 'GET' || request.method === 'HEAD';
+    if (probe && path === '/healthz') {
+      send(response, 200, { status: options.isDraining() ? 'draining' : 'ok' });
+      return;
+    }
+    if (probe && path === '/readyz') {
+      readiness().then(
+        ({ status, body }) => send(response, status, body),
+        () => send(response, 503, { status: 'unready' }),
+      );
+      return;
+    }
+    if (path !== undefined && options.isDraining() && startsWork(request.method ?? 'GET', path)) {
+      send(response, 503, shuttingDown, { 'retry-after': '1', connection: 'close' });
+      return;
+    }
+    options.api(request, response);
+  };
+}
+
+const shuttingDown = {
+  error: {
+    code: 'shutting_down',
+    message: 'This instance is shutting down: send new runs and approvals to another instance',
+  },
+};
+
+/**
+ * `POST /api/v1/respond` and `POST /api/v1/runs/:id/approvals`, matched the way the API matches
+ * routes (empty segments ignored), so no spelling of the path slips past the gate.
+ */
+function startsWork(method: string, path: string): boolean {
+  if (method !== 'POST') return false;
+  const segments = path.split('/').filter((part) => part !== '');
+  if (segments[0] !== 'api' || segments[1] !== 'v1') return false;
+  return (
+    (segments.length === 3 && segments[2] === 'respond') ||
+    (segments.length === 5 && segments[2] === 'runs' && segments[4] === 'approvals')
+  );
+}
+
+/** Answers a WebSocket upgrade with 503 while draining: the client resumes on another instance. */
+export function refuseUpgrade(_request: IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+  const body = JSON.stringify(shuttingDown);
+  socket.end(
+    `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : text);
+}
