@@ -24,6 +24,7 @@ const unique = `${process.pid}_${Date.now().toString(36)}`;
 const schema = `steward_orchestrator_${unique}`;
 const prefix = `steward-orchestrator-${unique}`;
 const secret = 'orchestrator-test-secret-of-at-least-32-bytes';
+const mcpSecret = 'orchestrator-test-service-token-secret-32+';
 
 const reply: MockReplyHandler = (request) => {
   const messages = (request.body.messages ?? []) as { role: string; content?: unknown }[];
@@ -31,9 +32,14 @@ const reply: MockReplyHandler = (request) => {
   const input = messages.findLast((message) => message.role === 'user')?.content;
   const count = typeof input === 'string' ? /^count (\d+)$/.exec(input) : null;
   if (count !== null) return { text: words(Number(count[1])), chunkDelayMs: 40 };
-  if (input === 'fetch mail')
+  if (input === 'fetch mail' || input === 'fetch secure mail')
     return {
-      toolCalls: [{ name: 'gmail__GMAIL_FETCH_EMAILS', arguments: { user_id: 'me', max_results: 2 } }],
+      toolCalls: [
+        {
+          name: input === 'fetch mail' ? 'gmail__GMAIL_FETCH_EMAILS' : 'securemail__GMAIL_FETCH_EMAILS',
+          arguments: { user_id: 'me', max_results: 2 },
+        },
+      ],
     };
   if (input === 'send mail')
     return {
@@ -49,6 +55,8 @@ const reply: MockReplyHandler = (request) => {
 
 const mock = await startMockOpenAI({ reply });
 const gmail = await startGmailServer();
+// Declared in STEWARD_MCP_SERVERS; it lets in only calls with a service JWT signed with mcpSecret.
+const secureGmail = await startGmailServer({ auth: { secret: mcpSecret, issuer: 'steward' } });
 const environment = {
   DATABASE_URL: databaseUrl,
   STEWARD_DATABASE_SCHEMA: schema,
@@ -63,6 +71,16 @@ const environment = {
   STEWARD_HEARTBEAT_MS: '1000',
   STEWARD_RECOVERY_INTERVAL_MS: '500',
   STEWARD_MCP_SYNC_INTERVAL_MS: '500',
+  STEWARD_MCP_SERVERS: JSON.stringify([
+    {
+      name: 'securemail',
+      transport: 'streamable-http',
+      url: secureGmail.mcpUrl,
+      readOnlyTools: ['GMAIL_FETCH_EMAILS'],
+      serviceAuth: {},
+    },
+  ]),
+  STEWARD_MCP_JWT_SECRET: mcpSecret,
 };
 const instances: Instance[] = [];
 const launch = async (name: string, extra: Record<string, string> = {}) => {
@@ -89,12 +107,12 @@ afterEach((context) => {
 
 afterAll(async () => {
   await Promise.all(instances.map((instance) => stopInstance(instance)));
-  await Promise.all([mock.close(), gmail.stop()]);
+  await Promise.all([mock.close(), gmail.stop(), secureGmail.stop()]);
   await removeSharedState({ databaseUrl, schema, redisUrl, prefix });
 });
 
 describe('the orchestrator service', () => {
-  it('is alive and ready: Postgres and Redis answer', async () => {
+  it('is alive and ready: Postgres and Redis answer, the declared MCP server is connected', async () => {
     for (const instance of [a, b]) {
       expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
       const ready = await fetch(`${instance.url}/readyz`);
@@ -102,9 +120,11 @@ describe('the orchestrator service', () => {
       expect(await ready.json()).toEqual({
         status: 'ready',
         checks: { postgres: 'ok', redis: 'ok' },
-        mcp: [],
+        mcp: [{ name: 'securemail', state: 'connected', tools: 2 }],
       });
     }
+    // Its calls carry service JWTs the server accepts.
+    expect(await fetchMail(client(a), 'fetch secure mail')).toBe(true);
   });
 
   it('streams a run started on A from B: every event once, in seq order', async () => {
@@ -140,12 +160,17 @@ describe('the orchestrator service', () => {
 
     const database = new pg.Client({ connectionString: databaseUrl });
     await database.connect();
-    const stored = await database.query(`SELECT name FROM ${pg.escapeIdentifier(schema)}.mcp_registrations`);
+    const stored = await database.query(
+      `SELECT name FROM ${pg.escapeIdentifier(schema)}.mcp_registrations ORDER BY name`,
+    );
     await database.end();
-    expect(stored.rows).toEqual([{ name: 'gmail' }]);
+    expect(stored.rows).toEqual([{ name: 'gmail' }, { name: 'securemail' }]);
 
     // A was running when B registered it: its sync loop connects the server within an interval.
     await expect.poll(() => fetchMail(client(a)), { timeout: 15_000, interval: 250 }).toBe(true);
+    // Only what changed is registered again: the declared server, the same everywhere, never is.
+    expect(logEntries(a, 'mcp_server_synced').map((entry) => entry.server)).toEqual(['gmail']);
+    expect(logEntries(a, 'mcp_sync_failed')).toEqual([]);
   });
 
   it('drains A on SIGTERM: 503 for new runs, sockets closed with 1001, the run under way finishes', {
@@ -263,9 +288,9 @@ function expectGapFree(events: readonly StewardEvent[]): void {
   expect(events.filter((event) => event.type === 'final')).toHaveLength(1);
 }
 
-/** Runs "fetch mail" and resolves whether the Gmail tool answered. */
-async function fetchMail(on: StewardClient): Promise<boolean> {
-  const { runId } = await on.respond('fetch mail');
+/** Runs `input` ("fetch mail" by default) and resolves whether the Gmail tool answered. */
+async function fetchMail(on: StewardClient, input = 'fetch mail'): Promise<boolean> {
+  const { runId } = await on.respond(input);
   const events = await collect(on, runId).done;
   return events.some((event) => event.type === 'tool_result' && event.error === undefined);
 }
