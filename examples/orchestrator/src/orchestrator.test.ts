@@ -84,10 +84,16 @@ const environment = {
 };
 const instances: Instance[] = [];
 const launch = async (name: string, extra: Record<string, string> = {}) => {
-  const instance = await startInstance(name, { ...environment, ...extra });
+  const instance = await startInstance(name, {
+    ...environment,
+    // Names its Postgres sessions, so a test can find (and cut) them.
+    DATABASE_URL: `${databaseUrl}${databaseUrl.includes('?') ? '&' : '?'}application_name=${applicationName(name)}`,
+    ...extra,
+  });
   instances.push(instance);
   return instance;
 };
+const applicationName = (name: string) => `steward-orchestrator-${unique}-${name}`;
 const token = await signTestToken({ secret, userId: 'ann', expiresIn: '10m' });
 const client = (instance: Instance): StewardClient => createStewardClient({ url: instance.url, token });
 
@@ -280,6 +286,25 @@ describe('the orchestrator service', () => {
       text: tokensOf(events),
     });
     await expect.poll(() => client(b).getRun(runId)).toMatchObject({ status: 'interrupted' });
+  });
+  it('lives through Postgres dropping its connections: an idle client error is logged, not fatal', async () => {
+    const database = new pg.Client({ connectionString: databaseUrl });
+    await database.connect();
+    // B's pool always holds an idle connection or two (it queries every recovery interval).
+    const cutIdle = async () =>
+      (
+        await database.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'`,
+          [applicationName('B')],
+        )
+      ).rowCount;
+    await expect.poll(cutIdle).toBeGreaterThan(0);
+    await database.end();
+    await expect.poll(() => logEntries(b, 'postgres_client_error').length).toBeGreaterThan(0);
+    expect(b.child.exitCode).toBeNull();
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
+    const { runId } = await client(b).respond('count 3');
+    expect((await collect(client(b), runId).done).at(-1)).toMatchObject({ type: 'final', text: words(3) });
   });
 });
 
