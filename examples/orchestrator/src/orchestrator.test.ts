@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import type { StewardEvent } from '@steward/core';
 import { startGmailServer } from '@steward/example-mcp-gmail';
 import { type MockReplyHandler, startMockOpenAI } from '@steward/testing';
@@ -145,6 +147,7 @@ describe('the orchestrator service', () => {
       text: words(20),
     });
     expect(tokensOf(events)).toBe(words(20));
+    expect(await upgradeStatus(b, runId)).toBe(101); // (The drain test expects 503 from this.)
     // `final` reaches readers (through Redis) just before the run's status is stored.
     await expect.poll(() => client(a).getRun(runId)).toMatchObject({ status: 'completed', text: words(20) });
   });
@@ -194,6 +197,13 @@ describe('the orchestrator service', () => {
       .respond('count 3')
       .catch((error: unknown) => error);
     expect(refused).toMatchObject({ status: 503, code: 'shutting_down' });
+    const approval = await fetch(`${a.url}/api/v1/runs/${runId}/approvals`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ call_id: 'any', decision: 'approve' }),
+    });
+    expect(approval.status).toBe(503); // An approval could resume a paused run here.
+    expect(await upgradeStatus(a, runId)).toBe(503);
     expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
     expect(onB.events.some((event) => event.type === 'final')).toBe(false); // Still under way.
 
@@ -318,6 +328,31 @@ async function fetchMail(on: StewardClient, input = 'fetch mail'): Promise<boole
   const { runId } = await on.respond(input);
   const events = await collect(on, runId).done;
   return events.some((event) => event.type === 'tool_result' && event.error === undefined);
+}
+
+/** The HTTP status a WebSocket upgrade to the run gets (101 when it is accepted). */
+function upgradeStatus(instance: Instance, runId: string): Promise<number | undefined> {
+  const query = new URLSearchParams({ run_id: runId, token });
+  return new Promise((resolve, reject) => {
+    const upgrade = request(`${instance.url}/ws?${query}`, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+      },
+    });
+    upgrade.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    upgrade.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    upgrade.on('error', reject);
+    upgrade.end();
+  });
 }
 
 /** A raw WebSocket on the run, to see the close code the client library hides. */
