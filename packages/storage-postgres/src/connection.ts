@@ -37,5 +37,13 @@ export function openDriver(options: {
 }): SqlDriver {
   if (options.pglite !== undefined) return pgliteDriver(options.pglite, false);
   if (options.pool !== undefined) return pgDriver(options.pool, false);
-  return pgDriver(new pg.Pool({ connectionString: options.connectionString }), true);
+  const pool = new pg.Pool({ connectionString: options.connectionString });
+  // An idle client whose server went away (a restart, a failover) emits 'error' on the pool;
+  // unheard, that would end the process. The pool drops the client and opens another when needed.
+  pool.on('error', (error) => {
+    process.emitWarning(`An idle PostgreSQL connection failed and was dropped: ${error.message}`, {
+      code: 'STEWARD_PG_IDLE_ERROR',
+    });
+  });
+  return pgDriver(pool, true);
 }

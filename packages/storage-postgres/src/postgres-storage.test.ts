@@ -111,6 +111,37 @@ describe('createPostgresStorage', () => {
     await server.close();
   });
 
+  it('survives the server dropping its idle connections, and goes on with new ones', async () => {
+    // Its own application_name, so the test ends this pool's backends and nobody else's.
+    const appName = `steward_idle_${process.pid}_${Date.now().toString(36)}`;
+    const schema = `steward_test_idle_${process.pid}_${Date.now().toString(36)}`;
+    const storage = createPostgresStorage({
+      connectionString: `${connectionString}${connectionString.includes('?') ? '&' : '?'}application_name=${appName}`,
+      schema,
+    });
+    opened.push({ storage, schema });
+    await storage.ensureSession('idle-s', { userId: 'ann' });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => {
+      if (warning.code === 'STEWARD_PG_IDLE_ERROR') warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      // As a restart or failover would: the server ends the pool's idle backends.
+      const admin = new pg.Client({ connectionString });
+      await admin.connect();
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [appName],
+      );
+      await admin.end();
+      await expect.poll(() => warnings.length, { timeout: 5_000 }).toBeGreaterThan(0);
+      expect(await storage.getSession('idle-s', { userId: 'ann' })).toMatchObject({ id: 'idle-s' });
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('rejects bad options with a typed error', () => {
     expect(() => createPostgresStorage({})).toThrow(expect.objectContaining({ code: 'invalid_options' }));
     expect(() =>
