@@ -2,8 +2,9 @@ import { Assistant, type AssistantOptions } from '@steward/core';
 import { createMailTool, createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { createJwtAuth, type StewardServer, startStewardServer } from '@steward/transport-ws';
 import { signTestToken, startTcpProxy } from '@steward/transport-ws/testing';
-import { renderHook } from '@testing-library/react';
+import { cleanup, renderHook } from '@testing-library/react';
 import { StrictMode } from 'react';
+import { afterEach } from 'vitest';
 import type { ChatMessage, ToolCard } from './chat-message.ts';
 import { type UseAssistantOptions, type UseAssistantResult, useAssistant } from './use-assistant.ts';
 
@@ -26,6 +27,24 @@ export async function startTestServer(
   const assistant = new Assistant({ model: createScriptedModel(steps), ...options });
   const server = await startStewardServer({ assistant, auth: createJwtAuth({ secret }) });
   return Object.assign(server, { assistant });
+}
+
+/**
+ * @internal Per-file test servers: `server(...)` starts one; after each test the hooks unmount
+ * first (closing their sockets), then every server and whatever else is on `cleanups` closes.
+ */
+export function testServers() {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    cleanup();
+    for (const close of cleanups.splice(0).reverse()) await close();
+  });
+  async function server(...args: Parameters<typeof startTestServer>) {
+    const started = await startTestServer(...args);
+    cleanups.push(() => started.close());
+    return started;
+  }
+  return { server, cleanups };
 }
 
 /** @internal A TCP proxy whose connections a test can cut or refuse, to drop sockets mid-stream. */

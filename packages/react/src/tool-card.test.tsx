@@ -1,16 +1,12 @@
-import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { StrictMode } from 'react';
 import { renderToString } from 'react-dom/server';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { ToolCard } from './chat-message.ts';
-import { mailTool, startTestServer, userToken } from './test-helpers.ts';
+import { mailTool, testServers, userToken } from './test-helpers.ts';
 import { useAssistant } from './use-assistant.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  cleanup();
-  for (const close of cleanups.splice(0)) await close();
-});
+const { server: startServer } = testServers();
 
 function ToolCardView({ card, onApprove }: { card: ToolCard; onApprove: (callId: string) => void }) {
   return (
@@ -50,11 +46,10 @@ function Chat({ url, token }: { url: string; token: string }) {
 
 it('renders a tool card with an Approve button; clicking it runs the tool and shows the result', async () => {
   const { tool, sent } = mailTool();
-  const server = await startTestServer(
+  const server = await startServer(
     [{ toolCalls: [{ name: 'send_email', args: { to: 'c@d.e' } }] }, { text: 'Sent it.' }],
     { tools: [tool] },
   );
-  cleanups.push(() => server.close());
   render(
     <StrictMode>
       <Chat url={server.url} token={await userToken('ann')} />

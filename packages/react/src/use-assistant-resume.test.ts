@@ -1,25 +1,15 @@
-import { act, cleanup, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { act, waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import {
   answerOf,
   cuttingWebSocket,
   renderAssistant,
   startProxy,
-  startTestServer,
+  testServers,
   userToken,
 } from './test-helpers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  cleanup(); // Unmount first: the hooks close their sockets before the servers go.
-  for (const close of cleanups.splice(0).reverse()) await close();
-});
-
-async function server(...args: Parameters<typeof startTestServer>) {
-  const started = await startTestServer(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { server, cleanups } = testServers();
 
 describe('useAssistant across dropped connections and unmounts', () => {
   it('resumes after the connection is cut mid-stream without showing a token twice', async () => {

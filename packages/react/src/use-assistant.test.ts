@@ -5,8 +5,8 @@ import {
   type StewardClient,
   type StewardClientError,
 } from '@steward/transport-ws/client';
-import { act, cleanup, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { act, waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ToolCard } from './chat-message.ts';
 import {
@@ -16,21 +16,11 @@ import {
   network,
   renderAssistant,
   secret,
-  startTestServer,
+  testServers,
   userToken,
 } from './test-helpers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  cleanup(); // Unmount first: the hooks close their sockets before the servers go.
-  for (const close of cleanups.splice(0).reverse()) await close();
-});
-
-async function server(...args: Parameters<typeof startTestServer>) {
-  const started = await startTestServer(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { server } = testServers();
 
 describe('useAssistant against a real Steward server', () => {
   it('renders streamed text incrementally and ends idle with exactly the model text', async () => {
