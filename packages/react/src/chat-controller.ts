@@ -1,5 +1,6 @@
 import { type RunStream, type StewardClient, StewardClientError } from '@steward/transport-ws/client';
 import { type ChatAction, type ChatState, chatReducer, initialChatState } from './chat-reducer.ts';
+import type { UseAssistantResult } from './use-assistant.ts';
 
 /**
  * @internal The framework-free half of `useAssistant`: holds the {@link ChatState}, talks to the
@@ -9,7 +10,8 @@ import { type ChatAction, type ChatState, chatReducer, initialChatState } from '
  * unmounted component is never updated. `start`/`dispose` follow the component's effect, so
  * StrictMode's mount, unmount, mount closes the stream and reopens it from the last seq.
  */
-export interface ChatController {
+export interface ChatController
+  extends Pick<UseAssistantResult, 'send' | 'stop' | 'regenerate' | 'approve' | 'deny' | 'reconnect'> {
   getState(): ChatState;
   subscribe(listener: () => void): () => void;
   /** Loads the history of the current session (once) and resumes the active run's stream. */
@@ -18,12 +20,6 @@ export interface ChatController {
   dispose(): void;
   /** Switches to another session: clears the conversation and loads its history. */
   openSession(sessionId: string): void;
-  send(text: string): Promise<void>;
-  stop(): Promise<void>;
-  regenerate(): Promise<void>;
-  approve(callId: string): Promise<void>;
-  deny(callId: string, reason?: string): Promise<void>;
-  reconnect(): void;
 }
 
 /** @internal */
