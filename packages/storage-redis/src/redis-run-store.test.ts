@@ -104,6 +104,23 @@ describe('createRedisRunStore', () => {
     expect(await second?.extend(1_000)).toBe(false);
   });
 
+  it('lets no lock key outlive its use: the lock by its TTL, the fence counter within a day', async () => {
+    const store = open();
+    const lease = await store.acquireSessionLock('s-ttl', { owner: 'instance-a', ttlMs: 5_000 });
+    const admin = new Redis(url, { protocol: 2 });
+    try {
+      const lockTtl = await admin.pttl(`${prefix}:session:s-ttl:lock`);
+      expect(lockTtl).toBeGreaterThan(0);
+      expect(lockTtl).toBeLessThanOrEqual(5_000);
+      const fenceTtl = await admin.ttl(`${prefix}:session:s-ttl:fence`);
+      expect(fenceTtl).toBeGreaterThan(0);
+      expect(fenceTtl).toBeLessThanOrEqual(86_400);
+    } finally {
+      await admin.quit();
+      await lease?.release();
+    }
+  });
+
   it('limits requests in a sliding window', async () => {
     const store = open();
     const results = [];
