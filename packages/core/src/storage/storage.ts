@@ -86,9 +86,13 @@ export interface CompactedMessages {
  *
  * Contract every adapter keeps (the conformance suite in `@steward/testing` checks it):
  * - reads take the caller's `userId` and treat another user's records as missing;
- * - `appendEvents` accepts only the next `seq`s of a run (no gaps, no duplicates) and rejects
- *   anything else with a `storage_error` whose `details.lastSeq` is the run's last stored seq,
- *   storing nothing of that batch;
+ * - `appendEvents` accepts only the next `seq`s of a run (no gaps) and rejects anything else with
+ *   a `storage_error` whose `details.lastSeq` is the run's last stored seq, storing nothing of
+ *   that batch. It is idempotent: a batch resent after a lost reply (the same seqs with the same
+ *   content, all or part of it already stored) succeeds and stores what was missing; a batch
+ *   whose stored seqs hold other content is a `storage_error` (`details.conflictSeq`);
+ * - `listEvents` returns events in `seq` order after `afterSeq`, at most `limit` of them when
+ *   given, so a reader can page through a long run with bounded memory;
  * - `listMessages` returns the newest `limit` messages in the order they were appended.
  */
 export interface Storage {
@@ -116,7 +120,14 @@ export interface Storage {
   updateRun(runId: string, update: RunUpdate): Promise<void>;
   getRun(runId: string, scope: OwnerScope): Promise<RunRecord | undefined>;
   appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
-  listEvents(runId: string, scope: OwnerScope & { afterSeq?: number }): Promise<readonly StewardEvent[]>;
+  /**
+   * A run's events after `afterSeq` (default 0), oldest first; at most `limit` of them when given
+   * (a page: ask again after the last seq returned). Unbounded without `limit`.
+   */
+  listEvents(
+    runId: string,
+    scope: OwnerScope & { afterSeq?: number; limit?: number },
+  ): Promise<readonly StewardEvent[]>;
   /**
    * Runs still `running` whose record was last updated before `updatedBefore` (ISO-8601), of
    * every user: a live run's instance touches it on a heartbeat, so these lost theirs.
