@@ -1,5 +1,6 @@
 export { Assistant, type AssistantEventMap } from './assistant/assistant.ts';
 export type {
+  AssistantInternals,
   AssistantLimits,
   AssistantOptions,
   RetryPolicy,

@@ -89,6 +89,17 @@ export const assistantOptionsSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     countTokens: z.custom<(text: string) => number>(isFunction, 'must be a function').optional(),
     onEvent: z.custom<(event: StewardEvent) => void>(isFunction, 'must be a function').optional(),
+    _internal: z
+      .object({
+        now: z.custom<() => number>(isFunction, 'must be a function').optional(),
+        generateId: z.custom<() => string>(isFunction, 'must be a function').optional(),
+        eventLogRetry: z
+          .object({ retries: z.number().int().nonnegative().max(20), minTimeoutMs: z.number().int().nonnegative(), maxTimeoutMs: timeoutMs })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     coordinator: z
       .custom<Coordinator>(
         hasMethods('acquireSessionLock', 'rateLimit', 'requestStop', 'watchStops'),
@@ -164,12 +175,27 @@ export interface AssistantOptions {
   /** Called with every event of every run (like `assistant.on('event')`). */
   onEvent?: (event: StewardEvent) => void;
   /**
+   * Time, ids and storage retry timing as inputs, for tests that must not depend on the wall
+   * clock or on chance. Not part of the stable API: names and shape may change in any release.
+   */
+  _internal?: AssistantInternals;
+  /**
    * Session locks, rate limits, stops and live tails shared by every instance of the assistant.
    * Default: `createInMemoryCoordinator()` (one process); `createRedisRunStore()` for many.
    */
   coordinator?: Coordinator;
   /** At most `runs` runs per user within `windowMs`; more are refused with `rate_limited`. Default: no limit. */
   rateLimit?: { runs: number; windowMs: number };
+}
+
+/** See {@link AssistantOptions._internal}. Not part of the stable API. */
+export interface AssistantInternals {
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+  /** Ids of runs, sessions and the instance. Default `crypto.randomUUID`. */
+  generateId?: () => string;
+  /** How a failed write of run events is retried before the run ends. Default 5 retries, 100 ms to 2 s apart. */
+  eventLogRetry?: { retries: number; minTimeoutMs: number; maxTimeoutMs: number };
 }
 
 /** Per-run options (`run({ options })`), the seed's `options` of `POST /api/v1/respond`. */

@@ -27,7 +27,7 @@ import {
   type RunInput,
   runInputSchema,
 } from './assistant-options.ts';
-import { EventLog } from './event-log.ts';
+import { defaultEventLogRetry, EventLog, type EventLogRetry } from './event-log.ts';
 import { estimateTokens } from './prompt-builder.ts';
 import type { RunResult } from './run.ts';
 import { Run } from './run.ts';
@@ -103,7 +103,10 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #coordinator: Coordinator;
   readonly #rateLimit: { runs: number; windowMs: number } | undefined;
   /** Names this instance as a session lock's owner. */
-  readonly #instanceId = crypto.randomUUID();
+  readonly #instanceId: string;
+  readonly #now: () => number;
+  readonly #generateId: () => string;
+  readonly #eventLogRetry: EventLogRetry;
   #unwatchStops: (() => void) | undefined;
 
   constructor(options: AssistantOptions) {
@@ -125,6 +128,10 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#onEvent = config.onEvent;
     this.#coordinator = config.coordinator ?? createInMemoryCoordinator();
     this.#rateLimit = config.rateLimit;
+    this.#now = config._internal?.now ?? Date.now;
+    this.#generateId = config._internal?.generateId ?? (() => crypto.randomUUID());
+    this.#eventLogRetry = config._internal?.eventLogRetry ?? defaultEventLogRetry;
+    this.#instanceId = this.#generateId();
   }
 
   /**
@@ -152,8 +159,8 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     const parsed = parseOptions(runInputSchema, input, what, 'invalid_input');
     return this.#launch(
       {
-        runId: crypto.randomUUID(),
-        sessionId: parsed.sessionId ?? crypto.randomUUID(),
+        runId: this.#generateId(),
+        sessionId: parsed.sessionId ?? this.#generateId(),
         userId: parsed.userId,
         input: parsed.input,
         options: parsed.options ?? {},
@@ -183,7 +190,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     await this.#coordinator.requestStop(runId);
     // A paused run whose instance died has nobody to hear the stop (no heartbeat for three
     // beats): end it here, as aborted, so a later approval cannot resume it.
-    const stale = Date.parse(record.updatedAt) < Date.now() - this.limits.heartbeatMs * 3;
+    const stale = Date.parse(record.updatedAt) < this.#now() - this.limits.heartbeatMs * 3;
     if (record.status === 'awaiting_approval' && stale)
       await recoverRun(this.storage, record, { stopped: true });
   }
@@ -291,7 +298,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
    */
   async recoverInterruptedRuns(options: { staleAfterMs?: number } = {}): Promise<string[]> {
     const staleAfterMs = options.staleAfterMs ?? this.limits.heartbeatMs * 3;
-    const stale = await this.storage.listStaleRuns(new Date(Date.now() - staleAfterMs).toISOString());
+    const stale = await this.storage.listStaleRuns(new Date(this.#now() - staleAfterMs).toISOString());
     const recovered: string[] = [];
     for (const record of stale) {
       if (this.#live.has(record.id)) continue; // Ours and alive, only slow to beat.
@@ -340,10 +347,10 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     });
     // The run timeout stops while the run waits for the user, and goes on with what was left.
     let remainingMs = this.limits.runTimeoutMs;
-    let startedAt = Date.now();
+    let startedAt = this.#now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const startTimer = () => {
-      startedAt = Date.now();
+      startedAt = this.#now();
       timer = setTimeout(
         () =>
           controller.abort(
@@ -382,8 +389,15 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         // A warning listener that throws must not break the run it is told about.
       }
     };
-    const eventLog = new EventLog(this.storage, runId, (error) =>
-      warn('Storing run events failed; later events are not stored', error),
+    // Events that cannot be stored end the run: no reader anywhere could see the rest of it.
+    const eventLog = new EventLog(
+      this.storage,
+      runId,
+      (error) => {
+        warn('Storing run events failed after retries; the run ends', error);
+        controller.abort(error);
+      },
+      this.#eventLogRetry,
     );
     const events = new RunEventStream(
       runId,
@@ -414,10 +428,15 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       decisions: this.#decisions,
       pauseTimeout: () => {
         clearTimeout(timer);
-        remainingMs = Math.max(1, remainingMs - (Date.now() - startedAt));
+        remainingMs = Math.max(1, remainingMs - (this.#now() - startedAt));
       },
       resumeTimeout: startTimer,
       onRecorded: () => markRecorded(true),
+      releaseSession: async () => {
+        const held = lease;
+        lease = undefined; // The heartbeat stops extending it.
+        await held?.release().catch(() => {}); // Unreleased, it expires after lockTtlMs.
+      },
     };
     if (!init.admit) markRecorded(true);
     const result = (init.admit ? admit(this.#admission(), init, lockTtlMs) : Promise.resolve(undefined))
@@ -433,7 +452,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         clearTimeout(timer);
         clearInterval(heartbeat);
         init.signal?.removeEventListener('abort', forwardAbort);
-        lease?.release().catch(() => {}); // Unreleased, it expires after lockTtlMs.
+        void context.releaseSession(); // A hand-off or a failure before the end still frees it.
         if (this.#live.get(runId) === live) this.#live.delete(runId);
       });
     const run: Run = new Run({ id: runId, sessionId: init.sessionId, events, controller, result });
@@ -468,12 +487,18 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   }
 
   #notify(event: StewardEvent, warn: (message: string, cause?: unknown) => void): void {
-    // An observer that throws must not break the run it observes.
+    // An observer that throws must not break the run it observes, nor starve the others.
+    if (this.#onEvent !== undefined) {
+      try {
+        this.#onEvent(event);
+      } catch (error) {
+        warn(`The onEvent observer threw on ${event.type}`, error);
+      }
+    }
     try {
-      this.#onEvent?.(event);
       this.emit('event', event);
     } catch (error) {
-      warn(`An event observer threw on ${event.type}`, error);
+      warn(`An event listener threw on ${event.type}`, error);
     }
   }
 }

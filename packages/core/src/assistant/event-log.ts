@@ -1,25 +1,60 @@
+import pRetry from 'p-retry';
+import { StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import type { Storage } from '../storage/storage.ts';
+
+/** @internal How a failed batch is retried before the log gives up. */
+export interface EventLogRetry {
+  /** Attempts after the first. */
+  readonly retries: number;
+  readonly minTimeoutMs: number;
+  readonly maxTimeoutMs: number;
+}
+
+/**
+ * @internal Enough to ride out a connection blip and a reconnect (a few seconds in all), short
+ * enough that a run on a dead store ends promptly and says why.
+ */
+export const defaultEventLogRetry: EventLogRetry = { retries: 5, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
 
 /**
  * @internal Persists a run's events in batches: a network read delivers many tokens in one turn,
  * far faster than a database round-trip, so events queue for one macrotask (or while a write is
  * in flight) and go out together. Order is kept because only one write runs at a time.
+ *
+ * A failed batch is sent again as it was (appends are idempotent, so a batch whose reply was
+ * lost is not refused as a gap). When it still fails after the retries, the log stops (a gap
+ * would break every later append), remembers why, and tells the run through `onError`, which
+ * ends it: a run is never reported complete with events missing.
  */
 export class EventLog {
   readonly #storage: Storage;
   readonly #runId: string;
-  readonly #onError: (error: unknown) => void;
+  readonly #onError: (error: StewardError) => void;
+  readonly #retry: EventLogRetry;
   #pending: StewardEvent[] = [];
   #writing: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #enabled = false;
-  #failed = false;
+  #failure: StewardError | undefined;
+  /** The newest seq queued: the run's end appends `final` itself before its stream publishes it. */
+  #lastSeq = 0;
 
-  constructor(storage: Storage, runId: string, onError: (error: unknown) => void) {
+  constructor(
+    storage: Storage,
+    runId: string,
+    onError: (error: StewardError) => void,
+    retry: EventLogRetry = defaultEventLogRetry,
+  ) {
     this.#storage = storage;
     this.#runId = runId;
     this.#onError = onError;
+    this.#retry = retry;
+  }
+
+  /** Why the log stopped writing, once it has. */
+  get failure(): StewardError | undefined {
+    return this.#failure;
   }
 
   /** Called once the run record exists; events queued before then are written first. */
@@ -29,12 +64,16 @@ export class EventLog {
   }
 
   append(event: StewardEvent): void {
-    if (this.#failed) return;
+    if (this.#failure !== undefined || event.seq <= this.#lastSeq) return;
+    this.#lastSeq = event.seq;
     this.#pending.push(event);
     this.#schedule();
   }
 
-  /** Writes what is queued now, without waiting for the batch timer; resolves when all is written. */
+  /**
+   * Writes what is queued now, without waiting for the batch timer. Resolves when all is
+   * written; rejects with the log's failure when something could not be.
+   */
   async flush(): Promise<void> {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
@@ -42,6 +81,7 @@ export class EventLog {
       this.#startWriting();
     }
     while (this.#writing !== undefined) await this.#writing;
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   #schedule(): void {
@@ -67,17 +107,33 @@ export class EventLog {
   }
 
   async #drain(): Promise<void> {
-    while (this.#pending.length > 0 && !this.#failed) {
+    while (this.#pending.length > 0 && this.#failure === undefined) {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        await this.#storage.appendEvents(this.#runId, batch);
+        await pRetry(() => this.#storage.appendEvents(this.#runId, batch), {
+          retries: this.#retry.retries,
+          minTimeout: this.#retry.minTimeoutMs,
+          maxTimeout: this.#retry.maxTimeoutMs,
+          randomize: true,
+          // A gap or a conflict will not heal by sending the batch again; a lost connection may.
+          shouldRetry: ({ error }) => !isRefusal(error),
+        });
       } catch (error) {
-        // A gap would break every later append; stop writing and say so once.
-        this.#failed = true;
+        this.#failure = new StewardError(
+          'storage_error',
+          `Events of run ${this.#runId} from seq ${batch[0]?.seq} on could not be stored`,
+          { cause: error, retryable: true, details: { runId: this.#runId, fromSeq: batch[0]?.seq } },
+        );
         this.#pending = [];
-        this.#onError(error);
+        this.#onError(this.#failure);
       }
     }
   }
+}
+
+/** A storage refusal of the batch itself (gap, conflict), as opposed to a failure to reach it. */
+function isRefusal(error: unknown): boolean {
+  if (!StewardError.isInstance(error) || error.code !== 'storage_error') return false;
+  return 'lastSeq' in error.details || 'conflictSeq' in error.details;
 }

@@ -70,30 +70,52 @@ export async function fail(context: RunLoopContext, state: RunState, caught: unk
   return finish(context, state, stopReason, error);
 }
 
+/**
+ * @internal Ends a run. The order is what readers rely on: every event before `final` is stored,
+ * then the session is freed, then `final` is stored, then the run's status; only then does
+ * anyone (a local iterator, an observer, another instance's tail) see `final`. So a caller who
+ * reads `final` can start the session's next run at once, and a reader who sees the run ended
+ * finds `final` stored. A run whose events could not all be stored ends `failed`, never
+ * `completed`: its status tells the truth even when the model finished.
+ */
 export async function finish(
   context: RunLoopContext,
   state: RunState,
   stopReason: StopReason,
   error?: StewardError,
 ): Promise<RunResult> {
-  const partial = !['stop', 'length', 'content_filter', 'max_steps'].includes(stopReason);
-  context.events.emit({
+  let ending = { stopReason, error };
+  if (state.runCreated) {
+    try {
+      await raceAbort(context.eventLog.flush(), AbortSignal.timeout(finalizeTimeoutMs));
+    } catch (flushError) {
+      if (ending.stopReason !== 'error') ending = storageFailure(context, flushError);
+    }
+  }
+  await context.releaseSession();
+  const partial = !['stop', 'length', 'content_filter', 'max_steps'].includes(ending.stopReason);
+  const final = context.events.seal({
     type: 'final',
     text: state.text,
     usage: state.usage,
-    stop_reason: stopReason,
+    stop_reason: ending.stopReason,
     partial,
   });
-  context.events.close();
+  let status: RunStatus = ending.stopReason === 'aborted' ? 'aborted' : partial ? 'failed' : 'completed';
   if (state.runCreated) {
-    const status: RunStatus = stopReason === 'aborted' ? 'aborted' : partial ? 'failed' : 'completed';
-    // Events first, then the status: a reader who sees the run ended finds `final` stored.
     try {
+      context.eventLog.append(final);
       await raceAbort(context.eventLog.flush(), AbortSignal.timeout(finalizeTimeoutMs));
+    } catch (finalError) {
+      // `final` is not stored: readers elsewhere are told so; the status must not claim success.
+      context.warn('Could not store the end of the run', finalError);
+      if (status === 'completed') status = 'failed';
+    }
+    try {
       await raceAbort(
         context.storage.updateRun(context.runId, {
           status,
-          stopReason,
+          stopReason: ending.stopReason,
           text: state.text,
           partial,
           usage: state.usage,
@@ -103,28 +125,39 @@ export async function finish(
     } catch (updateError) {
       context.warn('Could not store how the run ended', updateError);
     }
-    if (context.memory?.remember !== undefined && status === 'completed') {
-      const signal = AbortSignal.timeout(finalizeTimeoutMs);
-      try {
-        await raceAbort(
-          context.memory.remember(
-            {
-              userId: context.userId,
-              sessionId: context.sessionId,
-              runId: context.runId,
-              input: context.input,
-              output: state.text,
-            },
-            { signal },
-          ),
-          signal,
-        );
-      } catch (memoryError) {
-        context.warn('Memory could not store the run', memoryError);
-      }
-    }
   }
-  return resultOf(context, state, stopReason, partial, error);
+  context.events.publishSealed();
+  if (state.runCreated && status === 'completed') await remember(context, state);
+  return resultOf(context, state, ending.stopReason, partial, ending.error);
+}
+
+/** The run's events could not be stored: it ends as failed, and says so to its local readers. */
+function storageFailure(context: RunLoopContext, caught: unknown): { stopReason: StopReason; error: StewardError } {
+  const error = toStewardError(caught, 'storage_error');
+  context.events.emit({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
+  return { stopReason: 'error', error };
+}
+
+async function remember(context: RunLoopContext, state: RunState): Promise<void> {
+  if (context.memory?.remember === undefined) return;
+  const signal = AbortSignal.timeout(finalizeTimeoutMs);
+  try {
+    await raceAbort(
+      context.memory.remember(
+        {
+          userId: context.userId,
+          sessionId: context.sessionId,
+          runId: context.runId,
+          input: context.input,
+          output: state.text,
+        },
+        { signal },
+      ),
+      signal,
+    );
+  } catch (memoryError) {
+    context.warn('Memory could not store the run', memoryError);
+  }
 }
 
 /** @internal What a run resolves with, from its state and how it ended. */

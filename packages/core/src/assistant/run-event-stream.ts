@@ -13,6 +13,8 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
   readonly #sinks: readonly EventSink[];
   readonly #events: StewardEvent[] = [];
   #closed = false;
+  /** The last event, stamped by {@link seal} but not yet published. */
+  #sealed: StewardEvent | undefined;
   readonly #seqOffset: number;
   #lastMillis = 0;
   #lastIso = '';
@@ -26,7 +28,8 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
   }
 
   emit(input: StewardEventInput): StewardEvent {
-    if (this.#closed) throw new Error(`Run ${this.#runId} already ended; cannot emit ${input.type}`);
+    if (this.#closed || this.#sealed !== undefined)
+      throw new Error(`Run ${this.#runId} already ended; cannot emit ${input.type}`);
     // Frozen: the same object goes to every iterator, observer and the event log.
     const event = Object.freeze({
       ...input,
@@ -40,7 +43,8 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
 
   /** `emit` for the hottest event: one fixed object shape, no spread. */
   emitToken(text: string): void {
-    if (this.#closed) throw new Error(`Run ${this.#runId} already ended; cannot emit token`);
+    if (this.#closed || this.#sealed !== undefined)
+      throw new Error(`Run ${this.#runId} already ended; cannot emit token`);
     this.#publish(
       Object.freeze({
         type: 'token',
@@ -56,6 +60,31 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
     this.#events.push(event);
     for (const sink of this.#sinks) sink(event);
     this.#notify();
+  }
+
+  /**
+   * Stamps the run's last event without publishing it: nothing can be emitted after it, and
+   * nobody sees it until {@link publishSealed}. The run stores it and frees its session first,
+   * so whoever reads `final` finds the session free and the event stored.
+   */
+  seal(input: StewardEventInput): StewardEvent {
+    if (this.#closed || this.#sealed !== undefined)
+      throw new Error(`Run ${this.#runId} already ended; cannot seal ${input.type}`);
+    this.#sealed = Object.freeze({
+      ...input,
+      run_id: this.#runId,
+      seq: this.#seqOffset + this.#events.length + 1,
+      timestamp: this.#now(),
+    }) as StewardEvent;
+    return this.#sealed;
+  }
+
+  /** Publishes the sealed event to iterators and sinks, then closes the stream. */
+  publishSealed(): void {
+    const sealed = this.#sealed;
+    if (sealed === undefined || this.#closed) return;
+    this.#publish(sealed);
+    this.close();
   }
 
   /** Ends the stream; iterators finish once they have read every event. */

@@ -54,6 +54,8 @@ export interface RunLoopContext {
   readonly resumeTimeout: () => void;
   /** Called once the run's record exists in storage, so readers can find it. */
   readonly onRecorded: () => void;
+  /** Gives the session lock up (once; later calls do nothing), before the run's `final` is seen. */
+  readonly releaseSession: () => Promise<void>;
 }
 
 /** @internal */

@@ -39,8 +39,7 @@ export async function* readRunEvents(
   if (local !== undefined) {
     // The live buffer holds every event since this process took the run; storage the rest.
     await local.recorded;
-    for (const event of await storage.listEvents(runId, { userId, afterSeq: last })) {
-      if (event.seq !== last + 1) break;
+    for await (const event of storedAfter(storage, runId, { userId, afterSeq: last, signal })) {
       last = event.seq;
       yield event;
     }
@@ -87,28 +86,66 @@ export async function* readRunEvents(
   }
   // No live tail: read storage until `final`, waiting between reads while the run goes on.
   while (signal?.aborted !== true) {
-    const batch = await storage.listEvents(runId, { userId, afterSeq: last });
-    for (const event of batch) {
-      if (event.seq !== last + 1) break;
+    let read = 0;
+    for await (const event of storedAfter(storage, runId, { userId, afterSeq: last, signal })) {
+      read++;
       last = event.seq;
       yield event;
       if (event.type === 'final') return;
     }
-    if (batch.length === 0) {
-      const now = await storage.getRun(runId, { userId });
-      if (now === undefined || terminalStatuses.has(now.status)) {
-        // Ended without a stored `final` (an adapter that lost writes): nothing more will come.
-        const again = await storage.listEvents(runId, { userId, afterSeq: last });
-        if (again.length === 0) return;
-        continue;
-      }
-      try {
-        await delay(context.limits.streamPollMs, signal);
-      } catch {
-        return;
-      }
+    if (read > 0) continue;
+    const now = await storage.getRun(runId, { userId });
+    if (now === undefined || terminalStatuses.has(now.status)) {
+      // A run stores `final` before its status, so one that ended has it stored, unless its
+      // events could not all be written: then the reader is told, never left with a quiet end.
+      if ((await storage.listEvents(runId, { userId, afterSeq: last, limit: 1 })).length > 0) continue;
+      if (await endsAt(storage, runId, userId, last)) return;
+      throw new StewardError(
+        'storage_error',
+        `Run ${runId} ended, but its events after seq ${last} were not stored`,
+        { retryable: false, details: { runId, lastSeq: last, status: now?.status } },
+      );
+    }
+    try {
+      await delay(context.limits.streamPollMs, signal);
+    } catch {
+      return;
     }
   }
+}
+
+/** Events per storage read: a replay holds one page per reader, however long the run. */
+const pageSize = 256;
+
+/**
+ * @internal A run's stored events after `afterSeq`, read page by page (so memory stays bounded
+ * per reader) for as long as they follow on from each other without a gap.
+ */
+async function* storedAfter(
+  storage: Storage,
+  runId: string,
+  scope: OwnerScope & { afterSeq: number; signal?: AbortSignal | undefined },
+): AsyncGenerator<StewardEvent, void, undefined> {
+  let last = scope.afterSeq;
+  while (scope.signal?.aborted !== true) {
+    const page = await storage.listEvents(runId, { userId: scope.userId, afterSeq: last, limit: pageSize });
+    for (const event of page) {
+      if (event.seq !== last + 1) return;
+      last = event.seq;
+      yield event;
+    }
+    if (page.length < pageSize) return;
+  }
+}
+
+/**
+ * True when a reader at `last` has nothing more to read of an ended run: it already read
+ * `final`, or it asked from past the stored end (a client's own seq).
+ */
+async function endsAt(storage: Storage, runId: string, userId: string, last: number): Promise<boolean> {
+  if (last === 0) return false;
+  const [atLast] = await storage.listEvents(runId, { userId, afterSeq: last - 1, limit: 1 });
+  return atLast === undefined || atLast.seq !== last || atLast.type === 'final';
 }
 
 /** Iterates `source` until it ends or `signal` aborts (then it ends quietly). */
