@@ -481,8 +481,14 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     return this.storage.getRun(runId, scope);
   }
 
-  /** A stored run's events after `afterSeq`, for replay. */
-  getRunEvents(runId: string, scope: OwnerScope & { afterSeq?: number }): Promise<readonly StewardEvent[]> {
+  /**
+   * A stored run's events after `afterSeq`, at most `limit` of them (a page) when given. For a
+   * replay of any length, prefer {@link streamRun}, which pages by itself.
+   */
+  getRunEvents(
+    runId: string,
+    scope: OwnerScope & { afterSeq?: number; limit?: number },
+  ): Promise<readonly StewardEvent[]> {
     return this.storage.listEvents(runId, scope);
   }
 
