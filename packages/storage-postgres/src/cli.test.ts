@@ -68,7 +68,10 @@ describe('steward-postgres migrate', () => {
       'postgresql://steward:s3cret@127.0.0.1:1/none',
     ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Migration failed');
+    // Steward's words first, then the driver's own (the operator's terminal, not an end user's).
+    expect(result.stderr).toContain(
+      'Migration failed: Migrating the Steward schema: the connection to the database failed (connect ECONNREFUSED',
+    );
     expect(result.stderr).not.toContain('s3cret');
   });
 });

@@ -56,8 +56,12 @@ async function main(argv: readonly string[]): Promise<number> {
     if (report.applied.length === 0) process.stdout.write('  already up to date\n');
     return 0;
   } catch (error) {
-    // The message names the failing step; the connection string (and its password) is never printed.
-    process.stderr.write(`Migration failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    // The message names the failing step and the database's own words (its cause) tell the
+    // operator why; the connection string (and its password) is never printed.
+    const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    process.stderr.write(
+      `Migration failed: ${error instanceof Error ? error.message : String(error)}${cause}\n`,
+    );
     return 1;
   } finally {
     await storage.close();

@@ -29,6 +29,23 @@ export const oneConnection = (options: {
   [options.connectionString, options.pool, options.pglite].filter((value) => value !== undefined).length ===
   1;
 
+const heeded = new WeakSet<pg.Pool>();
+
+/**
+ * An idle client whose server went away (a restart, a failover, a cut) emits 'error' on its pool;
+ * unheard, that ends the process. The pool drops the client and opens another when needed, so a
+ * warning is all it takes. A pool the caller passed gets this only when it has no listener.
+ */
+function heedIdleErrors(pool: pg.Pool): void {
+  if (heeded.has(pool)) return;
+  heeded.add(pool);
+  pool.on('error', (error) => {
+    process.emitWarning(`An idle PostgreSQL connection failed and was dropped: ${error.message}`, {
+      code: 'STEWARD_PG_IDLE_ERROR',
+    });
+  });
+}
+
 /** @internal The driver for the given connection; a pool made here is ended on close. */
 export function openDriver(options: {
   connectionString?: string | undefined;
@@ -36,14 +53,11 @@ export function openDriver(options: {
   pglite?: PGliteLike | undefined;
 }): SqlDriver {
   if (options.pglite !== undefined) return pgliteDriver(options.pglite, false);
-  if (options.pool !== undefined) return pgDriver(options.pool, false);
+  if (options.pool !== undefined) {
+    if (options.pool.listenerCount('error') === 0) heedIdleErrors(options.pool);
+    return pgDriver(options.pool, false);
+  }
   const pool = new pg.Pool({ connectionString: options.connectionString });
-  // An idle client whose server went away (a restart, a failover) emits 'error' on the pool;
-  // unheard, that would end the process. The pool drops the client and opens another when needed.
-  pool.on('error', (error) => {
-    process.emitWarning(`An idle PostgreSQL connection failed and was dropped: ${error.message}`, {
-      code: 'STEWARD_PG_IDLE_ERROR',
-    });
-  });
+  heedIdleErrors(pool);
   return pgDriver(pool, true);
 }

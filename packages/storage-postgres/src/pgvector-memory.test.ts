@@ -86,6 +86,28 @@ describe('createPgVectorMemory', () => {
     expect(model.requests[1]?.messages[0]?.content).toContain('green tea every morning');
   });
 
+  it('refuses text it cannot store before paying for its embedding', async () => {
+    let embedded = 0;
+    const counting = {
+      dimensions: 8,
+      embed: async (texts: readonly string[]) => {
+        embedded++;
+        return texts.map(() => Array(8).fill(0.5));
+      },
+    };
+    const memory = createPgVectorMemory({ connectionString, schema: 'unused', embedder: counting });
+    cleanups.push(() => memory.close());
+    const entry = { userId: 'ann', sessionId: 's', runId: 'r', input: 'tea', output: 'ok' };
+    await expect(memory.remember({ ...entry, input: 'tea\u0000' }, { signal })).rejects.toMatchObject({
+      code: 'storage_error',
+      details: { field: 'memory.input', reason: 'unstorable_text' },
+    });
+    await expect(memory.remember({ ...entry, output: '\udc00' }, { signal })).rejects.toMatchObject({
+      details: { field: 'memory.output' },
+    });
+    expect(embedded).toBe(0);
+  });
+
   it('rejects bad options with a typed error', () => {
     expect(() => createPgVectorMemory({ embedder } as never)).toThrow(
       expect.objectContaining({ code: 'invalid_options' }),

@@ -9,8 +9,9 @@ import {
 import pg from 'pg';
 import { z } from 'zod';
 import { connectionShape, oneConnection, openDriver } from './connection.ts';
-import { toStorageError } from './pg-errors.ts';
+import { guarded, toStorageError } from './pg-errors.ts';
 import type { PGliteLike, SqlDriver } from './sql-driver.ts';
+import { checkStorable } from './storable-text.ts';
 
 const optionsSchema = z
   .object({
@@ -29,6 +30,10 @@ const optionsSchema = z
 /** Options of {@link createPgVectorMemory}. */
 export interface PgVectorMemoryOptions {
   connectionString?: string;
+  /**
+   * A pool you made and end yourself. If it has no `'error'` listener, one that warns is added: an
+   * idle connection's failure would otherwise end the process.
+   */
   pool?: pg.Pool;
   /** PGlite with the pgvector extension loaded, e.g. `new PGlite({ extensions: { vector } })`. */
   pglite?: PGliteLike;
@@ -111,6 +116,8 @@ export function createPgVectorMemory(options: PgVectorMemoryOptions): PgVectorMe
   return {
     mode: ready,
     async remember(entry, { signal }) {
+      // Refused before the embedder is paid for: this text could not be stored afterwards.
+      checkStorable(entry, 'memory');
       const mode = await ready();
       const text = `User: ${entry.input}\nAssistant: ${entry.output}`;
       const [embedding] = await config.embedder.embed([text], { signal });
@@ -184,8 +191,10 @@ export function createPgVectorMemory(options: PgVectorMemoryOptions): PgVectorMe
     },
     async forgetUser(userId) {
       await ready();
-      const result = await driver.query(`DELETE FROM ${table} WHERE user_id = $1`, [userId]);
-      return result.rowCount;
+      return guarded(
+        'Forgetting the user’s memories',
+        async () => (await driver.query(`DELETE FROM ${table} WHERE user_id = $1`, [userId])).rowCount,
+      );
     },
     close: () => driver.close(),
   };

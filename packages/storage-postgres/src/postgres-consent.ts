@@ -1,12 +1,14 @@
-import type {
-  ApprovalRecord,
-  AuditEntry,
-  ConsentStore,
-  ExecutionRecord,
-  ToolPermission,
+import {
+  type ApprovalRecord,
+  type AuditEntry,
+  type ConsentStore,
+  type ExecutionRecord,
+  StewardError,
+  type ToolPermission,
 } from '@steward/core';
-import { guarded, toStorageError } from './pg-errors.ts';
+import { guarded } from './pg-errors.ts';
 import type { Db } from './postgres-storage.ts';
+import { checkStorable } from './storable-text.ts';
 
 const iso = (value: Date | string | null) => (value === null ? undefined : new Date(value).toISOString());
 
@@ -69,6 +71,7 @@ export function createPostgresConsent(db: Db): ConsentStore {
   return {
     createApproval: (approval) =>
       guarded('Recording the approval', async () => {
+        checkStorable(approval, 'approval');
         await db.query(
           `INSERT INTO ${t('approvals')} (call_id, run_id, session_id, user_id, tool_name, args_hash, args, status, created_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -98,6 +101,7 @@ export function createPostgresConsent(db: Db): ConsentStore {
       }),
     transitionApproval: (callId, from, update) =>
       guarded('Deciding the approval', async () => {
+        checkStorable({ callId, ...update }, 'approval');
         const row = (
           await db.query(
             `UPDATE ${t('approvals')} SET status = $3, decided_at = coalesce($4, decided_at), decided_by = coalesce($5, decided_by), reason = coalesce($6, reason)
@@ -125,6 +129,7 @@ export function createPostgresConsent(db: Db): ConsentStore {
       ),
     beginExecution: (record) =>
       guarded('Starting the execution', async () => {
+        checkStorable(record, 'execution');
         const inserted = await db.query(
           `INSERT INTO ${t('executions')} (key, run_id, call_id, tool_name, args_hash, status, started_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key`,
@@ -144,6 +149,7 @@ export function createPostgresConsent(db: Db): ConsentStore {
       }),
     finishExecution: (key, outcome) =>
       guarded('Recording how the execution ended', async () => {
+        checkStorable({ key, ...outcome }, 'execution');
         const result = await db.query(
           `UPDATE ${t('executions')} SET status = $2, finished_at = $3, result = $4::jsonb, error = $5::jsonb WHERE key = $1`,
           [
@@ -154,14 +160,11 @@ export function createPostgresConsent(db: Db): ConsentStore {
             outcome.error === undefined ? null : JSON.stringify(outcome.error),
           ],
         );
-        if (result.rowCount === 0)
-          throw toStorageError(
-            Object.assign(new Error(`No execution ${key} was started`), { code: 'P0002' }),
-            'Recording how the execution ended',
-          );
+        if (result.rowCount === 0) throw new StewardError('not_found', `No execution ${key} was started`);
       }),
     appendAudit: (entry) =>
       guarded('Writing the audit log', async () => {
+        checkStorable(entry, 'audit');
         await db.query(
           `INSERT INTO ${t('audit_log')} (at, action, user_id, actor, run_id, call_id, tool_name, args_hash, detail)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -189,6 +192,7 @@ export function createPostgresConsent(db: Db): ConsentStore {
       ),
     grantToolPermission: (permission) =>
       guarded('Granting the permission', async () => {
+        checkStorable(permission, 'permission');
         await db.query(
           `INSERT INTO ${t('tool_permissions')} (user_id, tool_name, session_id, granted_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (user_id, tool_name, session_id) DO NOTHING`,

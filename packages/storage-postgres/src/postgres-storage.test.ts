@@ -142,6 +142,29 @@ describe('createPostgresStorage', () => {
     }
   });
 
+  it('refuses text PostgreSQL cannot store before any query sends it, in Steward’s words', async () => {
+    const storage = freshStorage();
+    const refused = (field: string) => ({
+      code: 'storage_error',
+      retryable: false,
+      message: `Cannot store ${field}: it holds a NUL character or invalid Unicode`,
+      details: { field, reason: 'unstorable_text' },
+    });
+    // Any query's text parameter, even a read's: the last line behind the checks of each write.
+    await expect(storage.getSession('a\u0000b', { userId: 'alice' })).rejects.toMatchObject(
+      refused('query parameter 1'),
+    );
+    await expect(storage.setPreference('alice', 'theme', { name: 'dark\ud800' })).rejects.toMatchObject(
+      refused('preference.value.name'),
+    );
+    const registrations = createPostgresRegistrationStore<{ name: string; url: string }>(storage);
+    await expect(registrations.save({ name: 'mail', url: 'https://x/\u0000' })).rejects.toMatchObject(
+      refused('registration.url'),
+    );
+    expect(await registrations.list()).toEqual([]);
+    expect(await storage.getPreferences('alice')).toEqual({});
+  });
+
   it('rejects bad options with a typed error', () => {
     expect(() => createPostgresStorage({})).toThrow(expect.objectContaining({ code: 'invalid_options' }));
     expect(() =>

@@ -1,12 +1,4 @@
-import {
-  parseOptions,
-  type RunRecord,
-  type RunUpdate,
-  StewardError,
-  type StewardEvent,
-  type Storage,
-  stewardEventSchema,
-} from '@steward/core';
+import { parseOptions, type RunRecord, type RunUpdate, StewardError, type Storage } from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
 import { type CompactedSession, type CompactSessionsOptions, compactSessions } from './compact-sessions.ts';
@@ -15,7 +7,9 @@ import { createPostgresCompaction } from './message-compaction.ts';
 import { type MigrationReport, runMigrations } from './migrator.ts';
 import { guarded, toStorageError } from './pg-errors.ts';
 import { createPostgresConsent } from './postgres-consent.ts';
+import { createPostgresRunEvents } from './run-events.ts';
 import type { PGliteLike, SqlDriver, SqlResult, SqlTransaction } from './sql-driver.ts';
+import { checkStorable } from './storable-text.ts';
 import { storableMessageJson, toStoredMessage } from './stored-messages.ts';
 import { createPostgresUsers, type PreferenceValue, type UsageQuery, type UsageSummary } from './users.ts';
 
@@ -32,6 +26,10 @@ const optionsSchema = z
 export interface PostgresStorageOptions {
   /** e.g. `postgresql://user@localhost:5432/app`; or pass a ready `pool`. */
   connectionString?: string;
+  /**
+   * A pool you made and end yourself. If it has no `'error'` listener, one that warns is added: an
+   * idle connection's failure would otherwise end the process.
+   */
   pool?: pg.Pool;
   /** An in-process PGlite database (real Postgres, pgvector available), e.g. for demos and tests without a server. */
   pglite?: PGliteLike;
@@ -93,8 +91,11 @@ const iso = (value: Date | string | null | undefined) =>
 
 /**
  * Steward's storage in PostgreSQL over `pg`: every read is scoped to its user, event appends
- * are serialized per run (no gaps, no duplicates, even across instances), and the consent
- * records use single-statement check-and-sets. Migrations run on first use.
+ * are serialized per run (no gaps, no duplicates, even across instances) and idempotent (a
+ * batch resent after a lost reply stores only what is missing), and the consent records use
+ * single-statement check-and-sets. Migrations run on first use. A connection that fails mid-query
+ * fails that operation with a retryable `storage_error`, never the process; text PostgreSQL
+ * cannot store (NUL, lone surrogates) is refused before any query sends it.
  *
  * @example
  * ```ts
@@ -163,9 +164,11 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     ...createPostgresCompaction(db, config.maxMessageBytes),
     compactSessions: (compactOptions) => compactSessions(storage, compactOptions),
     ...createPostgresConsent(db),
+    ...createPostgresRunEvents(db),
 
     ensureSession: (sessionId, scope) =>
       guarded('Opening the session', async () => {
+        checkStorable({ sessionId, userId: scope.userId }, 'session');
         await db.query(
           `WITH known AS (INSERT INTO ${t('users')} (id) VALUES ($2) ON CONFLICT (id) DO NOTHING)
            INSERT INTO ${t('sessions')} (id, user_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
@@ -193,6 +196,10 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       }),
     appendMessages: (sessionId, batch) =>
       guarded('Storing messages', async () => {
+        checkStorable(
+          batch.map(({ runId }) => ({ runId })),
+          'messages',
+        );
         const rows = batch.map(({ runId, message }) => ({
           runId,
           json: storableMessageJson(message, config.maxMessageBytes),
@@ -220,6 +227,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       }),
     createRun: (record) =>
       guarded('Creating the run', async () => {
+        checkStorable(record, 'run');
         await db.query(
           `INSERT INTO ${t('runs')} (id, session_id, user_id, status, created_at, updated_at, stop_reason, text, partial, usage, options)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -240,6 +248,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       }),
     updateRun: (runId, update: RunUpdate) =>
       guarded('Updating the run', async () => {
+        checkStorable(update, 'run');
         const { usage } = update;
         // The run and its usage record change together; the record keeps the run's latest total.
         const result = await db.query<{ updated: number }>(
@@ -295,46 +304,6 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
           )
         ).rows[0];
         return row?.epoch;
-      }),
-    appendEvents: (runId, events: readonly StewardEvent[]) =>
-      guarded('Storing run events', () =>
-        db.transaction(async (client) => {
-          // The run row lock serializes writers of one run across every instance.
-          const locked = await client.query(`SELECT 1 FROM ${t('runs')} WHERE id = $1 FOR UPDATE`, [runId]);
-          if (locked.rowCount === 0) throw new StewardError('not_found', `Run ${runId} does not exist`);
-          const last =
-            (
-              await client.query<{ seq: number }>(
-                `SELECT coalesce(max(seq), 0) AS seq FROM ${t('run_events')} WHERE run_id = $1`,
-                [runId],
-              )
-            ).rows[0]?.seq ?? 0;
-          let expected = last + 1;
-          for (const event of events) {
-            if (event.run_id !== runId || event.seq !== expected) {
-              throw new StewardError(
-                'storage_error',
-                `Event seq ${event.seq} of run ${event.run_id} does not follow seq ${expected - 1} of run ${runId}`,
-                { details: { lastSeq: last } },
-              );
-            }
-            expected++;
-          }
-          if (events.length === 0) return;
-          await client.query(
-            `INSERT INTO ${t('run_events')} (run_id, seq, event) SELECT $1, seq, event::jsonb FROM unnest($2::integer[], $3::text[]) AS batch (seq, event)`,
-            [runId, events.map((event) => event.seq), events.map((event) => JSON.stringify(event))],
-          );
-        }),
-      ),
-    listEvents: (runId, scope) =>
-      guarded('Reading run events', async () => {
-        const result = await db.query(
-          `SELECT e.event FROM ${t('run_events')} e JOIN ${t('runs')} r ON r.id = e.run_id
-           WHERE e.run_id = $1 AND r.user_id = $2 AND e.seq > $3 ORDER BY e.seq`,
-          [runId, scope.userId, scope.afterSeq ?? 0],
-        );
-        return result.rows.map((row) => stewardEventSchema.parse(row.event) as StewardEvent);
       }),
   };
   return storage;

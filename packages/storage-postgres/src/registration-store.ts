@@ -1,6 +1,7 @@
 import { StewardError } from '@steward/core';
 import { guarded } from './pg-errors.ts';
 import type { PostgresStorage } from './postgres-storage.ts';
+import { checkStorable } from './storable-text.ts';
 
 /** A server registration as `@steward/mcp` stores it: a name and its JSON config. */
 export interface StoredRegistration {
@@ -27,6 +28,7 @@ export function createPostgresRegistrationStore<Config extends StoredRegistratio
         if (typeof config.name !== 'string' || config.name === '') {
           throw new StewardError('invalid_input', 'A registration needs a name');
         }
+        checkStorable(config, 'registration');
         await db.query(
           `INSERT INTO ${table} (name, config) VALUES ($1, $2::jsonb)
            ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = now()`,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { checkStorableValues } from './storable-text.ts';
 
 /** @internal A query's rows and how many rows it touched. */
 export interface SqlResult<Row> {
@@ -39,6 +40,7 @@ export interface PGliteLike {
 export function pgDriver(pool: pg.Pool, ownsPool: boolean): SqlDriver {
   const wrap = (client: pg.Pool | pg.PoolClient): SqlTransaction => ({
     async query<Row>(sql: string, values?: unknown[]) {
+      checkStorableValues(values);
       const result = await client.query(sql, values);
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
@@ -50,16 +52,29 @@ export function pgDriver(pool: pg.Pool, ownsPool: boolean): SqlDriver {
     ...wrap(pool),
     async transaction(work) {
       const client = await pool.connect();
+      // While checked out, a client has no listener of the pool's: a connection that dies now (a
+      // cut, a failover, pg_terminate_backend) emits 'error' on it, which unheard ends the
+      // process. The query in flight rejects on its own; this only marks the client as broken.
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken ??= error;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work(wrap(client));
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          // A client that cannot roll back is in no state to serve another transaction.
+          broken ??= rollbackError;
+        });
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        // A broken client is closed, not handed to the next caller.
+        client.release(broken);
       }
     },
     close: () => (ownsPool ? pool.end() : Promise.resolve()),
@@ -70,6 +85,7 @@ export function pgDriver(pool: pg.Pool, ownsPool: boolean): SqlDriver {
 export function pgliteDriver(db: PGliteLike, ownsDb: boolean): SqlDriver {
   const wrap = (target: Pick<PGliteLike, 'query' | 'exec'>): SqlTransaction => ({
     async query<Row>(sql: string, values?: unknown[]) {
+      checkStorableValues(values);
       const result = await target.query<Row>(sql, values);
       // PGlite counts only changed rows in affectedRows; a SELECT reports its rows.
       return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };

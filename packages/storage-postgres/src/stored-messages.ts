@@ -1,4 +1,5 @@
 import { type Message, messageSchema, StewardError, type StoredMessage } from '@steward/core';
+import { checkStorable } from './storable-text.ts';
 
 /** @internal The JSON a message is stored as, after the checks every stored message passes. */
 export function storableMessageJson(message: Message, maxMessageBytes: number): string {
@@ -8,6 +9,8 @@ export function storableMessageJson(message: Message, maxMessageBytes: number): 
       details: { issues: checked.error.issues },
     });
   }
+  // Checked before serializing: JSON escapes NUL and lone surrogates, which jsonb then refuses.
+  checkStorable(checked.data, 'message');
   const json = JSON.stringify(checked.data);
   const bytes = Buffer.byteLength(json);
   if (bytes > maxMessageBytes) {

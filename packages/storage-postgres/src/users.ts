@@ -2,6 +2,7 @@ import { parseOptions } from '@steward/core';
 import { z } from 'zod';
 import { guarded } from './pg-errors.ts';
 import type { Db } from './postgres-storage.ts';
+import { checkStorable } from './storable-text.ts';
 
 /** A user's token usage over their runs, from the usage records. */
 export interface UsageSummary {
@@ -76,6 +77,7 @@ export function createPostgresUsers(db: Db) {
         'invalid_input',
       );
       return guarded('Saving the preference', async () => {
+        checkStorable(parsed, 'preference');
         await db.query(
           `WITH known AS (INSERT INTO ${t('users')} (id) VALUES ($1) ON CONFLICT (id) DO NOTHING)
            INSERT INTO ${t('user_preferences')} (user_id, key, value) VALUES ($1, $2, $3::jsonb)

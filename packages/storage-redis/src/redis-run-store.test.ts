@@ -1,6 +1,6 @@
 import type { StewardEvent } from '@steward/core';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisRunStore, type RedisRunStore } from './redis-run-store.ts';
 
 // The machine's real Redis (see DEVELOPERS.md); every test run uses its own key prefix.
@@ -44,17 +44,58 @@ describe('createRedisRunStore', () => {
     expect((await reader.listEvents('r1', { afterSeq: 2 })).map((item) => item.seq)).toEqual([3]);
   });
 
-  it('refuses gaps and duplicates, even from concurrent writers', async () => {
+  it('refuses gaps and other content under a stored seq, even from concurrent writers', async () => {
     const store = open();
-    await store.appendEvents('r2', [event('r2', 1)]);
-    await expect(store.appendEvents('r2', [event('r2', 3)])).rejects.toMatchObject({ code: 'storage_error' });
-    await expect(store.appendEvents('r2', [event('r2', 1)])).rejects.toMatchObject({ code: 'storage_error' });
+    const first = event('r2', 1);
+    await store.appendEvents('r2', [first]);
+    await expect(store.appendEvents('r2', [event('r2', 3)])).rejects.toMatchObject({
+      code: 'storage_error',
+      details: { lastSeq: 1 },
+    });
+    await expect(
+      store.appendEvents('r2', [{ ...first, text: 'other' } as StewardEvent]),
+    ).rejects.toMatchObject({
+      code: 'storage_error',
+      details: { conflictSeq: 1, lastSeq: 1 },
+    });
+    // The same event again is a resend: stored once.
+    await store.appendEvents('r2', [first]);
     const writers = Array.from({ length: 6 }, () => open());
     const outcomes = await Promise.allSettled(
-      writers.map((writer) => writer.appendEvents('r2', [event('r2', 2)])),
+      writers.map((writer, index) =>
+        writer.appendEvents('r2', [{ ...event('r2', 2), text: `w${index}` } as StewardEvent]),
+      ),
     );
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
     expect((await store.listEvents('r2')).map((item) => item.seq)).toEqual([1, 2]);
+  });
+
+  it('reads a run page by page, and tails a long backlog in pages of bounded size', async () => {
+    const client = new Redis(url, { protocol: 2 });
+    const store = createRedisRunStore({ redis: client, prefix });
+    const all = Array.from({ length: 1_203 }, (_unused, index) => event('r-long', index + 1));
+    for (let from = 0; from < all.length; from += 400)
+      await store.appendEvents('r-long', all.slice(from, from + 400));
+    expect((await store.listEvents('r-long', { afterSeq: 10, limit: 3 })).map((item) => item.seq)).toEqual([
+      11, 12, 13,
+    ]);
+    expect(await store.listEvents('r-long', { afterSeq: 1_203, limit: 3 })).toEqual([]);
+    await expect(store.listEvents('r-long', { limit: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
+    await store.appendEvents('r-long', [event('r-long', 1_204, 'final')]);
+    const reads: unknown[][] = [];
+    const call = client.call.bind(client);
+    const spy = vi.spyOn(client, 'call').mockImplementation(((...args: unknown[]) => {
+      if (args[0] === 'XRANGE') reads.push(args);
+      return (call as (...rest: unknown[]) => unknown)(...args);
+    }) as typeof client.call);
+    const seen: number[] = [];
+    for await (const item of store.tail('r-long')) seen.push(item.seq);
+    spy.mockRestore();
+    expect(seen).toEqual(Array.from({ length: 1_204 }, (_unused, index) => index + 1));
+    // Three reads of at most 500 events each, never the whole backlog at once.
+    expect(reads.map((args) => args.slice(-2))).toEqual(Array(3).fill(['COUNT', 500]));
+    await store.close();
+    await client.quit();
   });
 
   it('tails a run live from another instance: every event once, in order, resuming from a seq', async () => {

@@ -5,10 +5,10 @@ import {
   type SessionLease,
   StewardError,
   type StewardEvent,
-  stewardEventSchema,
 } from '@steward/core';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { createRedisRunEvents } from './redis-run-events.ts';
 
 const optionsSchema = z
   .object({
@@ -48,10 +48,14 @@ export type SessionLock = SessionLease;
  * requests and live run tails.
  */
 export interface RedisRunStore extends Coordinator {
-  /** Appends the next events of a run atomically: seq must follow the last one, or nothing is stored. */
+  /**
+   * Appends the next events of a run atomically: seq must follow the last one, or nothing is
+   * stored. Idempotent: a batch resent after a lost reply succeeds when its stored part holds the
+   * same JSON, storing the rest; other content there is a `storage_error` (`details.conflictSeq`).
+   */
   appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
-  /** A run's events after `afterSeq`, from any instance. */
-  listEvents(runId: string, options?: { afterSeq?: number }): Promise<StewardEvent[]>;
+  /** A run's events after `afterSeq`, at most `limit` of them when given, from any instance. */
+  listEvents(runId: string, options?: { afterSeq?: number; limit?: number }): Promise<StewardEvent[]>;
   /** Every event after `afterSeq`, then each new one as it is appended, until `final` or `signal` aborts. */
   tail(
     runId: string,
@@ -75,20 +79,8 @@ export interface RedisRunStore extends Coordinator {
   close(): Promise<void>;
 }
 
-// Append: check the run's last seq and add the batch in one step, so concurrent writers (any
-// instance) can never leave a gap or a duplicate.
-const appendScript = `
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local first = tonumber(ARGV[2])
-if first ~= last + 1 then return {0, last} end
-local count = (#ARGV - 2)
-for i = 1, count do
-  redis.call('XADD', KEYS[1], (first + i - 1) .. '-1', 'e', ARGV[i + 2])
-end
-redis.call('SET', KEYS[2], first + count - 1, 'EX', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return {1, first + count - 1}
-`;
+/** Events a tail reads at once: its memory stays bounded however long the run. */
+const tailPageSize = 500;
 
 // The fence counter keeps rising across acquisitions; it expires a day after the last one, when
 // no holder of an old token can be left.
@@ -127,18 +119,6 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, 0, math.max(0, tonumber(oldest[2]) + window - now)}
 `;
 
-function parseEntries(entries: unknown): StewardEvent[] {
-  if (!Array.isArray(entries)) return [];
-  return entries.map((entry) => {
-    const fields = (entry as [string, string[]])[1];
-    const raw = fields[fields.indexOf('e') + 1];
-    const parsed = stewardEventSchema.safeParse(JSON.parse(raw ?? 'null'));
-    if (!parsed.success)
-      throw new StewardError('storage_error', `A stored event is malformed: ${parsed.error.message}`);
-    return parsed.data as StewardEvent;
-  });
-}
-
 /**
  * Run events in Redis Streams (one stream per run, entry id = seq) so any instance can replay a
  * run from any seq and tail it live; per-session locks with fencing tokens; sliding-window rate
@@ -152,54 +132,22 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
   const blockingClients = new Set<Redis>();
   const stopListeners = new Set<(runId: string) => void>();
   let subscriber: Redis | undefined;
+  // Redis's own words stay in `cause`: a host may show the message to an end user.
   const fail = (error: unknown, what: string) =>
     StewardError.isInstance(error)
       ? error
-      : new StewardError('storage_error', `${what}: ${String(error)}`, { cause: error, retryable: true });
-
-  async function listEvents(runId: string, afterSeq = 0): Promise<StewardEvent[]> {
-    try {
-      return parseEntries(await redis.call('XRANGE', key('run', runId, 'events'), `(${afterSeq}-1`, '+'));
-    } catch (error) {
-      throw fail(error, 'Reading run events');
-    }
-  }
+      : new StewardError(
+          'storage_error',
+          (error as Error | null)?.name === 'ReplyError'
+            ? `${what}: Redis refused it`
+            : `${what}: the connection to Redis failed`,
+          { cause: error, retryable: true },
+        );
+  const runEvents = createRedisRunEvents({ redis, key, eventTtlSeconds: config.eventTtlSeconds, fail });
 
   const store: RedisRunStore = {
-    async appendEvents(runId, events) {
-      if (events.length === 0) return;
-      events.forEach((event, index) => {
-        if (event.run_id !== runId || event.seq !== (events[0] as StewardEvent).seq + index) {
-          throw new StewardError(
-            'storage_error',
-            `Events of run ${runId} must be consecutive and of that run`,
-          );
-        }
-      });
-      let result: unknown;
-      try {
-        result = await redis.eval(
-          appendScript,
-          2,
-          key('run', runId, 'events'),
-          key('run', runId, 'seq'),
-          config.eventTtlSeconds,
-          (events[0] as StewardEvent).seq,
-          ...events.map((event) => JSON.stringify(event)),
-        );
-      } catch (error) {
-        throw fail(error, 'Storing run events');
-      }
-      const [ok, last] = result as [number, number];
-      if (ok !== 1) {
-        throw new StewardError(
-          'storage_error',
-          `Event seq ${(events[0] as StewardEvent).seq} of run ${runId} does not follow seq ${last}`,
-          { details: { lastSeq: last } },
-        );
-      }
-    },
-    listEvents: (runId, listOptions) => listEvents(runId, listOptions?.afterSeq ?? 0),
+    appendEvents: runEvents.appendEvents,
+    listEvents: runEvents.listEvents,
     tail(runId, tailOptions = {}) {
       const blockMs = tailOptions.blockMs ?? 1_000;
       return {
@@ -212,7 +160,8 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
           tailOptions.signal?.addEventListener('abort', stop, { once: true });
           try {
             while (!tailOptions.signal?.aborted) {
-              const batch = await listEvents(runId, after);
+              // Page by page: a long run's backlog is never held whole.
+              const batch = await runEvents.listEvents(runId, { afterSeq: after, limit: tailPageSize });
               for (const event of batch) {
                 after = event.seq;
                 yield event;

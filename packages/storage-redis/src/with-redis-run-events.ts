@@ -1,4 +1,5 @@
 import { StewardError, type Storage } from '@steward/core';
+import { checkPage } from './redis-run-events.ts';
 import type { RedisRunStore } from './redis-run-store.ts';
 
 /**
@@ -16,30 +17,34 @@ export function withRedisRunEvents(storage: Storage, runs: RedisRunStore): Stora
     ...bindAll(storage),
     async appendEvents(runId, events) {
       // Redis decides the order (atomic seq check across instances); the durable copy follows it.
+      // Both are idempotent, so a batch resent after a lost reply (by ioredis, or by the caller
+      // after a failure) stores in each only what it missed.
       await runs.appendEvents(runId, events);
       try {
         await storage.appendEvents(runId, events);
       } catch (error) {
         // An instance that died between the two writes leaves the durable copy behind: fill the
         // gap from Redis, then write this batch.
-        const lastSeq = StewardError.isInstance(error) ? error.details.lastSeq : undefined;
+        const details = StewardError.isInstance(error) ? error.details : {};
+        const lastSeq = details.lastSeq;
         const first = events[0]?.seq ?? 0;
-        if (typeof lastSeq !== 'number' || lastSeq >= first - 1) throw error;
-        const missing = (await runs.listEvents(runId, { afterSeq: lastSeq })).filter(
-          (event) => event.seq < first,
-        );
+        if (details.conflictSeq !== undefined || typeof lastSeq !== 'number' || lastSeq >= first - 1)
+          throw error;
+        const missing = await runs.listEvents(runId, { afterSeq: lastSeq, limit: first - 1 - lastSeq });
         await storage.appendEvents(runId, missing);
         await storage.appendEvents(runId, events);
       }
     },
     async listEvents(runId, scope) {
+      checkPage(scope);
       // Ownership is the durable storage's to decide: no run for this user, no events.
       const run = await storage.getRun(runId, { userId: scope.userId });
       if (run === undefined) return [];
-      const live = await runs.listEvents(
-        runId,
-        scope.afterSeq === undefined ? {} : { afterSeq: scope.afterSeq },
-      );
+      const { afterSeq, limit } = scope;
+      const live = await runs.listEvents(runId, {
+        ...(afterSeq === undefined ? {} : { afterSeq }),
+        ...(limit === undefined ? {} : { limit }),
+      });
       return live.length > 0 ? live : storage.listEvents(runId, scope);
     },
   };

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { createInMemoryStorage } from './in-memory-storage.ts';
 
-const token = (seq: number, runId = 'r1'): StewardEvent => ({
+const token = (seq: number, runId = 'r1', text = `t${seq}`): StewardEvent & { type: 'token' } => ({
   type: 'token',
-  text: `t${seq}`,
+  text,
   run_id: runId,
   seq,
   timestamp: new Date(0).toISOString(),
@@ -26,17 +26,26 @@ async function withRun() {
 }
 
 describe('createInMemoryStorage', () => {
-  it('accepts only the next seq, storing nothing of a bad batch', async () => {
+  it('accepts only the next seq (or a resend of what it holds), storing nothing of a bad batch', async () => {
     const storage = await withRun();
     await storage.appendEvents('r1', [token(1), token(2)]);
     await expect(storage.appendEvents('r1', [token(3), token(5)])).rejects.toMatchObject({
       code: 'storage_error',
     });
-    await expect(storage.appendEvents('r1', [token(2)])).rejects.toMatchObject({ code: 'storage_error' });
+    await expect(storage.appendEvents('r1', [token(2, 'r1', 'other')])).rejects.toMatchObject({
+      code: 'storage_error',
+      details: { conflictSeq: 2 },
+    });
     await expect(storage.appendEvents('r1', [token(3, 'other')])).rejects.toMatchObject({
       code: 'storage_error',
     });
     expect((await storage.listEvents('r1', { userId: 'alice' })).map((event) => event.seq)).toEqual([1, 2]);
+    // A resend whose copy has the same content in another key order is the same batch.
+    const { timestamp, seq, run_id, text, type } = token(2);
+    await storage.appendEvents('r1', [{ timestamp, seq, run_id, text, type }, token(3)]);
+    expect((await storage.listEvents('r1', { userId: 'alice' })).map((event) => event.seq)).toEqual([
+      1, 2, 3,
+    ]);
     await expect(storage.appendEvents('nope', [token(1)])).rejects.toMatchObject({ code: 'not_found' });
   });
 

@@ -11,12 +11,65 @@ const optionsSchema = z.object({
   maxMessageBytes: z.number().int().positive().default(1_000_000),
 });
 
-/** True when a string anywhere in `value` holds NUL or a lone surrogate (not valid UTF-8). */
-function hasUnstorableText(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
-  if (Array.isArray(value)) return value.some(hasUnstorableText);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(hasUnstorableText);
-  return false;
+const plainKey = /^[A-Za-z_$][\w$]{0,63}$/;
+
+/**
+ * Where in `value` a string (a key included) holds NUL or a lone surrogate (not valid UTF-8):
+ * what a database refuses or silently changes is refused here too, so adapters agree.
+ */
+function findUnstorableText(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed() ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const found = findUnstorableText(value[index], `${path}[${index}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const at = plainKey.test(key) ? `${path}.${key}` : `${path}[…]`;
+      const found = findUnstorableText(key, at) ?? findUnstorableText(item, at);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Refuses `value` with a `storage_error` naming the field when a string in it cannot be stored. */
+function checkStorable(value: unknown, field: string): void {
+  const found = findUnstorableText(value, field);
+  if (found === undefined) return;
+  throw new StewardError(
+    'storage_error',
+    `Cannot store ${found}: it holds a NUL character or invalid Unicode`,
+    {
+      retryable: false,
+      details: { field: found, reason: 'unstorable_text' },
+    },
+  );
+}
+
+/** JSON with every object's keys sorted: equal strings mean equal content, whatever the key order. */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+
+/** A page request every backend answers the same way, or an `invalid_input` error. */
+function checkPage(scope: { afterSeq?: number | undefined; limit?: number | undefined }): void {
+  if (scope.afterSeq !== undefined && !(Number.isSafeInteger(scope.afterSeq) && scope.afterSeq >= 0)) {
+    throw new StewardError('invalid_input', 'afterSeq must be a whole number of 0 or more', {
+      details: { field: 'afterSeq' },
+    });
+  }
+  if (scope.limit !== undefined && !(Number.isSafeInteger(scope.limit) && scope.limit > 0)) {
+    throw new StewardError('invalid_input', 'limit must be a whole number of 1 or more', {
+      details: { field: 'limit' },
+    });
+  }
 }
 
 /** A valid, storable copy of `message`, or a `storage_error` saying why it is not. */
@@ -27,10 +80,7 @@ function checkMessage(message: Message, maxMessageBytes: number): Message {
       details: { issues: parsed.error.issues },
     });
   }
-  if (hasUnstorableText(parsed.data)) {
-    // What a database would refuse (NUL, broken surrogate pairs) is refused here too.
-    throw new StewardError('storage_error', 'Message text has a NUL character or invalid Unicode');
-  }
+  checkStorable(parsed.data, 'message');
   const bytes = new TextEncoder().encode(JSON.stringify(parsed.data)).length;
   if (bytes > maxMessageBytes) {
     throw new StewardError(
@@ -73,8 +123,35 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
     return entry;
   };
 
+  const consent = createInMemoryConsent();
+
   return {
-    ...createInMemoryConsent(),
+    ...consent,
+    // Every string a database would refuse is refused before anything is kept, as adapters do.
+    async createApproval(approval) {
+      checkStorable(approval, 'approval');
+      return consent.createApproval(approval);
+    },
+    async transitionApproval(callId, from, update) {
+      checkStorable({ callId, ...update }, 'approval');
+      return consent.transitionApproval(callId, from, update);
+    },
+    async beginExecution(record) {
+      checkStorable(record, 'execution');
+      return consent.beginExecution(record);
+    },
+    async finishExecution(key, outcome) {
+      checkStorable({ key, ...outcome }, 'execution');
+      return consent.finishExecution(key, outcome);
+    },
+    async appendAudit(entry) {
+      checkStorable(entry, 'audit');
+      return consent.appendAudit(entry);
+    },
+    async grantToolPermission(permission) {
+      checkStorable(permission, 'permission');
+      return consent.grantToolPermission(permission);
+    },
     async listStaleRuns(updatedBefore, listOptions) {
       const stale = [...runs.values()]
         .map((entry) => entry.record)
@@ -89,6 +166,7 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       return current + 1;
     },
     async ensureSession(sessionId, scope) {
+      checkStorable({ sessionId, userId: scope.userId }, 'session');
       const existing = sessions.get(sessionId);
       if (existing !== undefined) {
         if (existing.userId !== scope.userId) {
@@ -113,6 +191,10 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       const list = messages.get(sessionId);
       if (list === undefined) throw new StewardError('not_found', `Session ${sessionId} does not exist`);
       // Validate the whole batch before storing any of it, so a bad message loses nothing.
+      checkStorable(
+        batch.map(({ runId }) => ({ runId })),
+        'messages',
+      );
       const checked: StoredMessage[] = batch.map(({ runId, message }) => ({
         id: String(nextMessageId++),
         sessionId,
@@ -144,10 +226,12 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       return structuredClone(slice);
     },
     async createRun(run) {
+      checkStorable(run, 'run');
       if (runs.has(run.id)) throw new StewardError('storage_error', `Run ${run.id} already exists`);
       runs.set(run.id, { record: { ...run }, events: [] });
     },
     async updateRun(runId, update: RunUpdate) {
+      checkStorable(update, 'run');
       const entry = requireRun(runId);
       entry.record = { ...entry.record, ...structuredClone(update), updatedAt: new Date().toISOString() };
     },
@@ -157,26 +241,49 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
     },
     async appendEvents(runId, events) {
       const entry = requireRun(runId);
-      let expected = entry.events.length + 1;
-      for (const event of events) {
-        if (event.run_id !== runId || event.seq !== expected) {
+      checkStorable(events, 'events');
+      if (events.length === 0) return;
+      const last = entry.events.length;
+      const first = (events[0] as StewardEvent).seq;
+      // A batch may start anywhere in what is stored (a resend after a lost reply), and must go on
+      // from there.
+      const broken =
+        first < 1 || first > last + 1
+          ? 0
+          : events.findIndex((event, index) => event.run_id !== runId || event.seq !== first + index);
+      if (broken !== -1) {
+        const event = events[broken] as StewardEvent;
+        throw new StewardError(
+          'storage_error',
+          `Event seq ${event.seq} of run ${event.run_id} does not follow seq ${broken === 0 ? last : first + broken - 1} of run ${runId}`,
+          { details: { lastSeq: last } },
+        );
+      }
+      const stored = Math.min(events.length, last - first + 1);
+      for (let index = 0; index < stored; index++) {
+        const kept = entry.events[first - 1 + index] as StewardEvent;
+        const resent = events[index] as StewardEvent;
+        if (kept !== resent && canonicalJson(kept) !== canonicalJson(resent)) {
           throw new StewardError(
             'storage_error',
-            `Event seq ${event.seq} of run ${event.run_id} does not follow seq ${expected - 1} of run ${runId}`,
-            { details: { lastSeq: entry.events.length } },
+            `Event seq ${resent.seq} of run ${runId} is already stored with other content`,
+            { details: { conflictSeq: resent.seq, lastSeq: last } },
           );
         }
-        expected++;
       }
       // Events are flat and frozen by the run loop; only tool payloads hold objects a caller could
       // still change, so only those are copied on this hot path.
-      for (const event of events)
+      for (const event of events.slice(stored))
         entry.events.push(event.type.startsWith('tool_') ? structuredClone(event) : event);
     },
     async listEvents(runId, scope) {
+      checkPage(scope);
       const entry = ownRun(runId, scope);
       if (entry === undefined) return [];
-      return structuredClone(entry.events.slice(scope.afterSeq ?? 0));
+      const after = scope.afterSeq ?? 0;
+      return structuredClone(
+        entry.events.slice(after, scope.limit === undefined ? undefined : after + scope.limit),
+      );
     },
   };
 }

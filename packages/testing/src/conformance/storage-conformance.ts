@@ -1,7 +1,9 @@
-import type { Message, StewardEvent, Storage } from '@steward/core';
+import type { Message, Storage } from '@steward/core';
 import { describe, expect, it } from 'vitest';
 import { runCompactionConformance } from './compaction-conformance.ts';
 import { user, withRun } from './conformance-helpers.ts';
+import { runEventConformance } from './event-conformance.ts';
+import { runTextConformance } from './text-conformance.ts';
 
 /** Options of {@link runStorageConformance}. */
 export interface StorageConformanceOptions {
@@ -10,14 +12,6 @@ export interface StorageConformanceOptions {
   /** A fresh, empty storage for each test. */
   create: () => Promise<Storage> | Storage;
 }
-
-const token = (runId: string, seq: number): StewardEvent => ({
-  type: 'token',
-  text: `t${seq}`,
-  run_id: runId,
-  seq,
-  timestamp: new Date(0).toISOString(),
-});
 
 /**
  * The contract every `Storage` adapter keeps, as a Vitest suite: call it from a test file of the
@@ -153,35 +147,8 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       expect(await storage.listStaleRuns(new Date(Date.now() - 60_000).toISOString())).toEqual([]);
     });
 
-    it('appends events by seq with no gaps or duplicates, even with concurrent writers', async () => {
-      const storage = await options.create();
-      await withRun(storage);
-      await storage.appendEvents('run-1', [token('run-1', 1), token('run-1', 2)]);
-      await expect(storage.appendEvents('run-1', [token('run-1', 4)])).rejects.toMatchObject({
-        code: 'storage_error',
-      });
-      await expect(storage.appendEvents('run-1', [token('run-1', 2)])).rejects.toMatchObject({
-        code: 'storage_error',
-      });
-      await expect(
-        storage.appendEvents('run-1', [token('run-1', 3), token('run-1', 5)]),
-      ).rejects.toMatchObject({
-        code: 'storage_error',
-      });
-      const racers = await Promise.allSettled(
-        Array.from({ length: 5 }, () => storage.appendEvents('run-1', [token('run-1', 3)])),
-      );
-      expect(racers.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
-      const events = await storage.listEvents('run-1', { userId: 'alice' });
-      expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
-      expect(
-        (await storage.listEvents('run-1', { userId: 'alice', afterSeq: 2 })).map((event) => event.seq),
-      ).toEqual([3]);
-      expect(await storage.listEvents('run-1', { userId: 'bob' })).toEqual([]);
-      await expect(storage.appendEvents('missing', [token('missing', 1)])).rejects.toMatchObject({
-        name: 'StewardError',
-      });
-    });
+    runEventConformance(options.create);
+    runTextConformance(options.create);
 
     it('keeps approvals single-use under racing decisions', async () => {
       const storage = await options.create();
