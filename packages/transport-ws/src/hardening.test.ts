@@ -57,6 +57,26 @@ describe('hostile requests', () => {
   });
 });
 
+describe('token subjects', () => {
+  it('refuses a token whose sub or run_id holds a control, space or invisible character with 401', async () => {
+    const auth = createJwtAuth({ secret });
+    for (const userId of ['ann\u0000', 'ann\u0001', 'ann smith', 'ann\u200b']) {
+      await expect(auth.authenticate(await userToken(userId))).rejects.toMatchObject({ status: 401 });
+    }
+    const runToken = await new SignJWT({ run_id: 'run\u0000' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ann')
+      .setAudience('steward:run')
+      .setIssuer('steward')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
+    await expect(auth.authenticate(runToken)).rejects.toMatchObject({ status: 401 });
+    await expect(auth.authenticate(await userToken('auth0|ann@example.com'))).resolves.toMatchObject({
+      userId: 'auth0|ann@example.com',
+    });
+  });
+});
+
 describe('run tokens', () => {
   it('refuses a run-audience token without run_id, and issuing one without a run', async () => {
     const auth = createJwtAuth({ secret });
