@@ -34,8 +34,28 @@ describe('loadConfig', () => {
       model: { model: 'gpt-test', api: 'chat' },
       mcp: { servers: [{ name: 'gmail' }], serviceAuth: { issuer: 'steward' }, syncIntervalMs: 30_000 },
       rateLimit: { runs: 20, windowMs: 60_000 },
+      maxActiveRuns: 5,
       drainTimeoutMs: 25_000,
       heartbeatMs: 5_000,
+    });
+  });
+
+  it('limits every user by default (30 runs a minute, 5 active), and off turns a limit off', () => {
+    const defaults = loadConfig(valid);
+    expect(defaults.ok && defaults.config).toMatchObject({
+      rateLimit: { runs: 30, windowMs: 60_000 },
+      maxActiveRuns: 5,
+    });
+    const off = loadConfig({ ...valid, STEWARD_RATE_LIMIT_RUNS: 'off', STEWARD_MAX_ACTIVE_RUNS: ' off ' });
+    expect(off.ok && off.config).toMatchObject({ rateLimit: false, maxActiveRuns: false });
+    const other = loadConfig({
+      ...valid,
+      STEWARD_RATE_LIMIT_WINDOW_MS: '1000',
+      STEWARD_MAX_ACTIVE_RUNS: '2',
+    });
+    expect(other.ok && other.config).toMatchObject({
+      rateLimit: { runs: 30, windowMs: 1_000 },
+      maxActiveRuns: 2,
     });
   });
 
@@ -45,7 +65,9 @@ describe('loadConfig', () => {
       STEWARD_JWT_SECRET: 'short',
       PORT: '80a',
       STEWARD_DRAIN_TIMEOUT_MS: '-1',
+      STEWARD_RATE_LIMIT_RUNS: 'off',
       STEWARD_RATE_LIMIT_WINDOW_MS: '1000',
+      STEWARD_MAX_ACTIVE_RUNS: '0',
     });
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -59,12 +81,16 @@ describe('loadConfig', () => {
       'STEWARD_JWT_SECRET',
       'PORT',
       'STEWARD_DRAIN_TIMEOUT_MS',
-      'STEWARD_RATE_LIMIT_RUNS',
+      'STEWARD_RATE_LIMIT_WINDOW_MS',
+      'STEWARD_MAX_ACTIVE_RUNS',
     ])
       expect(named(variable), variable).toHaveLength(1);
     expect(named('DATABASE_URL')[0]).toMatch(/required/);
     expect(named('REDIS_URL')[0]).toMatch(/redis:\/\//);
-    expect(formatProblems(result.problems)).toMatch(/^The orchestrator is not configured \(8 problems\)/);
+    expect(named('STEWARD_MAX_ACTIVE_RUNS')[0]).toBe(
+      'STEWARD_MAX_ACTIVE_RUNS: must be a whole number from 1 to 10000, or off',
+    );
+    expect(formatProblems(result.problems)).toMatch(/^The orchestrator is not configured \(9 problems\)/);
   });
 
   it('refuses malformed STEWARD_MCP_SERVERS without echoing it (it may hold secrets)', () => {

@@ -27,7 +27,10 @@ export interface OrchestratorConfig {
     readonly serviceAuth?: { readonly secret: string; readonly issuer: string };
     readonly syncIntervalMs: number;
   };
-  readonly rateLimit?: { readonly runs: number; readonly windowMs: number };
+  /** Runs a user may start per window (429 past it); `false` when turned off. */
+  readonly rateLimit: { readonly runs: number; readonly windowMs: number } | false;
+  /** Runs a user may have active at once (429 past it); `false` when turned off. */
+  readonly maxActiveRuns: number | false;
   readonly drainTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly recoveryIntervalMs: number;
@@ -53,6 +56,18 @@ const integer = (min: number, max: number) =>
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 // setTimeout fires at once past 2^31-1 ms.
 const milliseconds = integer(1, 2_147_483_647);
+/** A limit: a whole number, or `off` to turn it off (never 0, which would refuse everyone). */
+const limitOrOff = (max: number) =>
+  z
+    .string()
+    .trim()
+    .transform((text, context) => {
+      if (text === 'off') return false as const;
+      const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (value >= 1 && value <= max) return value;
+      context.addIssue({ code: 'custom', message: `must be a whole number from 1 to ${max}, or off` });
+      return z.NEVER;
+    });
 const flag = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1');
@@ -122,8 +137,9 @@ const envSchema = z.object({
   STEWARD_MCP_JWT_SECRET: variable(secret.optional()),
   STEWARD_MCP_JWT_ISSUER: variable(z.string().trim().default('steward')),
   STEWARD_MCP_SYNC_INTERVAL_MS: variable(milliseconds.default(30_000)),
-  STEWARD_RATE_LIMIT_RUNS: variable(integer(1, 1_000_000).optional()),
-  STEWARD_RATE_LIMIT_WINDOW_MS: variable(milliseconds.optional()),
+  STEWARD_RATE_LIMIT_RUNS: variable(limitOrOff(1_000_000).default(30)),
+  STEWARD_RATE_LIMIT_WINDOW_MS: variable(milliseconds.default(60_000)),
+  STEWARD_MAX_ACTIVE_RUNS: variable(limitOrOff(10_000).default(5)),
   STEWARD_DRAIN_TIMEOUT_MS: variable(integer(0, 2_147_483_647).default(25_000)),
   STEWARD_HEARTBEAT_MS: variable(milliseconds.default(5_000)),
   STEWARD_RECOVERY_INTERVAL_MS: variable(milliseconds.default(15_000)),
@@ -179,14 +195,11 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
           ? {}
           : { serviceAuth: { secret: env.STEWARD_MCP_JWT_SECRET, issuer: env.STEWARD_MCP_JWT_ISSUER } }),
       },
-      ...(env.STEWARD_RATE_LIMIT_RUNS === undefined
-        ? {}
-        : {
-            rateLimit: {
-              runs: env.STEWARD_RATE_LIMIT_RUNS,
-              windowMs: env.STEWARD_RATE_LIMIT_WINDOW_MS ?? 60_000,
-            },
-          }),
+      rateLimit:
+        env.STEWARD_RATE_LIMIT_RUNS === false
+          ? false
+          : { runs: env.STEWARD_RATE_LIMIT_RUNS, windowMs: env.STEWARD_RATE_LIMIT_WINDOW_MS },
+      maxActiveRuns: env.STEWARD_MAX_ACTIVE_RUNS,
       drainTimeoutMs: env.STEWARD_DRAIN_TIMEOUT_MS,
       heartbeatMs: env.STEWARD_HEARTBEAT_MS,
       recoveryIntervalMs: env.STEWARD_RECOVERY_INTERVAL_MS,
@@ -209,8 +222,8 @@ function crossChecks(
     problems.push(
       'STEWARD_RUN_TOKEN_SECRET: is required when only STEWARD_JWKS_URL is set (it signs run-scoped tokens)',
     );
-  if (isSet('STEWARD_RATE_LIMIT_WINDOW_MS') && !isSet('STEWARD_RATE_LIMIT_RUNS'))
-    problems.push('STEWARD_RATE_LIMIT_RUNS: is required when STEWARD_RATE_LIMIT_WINDOW_MS is set');
+  if (isSet('STEWARD_RATE_LIMIT_WINDOW_MS') && String(environment.STEWARD_RATE_LIMIT_RUNS).trim() === 'off')
+    problems.push('STEWARD_RATE_LIMIT_WINDOW_MS: is set, but STEWARD_RATE_LIMIT_RUNS is off (a typo?)');
   env?.STEWARD_MCP_SERVERS.forEach((server, index) => {
     if (wantsServiceAuth(server) && env.STEWARD_MCP_JWT_SECRET === undefined)
       problems.push(

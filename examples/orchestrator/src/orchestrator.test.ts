@@ -135,6 +135,45 @@ describe('the orchestrator service', () => {
     expect(await fetchMail(client(a), 'fetch secure mail')).toBe(true);
   });
 
+  it('caps a user’s active runs across replicas by default (5), with 429 and Retry-After; another user is unaffected', async () => {
+    const mallory = await signTestToken({ secret, userId: 'mallory', expiresIn: '10m' });
+    const respond = (instance: Instance, user = mallory) =>
+      fetch(`${instance.url}/api/v1/respond`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: 'count 400' }),
+      });
+    const runs: string[] = [];
+    for (const instance of [a, b, a, b, a]) {
+      const answer = await respond(instance);
+      expect(answer.status).toBe(202);
+      runs.push(((await answer.json()) as { run_id: string }).run_id);
+    }
+    for (const instance of [a, b]) {
+      const refused = await respond(instance);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('1'); // One heartbeat (STEWARD_HEARTBEAT_MS).
+      expect(await refused.json()).toMatchObject({ error: { code: 'too_many_active_runs' } });
+    }
+    const other = await respond(b, token);
+    expect(other.status).toBe(202);
+    // A run that ends gives its place back, whichever replica runs it.
+    const malloryClient = createStewardClient({ url: a.url, token: mallory });
+    await malloryClient.stop(runs[1] as string);
+    await collect(malloryClient, runs[1] as string).done;
+    const again = await respond(a);
+    expect(again.status).toBe(202);
+    runs.push(((await again.json()) as { run_id: string }).run_id);
+    await Promise.all(
+      runs.map(async (runId) => {
+        await malloryClient.stop(runId);
+        await collect(malloryClient, runId).done;
+      }),
+    );
+    const otherRun = ((await other.json()) as { run_id: string }).run_id;
+    await client(b).stop(otherRun);
+  });
+
   it('streams a run started on A from B: every event once, in seq order', async () => {
     const { runId } = await client(a).respond('count 20');
     const events = await collect(client(b), runId).done;

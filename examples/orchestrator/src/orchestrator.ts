@@ -121,12 +121,19 @@ async function start(
     coordinator: runs,
     limits: { heartbeatMs: config.heartbeatMs },
     ...(config.model.system === undefined ? {} : { system: config.model.system }),
-    ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
   });
   assistant.on('warning', (warning) => logger.warn('assistant_warning', { error: warning }));
   cleanup.push(async () => assistant.close());
 
-  const api = createStewardApi({ assistant, auth: createJwtAuth(config.auth), tools: registry });
+  // The limits are the served API's: they hold across replicas through the Redis coordinator.
+  const api = createStewardApi({
+    assistant,
+    auth: createJwtAuth(config.auth),
+    tools: registry,
+    rateLimit: config.rateLimit,
+    maxActiveRuns: config.maxActiveRuns,
+    onWarning: (warning) => logger.warn('api_failure', { error: warning }),
+  });
   let draining = false;
   const server = createServer(
     createFrontHandler({

@@ -4,6 +4,7 @@ export type {
   AssistantLimits,
   AssistantOptions,
   RetryPolicy,
+  RunAdmission,
   RunInput,
   RunOptions,
 } from './assistant/assistant-options.ts';
@@ -15,8 +16,11 @@ export {
   createAllowAllConsentPolicy,
   createSideEffectConsentPolicy,
 } from './consent/consent-policy.ts';
-export type { Coordinator, RateLimitResult, SessionLease } from './coordination/coordinator.ts';
-export { createInMemoryCoordinator } from './coordination/in-memory-coordinator.ts';
+export type { Coordinator, RateLimitResult, SessionLease, SlotLease } from './coordination/coordinator.ts';
+export {
+  createInMemoryCoordinator,
+  type InMemoryCoordinatorOptions,
+} from './coordination/in-memory-coordinator.ts';
 export type { StewardErrorCode, ToolErrorCode } from './errors/error-codes.ts';
 export {
   isStewardError,
@@ -45,6 +49,7 @@ export type {
 export { stewardEventSchema } from './events/stream-event-schema.ts';
 export { type Usage, usageSchema } from './events/usage.ts';
 export { parseOptions } from './internal/parse-options.ts';
+export { safeIdSchema, safeTextSchema, unsafeTextReason } from './internal/safe-text.ts';
 export type { Memory, MemoryEntry, MemoryItem, MemoryQuery } from './memory/memory.ts';
 export type {
   LanguageModel,

@@ -9,6 +9,7 @@ import {
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createRedisRunEvents } from './redis-run-events.ts';
+import { acquireRedisSlot } from './redis-slots.ts';
 
 const optionsSchema = z
   .object({
@@ -20,6 +21,10 @@ const optionsSchema = z
       .default('steward'),
     /** How long a run's events stay after the last append. Default one day. */
     eventTtlSeconds: z.number().int().positive().default(86_400),
+    _internal: z
+      .object({ now: z.custom<() => number>((value) => typeof value === 'function').optional() })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine(
@@ -37,6 +42,8 @@ export interface RedisRunStoreOptions {
   prefix?: string;
   /** How long a run's events stay after the last append. Default 86,400 s. */
   eventTtlSeconds?: number;
+  /** @internal The clock of rate limits and slot expiry, for tests. Default `Date.now`. */
+  _internal?: { now?: () => number };
 }
 
 /** A held session lock: core's `SessionLease` (a rising fencing `token`, `release`, `extend`). */
@@ -44,8 +51,8 @@ export type SessionLock = SessionLease;
 
 /**
  * Short-term, cross-instance run state in Redis. It is a core `Coordinator`: pass it as
- * `new Assistant({ coordinator })` and every instance shares session locks, rate limits, stop
- * requests and live run tails.
+ * `new Assistant({ coordinator })` and every instance shares session locks, rate limits, the
+ * count of each user's active runs, stop requests and live run tails.
  */
 export interface RedisRunStore extends Coordinator {
   /**
@@ -128,6 +135,7 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
   const config = parseOptions(optionsSchema, options, 'createRedisRunStore');
   const redis = config.redis ?? new Redis(config.url as string, { protocol: 2, lazyConnect: false });
   const owned = config.redis === undefined;
+  const now = config._internal?.now ?? Date.now;
   const key = (...parts: string[]) => [config.prefix, ...parts].join(':');
   const blockingClients = new Set<Redis>();
   const stopListeners = new Set<(runId: string) => void>();
@@ -211,18 +219,19 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
       };
     },
     async rateLimit(limitKey, limitOptions) {
-      const now = Date.now();
+      const at = now();
       const [allowed, remaining, retryAfterMs] = (await redis.eval(
         rateScript,
         1,
         key('rate', limitKey),
-        now,
+        at,
         limitOptions.windowMs,
         limitOptions.limit,
-        `${now}:${Math.random().toString(36).slice(2)}`,
+        `${at}:${Math.random().toString(36).slice(2)}`,
       )) as [number, number, number];
       return { allowed: allowed === 1, remaining, retryAfterMs };
     },
+    acquireSlot: (slotKey, slotOptions) => acquireRedisSlot(redis, key('slots', slotKey), slotOptions, now),
     async requestStop(runId) {
       try {
         // The flag outlives a missed message: the run's heartbeat finds it (stopRequested).

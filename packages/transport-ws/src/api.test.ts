@@ -274,8 +274,11 @@ describe('history, runs and cross-user access', () => {
       ).toBe(404);
     }
     expect((await call(`${url}/api/v1/history`, { token: ann })).status).toBe(400);
-    // A malformed escape in a path parameter is no route, not a crash.
-    expect((await call(`${url}/api/v1/runs/%E0%A4%A`, { token: ann })).status).toBe(404);
+    // A malformed escape in a path parameter is the client's error, not a crash.
+    expect(await call(`${url}/api/v1/runs/%E0%A4%A`, { token: ann })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', details: { issues: [{ path: 'run_id' }] } } },
+    });
     expect((await call(`${url}/api/v1/runs/${run_id}`, { token: ann, method: 'DELETE' })).status).toBe(405);
   });
 });

@@ -1,99 +1,12 @@
-import { type Assistant, parseOptions, type StoredMessage } from '@steward/core';
+import { parseOptions, type RunAdmission, type StoredMessage } from '@steward/core';
 import { z } from 'zod';
+import { apiOptionsSchema, type StewardApiOptions } from './api-options.ts';
 import { type Authenticator, bearerToken, type Principal } from './auth.ts';
-import { HttpError, toHttpError } from './http-error.ts';
+import { errorResponse, json, readJson } from './http-body.ts';
+import { failureWarning, HttpError, toHttpError } from './http-error.ts';
+import { idSchema, respondSchema, seqSchema, validate } from './request-schemas.ts';
 import { decisionSchema, RunAccess, runView } from './run-access.ts';
 import { sseResponse } from './sse.ts';
-
-/** What `POST /api/v1/tools/register` hands its body to, e.g. `createMcpRegistry()` from `@steward/mcp`. */
-export interface ToolRegistrar {
-  /** Validates and registers; rejects with `invalid_options` for a bad configuration. */
-  register(config: never): Promise<unknown>;
-}
-
-/** Options of {@link createStewardApi}. */
-export interface StewardApiOptions {
-  assistant: Assistant;
-  auth: Authenticator;
-  /** Enables `POST /api/v1/tools/register` (admins only). */
-  tools?: ToolRegistrar;
-  /** Largest accepted request body. Default 1 MiB; larger gets 413. */
-  maxBodyBytes?: number;
-  /** How often an idle SSE stream sends a comment so proxies keep it open. Default 15,000 ms. */
-  keepAliveMs?: number;
-}
-
-const optionsSchema = z
-  .object({
-    assistant: z.custom<Assistant>(
-      (value) => typeof (value as Assistant | undefined)?.streamRun === 'function',
-      'must be an Assistant',
-    ),
-    auth: z.custom<Authenticator>(
-      (value) => typeof (value as Authenticator | undefined)?.authenticate === 'function',
-      'must be an Authenticator (createJwtAuth())',
-    ),
-    tools: z
-      .custom<ToolRegistrar>(
-        (value) => typeof (value as ToolRegistrar | undefined)?.register === 'function',
-        'must have register()',
-      )
-      .optional(),
-    maxBodyBytes: z
-      .number()
-      .int()
-      .positive()
-      .max(64 * 1024 * 1024)
-      .default(1024 * 1024),
-    keepAliveMs: z.number().int().positive().max(3_600_000).default(15_000),
-  })
-  .strict();
-
-// Ids are opaque, but never control characters: NUL would reach (and upset) the database.
-const isPrintable = (value: string) => {
-  for (let index = 0; index < value.length; index++) {
-    const code = value.charCodeAt(index);
-    if (code < 0x20 || code === 0x7f) return false;
-  }
-  return true;
-};
-const sessionIdSchema = z.string().min(1).max(256).refine(isPrintable, 'must not contain control characters');
-
-const respondSchema = z
-  .object({
-    session_id: sessionIdSchema.optional(),
-    input: z.string().trim().min(1, 'must not be empty').max(200_000),
-    options: z
-      .object({
-        max_output_tokens: z.number().int().positive().max(1_000_000).optional(),
-        tool_overrides: z
-          .object({
-            allow: z.array(z.string().min(1).max(256)).max(1_000).optional(),
-            deny: z.array(z.string().min(1).max(256)).max(1_000).optional(),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-/** `POST /api/v1/respond`'s body, as the architecture document gives it. */
-export interface RespondBody {
-  session_id?: string;
-  input: string;
-  options?: {
-    max_output_tokens?: number;
-    tool_overrides?: { allow?: string[]; deny?: string[] };
-  };
-}
-
-// The schema and the documented type must agree.
-const _respond: (value: RespondBody) => z.input<typeof respondSchema> = (value) => value;
-void _respond;
-
-const seqSchema = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** A message of `GET /api/v1/history`: the stored message with its place in the session. */
 export type HistoryMessage = StoredMessage['message'] & {
@@ -112,7 +25,15 @@ export interface StewardApi {
   readonly access: RunAccess;
   /** @internal */
   readonly auth: Authenticator;
+  /**
+   * @internal What a failure says to the client: 5xx failures in Steward's words, reported in
+   * full to `onWarning` under `context` (a request or run id).
+   */
+  describe(error: unknown, where: string, context: Readonly<Record<string, unknown>>): HttpError;
 }
+
+// A path segment that did not decode arrives as undefined.
+const pathIdSchema = z.string({ error: 'must be valid percent-encoding' }).pipe(idSchema);
 
 type Route = (request: Request, url: URL, params: readonly string[]) => Promise<Response>;
 
@@ -128,9 +49,26 @@ type Route = (request: Request, url: URL, params: readonly string[]) => Promise<
  * Every request needs `Authorization: Bearer <JWT>`; everything is scoped to the token's user.
  */
 export function createStewardApi(options: StewardApiOptions): StewardApi {
-  const config = parseOptions(optionsSchema, options, 'createStewardApi');
+  const config = parseOptions(apiOptionsSchema, options, 'createStewardApi');
   const { assistant, auth } = config;
   const access = new RunAccess(assistant);
+  const admission: RunAdmission = {
+    ...(config.rateLimit === false ? {} : { rateLimit: config.rateLimit }),
+    ...(config.maxActiveRuns === false ? {} : { maxActiveRuns: config.maxActiveRuns }),
+  };
+
+  function describe(error: unknown, where: string, context: Readonly<Record<string, unknown>>): HttpError {
+    const requestId = typeof context.requestId === 'string' ? context.requestId : undefined;
+    const failure = toHttpError(error, requestId);
+    if (failure.status >= 500) {
+      try {
+        config.onWarning(failureWarning(error, where, context));
+      } catch {
+        // A warning listener that throws must not turn a 503 into something worse.
+      }
+    }
+    return failure;
+  }
 
   async function principalOf(request: Request): Promise<Principal> {
     const token = bearerToken(request.headers.get('authorization'));
@@ -148,27 +86,14 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     return principal;
   }
 
-  async function readJson(request: Request): Promise<unknown> {
-    const type = request.headers.get('content-type') ?? '';
-    if (!/^application\/json\b/i.test(type))
-      throw new HttpError(415, 'unsupported_media_type', 'The body must be application/json');
-    const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-    if (declared > config.maxBodyBytes) throw tooLarge(config.maxBodyBytes);
-    const text = await readLimited(request, config.maxBodyBytes);
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new HttpError(400, 'invalid_request', `The body is not valid JSON: ${(error as Error).message}`);
-    }
-  }
-
   const routes: Record<string, Route> = {
     'POST /api/v1/respond': async (request) => {
       const principal = await userPrincipal(request);
-      const body = validate(respondSchema, await readJson(request));
+      const body = validate(respondSchema, await readJson(request, config.maxBodyBytes));
       const run = await assistant.start({
         input: body.input,
         userId: principal.userId,
+        admission,
         ...(body.session_id === undefined ? {} : { sessionId: body.session_id }),
         ...(body.options === undefined
           ? {}
@@ -187,11 +112,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     },
     'GET /api/v1/history': async (request, url) => {
       const principal = await userPrincipal(request);
-      const sessionId = validate(
-        sessionIdSchema,
-        url.searchParams.get('session_id') ?? undefined,
-        'session_id',
-      );
+      const sessionId = validate(idSchema, url.searchParams.get('session_id') ?? undefined, 'session_id');
       const scope = { userId: principal.userId };
       if ((await assistant.storage.getSession(sessionId, scope)) === undefined)
         throw new HttpError(404, 'not_found', `Session ${sessionId} does not exist`);
@@ -216,15 +137,15 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
         throw new HttpError(403, 'forbidden', 'Registering tools needs the admin role');
       if (config.tools === undefined)
         throw new HttpError(404, 'not_found', 'Tool registration is not enabled on this server');
-      const body = await readJson(request);
+      const body = await readJson(request, config.maxBodyBytes);
       const server = await (config.tools.register as (config: unknown) => Promise<unknown>)(body);
       return json(201, { server });
     },
-    'GET /api/v1/runs/:id': async (request, _url, [runId]) => {
+    'GET /api/v1/runs/:run_id': async (request, _url, [runId]) => {
       const principal = await principalOf(request);
       return json(200, runView(await access.run(principal, runId as string)));
     },
-    'GET /api/v1/runs/:id/events': async (request, url, [runId]) => {
+    'GET /api/v1/runs/:run_id/events': async (request, url, [runId]) => {
       const principal = await principalOf(request);
       const resumeFrom = request.headers.get('last-event-id') ?? url.searchParams.get('last_seq') ?? '0';
       const afterSeq = validate(seqSchema, resumeFrom, 'Last-Event-ID');
@@ -238,14 +159,18 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
         (signal) => access.events(principal, runId as string, afterSeq, signal),
         request.signal,
         config.keepAliveMs,
+        (error) => ({
+          ...describe(error, `Streaming run ${runId} over SSE`, { runId }).toBody().error,
+          run_id: runId,
+        }),
       );
     },
-    'POST /api/v1/runs/:id/approvals': async (request, _url, [runId]) => {
+    'POST /api/v1/runs/:run_id/approvals': async (request, _url, [runId]) => {
       const principal = await principalOf(request);
-      const decision = validate(decisionSchema, await readJson(request));
+      const decision = validate(decisionSchema, await readJson(request, config.maxBodyBytes));
       return json(200, await access.decide(principal, runId as string, decision));
     },
-    'POST /api/v1/runs/:id/stop': async (request, _url, [runId]) => {
+    'POST /api/v1/runs/:run_id/stop': async (request, _url, [runId]) => {
       const principal = await userPrincipal(request);
       await access.stop(principal, runId as string);
       return json(202, { run_id: runId, stopping: true });
@@ -264,37 +189,45 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       );
     }
     try {
+      if (match.invalid !== undefined) validate(pathIdSchema, match.invalid.value, match.invalid.name);
       return await match.route(request, url, match.params);
     } catch (error) {
-      return errorResponse(toHttpError(error));
+      const requestId = crypto.randomUUID();
+      return errorResponse(
+        describe(error, `${request.method} ${url.pathname}`, {
+          requestId,
+          method: request.method,
+          path: url.pathname,
+        }),
+      );
     }
   }
 
-  function matchRoute(
-    method: string,
-    path: string,
-  ): { route: Route | undefined; params: string[]; allowed: string[] } | undefined {
+  function matchRoute(method: string, path: string): RouteMatch | undefined {
     const segments = path.split('/').filter((part) => part !== '');
-    let found: { params: string[]; allowed: string[]; route: Route | undefined } | undefined;
+    let found: RouteMatch | undefined;
     for (const [key, route] of Object.entries(routes)) {
       const [routeMethod, pattern] = key.split(' ') as [string, string];
       const parts = pattern.split('/').filter((part) => part !== '');
       if (parts.length !== segments.length) continue;
       const params: string[] = [];
+      let invalid: RouteMatch['invalid'];
       const same = parts.every((part, index) => {
         const segment = segments[index] as string;
         if (part.startsWith(':')) {
+          // A malformed escape or a control character is the client's error (400), not a miss.
           const decoded = safeDecode(segment);
-          if (decoded === undefined || decoded.length > 256 || !isPrintable(decoded)) return false;
-          params.push(decoded);
+          if (decoded === undefined || !idSchema.safeParse(decoded).success)
+            invalid ??= { name: part.slice(1), value: decoded };
+          params.push(decoded ?? '');
           return true;
         }
         return part === segment;
       });
       if (!same) continue;
-      found ??= { params, allowed: [], route: undefined };
+      found ??= { params, allowed: [], route: undefined, invalid };
       found.allowed.push(routeMethod);
-      if (routeMethod === method) found = { ...found, params, route };
+      if (routeMethod === method) found = { ...found, params, route, invalid };
     }
     return found;
   }
@@ -309,26 +242,19 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     },
     access,
     auth,
+    describe,
   };
 }
 
-function validate<T>(schema: z.ZodType<T>, value: unknown, field?: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({
-    path: field === undefined ? issue.path.join('.') : [field, ...issue.path].join('.'),
-    message: issue.message,
-    code: issue.code,
-  }));
-  throw new HttpError(
-    400,
-    'invalid_request',
-    `Invalid request: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`,
-    { details: { issues } },
-  );
+interface RouteMatch {
+  readonly route: Route | undefined;
+  readonly params: string[];
+  readonly allowed: string[];
+  /** A path parameter that is not a valid id, answered with 400 naming it. */
+  readonly invalid: { readonly name: string; readonly value: string | undefined } | undefined;
 }
 
-/** A path segment decoded, or `undefined` for a malformed escape (which then matches no route). */
+/** A path segment decoded, or `undefined` for a malformed escape. */
 function safeDecode(segment: string): string | undefined {
   try {
     return decodeURIComponent(segment);
@@ -339,49 +265,4 @@ function safeDecode(segment: string): string | undefined {
 
 function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as never;
-}
-
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `The body exceeds ${limit} bytes`);
-}
-
-/** Reads the body as text, refusing it as soon as it grows past `limit` bytes. */
-async function readLimited(request: Request, limit: number): Promise<string> {
-  if (request.body === null) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  try {
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return decoder.decode(bytes);
-  } catch {
-    throw new HttpError(400, 'invalid_request', 'The body is not valid UTF-8');
-  }
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  });
-}
-
-function errorResponse(error: HttpError): Response {
-  return json(error.status, error.toBody(), error.headers);
 }

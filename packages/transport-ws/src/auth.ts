@@ -1,4 +1,4 @@
-import { parseOptions } from '@steward/core';
+import { parseOptions, safeIdSchema } from '@steward/core';
 import {
   createRemoteJWKSet,
   decodeJwt,
@@ -73,10 +73,13 @@ const optionsSchema = z
     message: 'needs runTokenSecret to issue run tokens when only jwksUrl is given',
   });
 
+/** A user or run id in a token: core's id rule (no control, space or invisible character). */
+const tokenIdSchema = safeIdSchema.min(1).max(256);
+
 const runTokenRequestSchema = z
   .object({
-    userId: z.string().min(1).max(256),
-    runId: z.string().min(1).max(256),
+    userId: tokenIdSchema,
+    runId: tokenIdSchema,
     ttlSeconds: z.number().int().positive().max(86_400).optional(),
   })
   .strict();
@@ -149,18 +152,19 @@ export function createJwtAuth(options: JwtAuthOptions = {}): Authenticator {
         if (error instanceof HttpError) throw error;
         throw unauthorized(error instanceof Error ? error.message : 'invalid token');
       }
-      if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 256)
-        throw unauthorized('the token has no usable sub');
+      // Every read and write is keyed by sub: it must be an id a database can hold as it is.
+      const userId = tokenIdSchema.safeParse(payload.sub);
+      if (!userId.success) throw unauthorized('the token has no usable sub');
       const isRunToken =
         payload.aud === runAudience || (Array.isArray(payload.aud) && payload.aud.includes(runAudience));
       const claimedRun = payload.run_id;
       // A run token without its run would otherwise pass for a user token.
-      if (isRunToken && (typeof claimedRun !== 'string' || claimedRun === ''))
+      if (isRunToken && !tokenIdSchema.safeParse(claimedRun).success)
         throw unauthorized('a run token needs run_id');
       const runId = isRunToken ? (claimedRun as string) : undefined;
       const roles = payload.roles;
       return {
-        userId: payload.sub,
+        userId: userId.data,
         // Run tokens never carry roles: they read and approve, nothing more.
         roles:
           runId !== undefined

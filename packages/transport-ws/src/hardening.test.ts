@@ -44,7 +44,7 @@ describe('hostile requests', () => {
     expect(await raw(url, upgrade('/not-ws'))).toBe('HTTP/1.1 404 Not Found');
   });
 
-  it('serves a request with a malformed Host header (no 500), and treats control characters in ids as no such thing', async () => {
+  it('serves a request with a malformed Host header (no 500), and refuses control characters in ids with 400', async () => {
     const { url } = await server([]);
     // No token: the ordinary 401, not a crash on the Host header.
     expect(await raw(url, 'GET /api/v1/runs/x HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n')).toBe(
@@ -52,8 +52,28 @@ describe('hostile requests', () => {
     );
     const token = await userToken('ann');
     const headers = { authorization: `Bearer ${token}` };
-    expect((await fetch(`${url}/api/v1/runs/%00`, { headers })).status).toBe(404);
+    expect((await fetch(`${url}/api/v1/runs/%00`, { headers })).status).toBe(400);
     expect((await fetch(`${url}/api/v1/history?session_id=%00`, { headers })).status).toBe(400);
+  });
+});
+
+describe('token subjects', () => {
+  it('refuses a token whose sub or run_id holds a control, space or invisible character with 401', async () => {
+    const auth = createJwtAuth({ secret });
+    for (const userId of ['ann\u0000', 'ann\u0001', 'ann smith', 'ann\u200b']) {
+      await expect(auth.authenticate(await userToken(userId))).rejects.toMatchObject({ status: 401 });
+    }
+    const runToken = await new SignJWT({ run_id: 'run\u0000' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ann')
+      .setAudience('steward:run')
+      .setIssuer('steward')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
+    await expect(auth.authenticate(runToken)).rejects.toMatchObject({ status: 401 });
+    await expect(auth.authenticate(await userToken('auth0|ann@example.com'))).resolves.toMatchObject({
+      userId: 'auth0|ann@example.com',
+    });
   });
 });
 

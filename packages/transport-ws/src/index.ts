@@ -1,14 +1,9 @@
-export {
-  createStewardApi,
-  type HistoryMessage,
-  type RespondBody,
-  type StewardApi,
-  type StewardApiOptions,
-  type ToolRegistrar,
-} from './api.ts';
+export { createStewardApi, type HistoryMessage, type StewardApi } from './api.ts';
+export { defaultApiLimits, type StewardApiOptions, type ToolRegistrar } from './api-options.ts';
 export { type Authenticator, createJwtAuth, type JwtAuthOptions, type Principal } from './auth.ts';
 export { type ErrorBody, HttpError, type HttpErrorCode } from './http-error.ts';
 export { type NodeHandler, toNodeHandler } from './node-handler.ts';
+export type { RespondBody } from './request-schemas.ts';
 export type { ApprovalView, RunView } from './run-access.ts';
 export { type StewardServer, startStewardServer } from './server.ts';
 export { sseFrame } from './sse.ts';

@@ -1,4 +1,11 @@
-import type { ApprovalRecord, Assistant, RunRecord, StewardEvent } from '@steward/core';
+import {
+  type ApprovalRecord,
+  type Assistant,
+  type RunRecord,
+  type StewardEvent,
+  safeIdSchema,
+  safeTextSchema,
+} from '@steward/core';
 import { z } from 'zod';
 import type { Principal } from './auth.ts';
 import { HttpError } from './http-error.ts';
@@ -6,13 +13,19 @@ import { HttpError } from './http-error.ts';
 /** A decision on a waiting tool call, as REST bodies and WebSocket frames carry it. */
 export const decisionSchema = z
   .object({
-    call_id: z.string().min(1).max(512),
+    call_id: safeIdSchema.min(1).max(512),
     decision: z.enum(['approve', 'deny']),
-    reason: z.string().max(2_000).optional(),
+    reason: safeTextSchema.max(2_000).optional(),
   })
   .strict();
 
 export type Decision = z.infer<typeof decisionSchema>;
+
+/** What a run's storage or internal failure says on the wire; the server's warnings have the rest. */
+const runFailureMessages = {
+  storage_error: 'The run failed in storage. The server log has the details.',
+  internal_error: 'The run failed with an internal error. The server log has the details.',
+} as const;
 
 /** The wire shape of a decided approval. */
 export interface ApprovalView {
@@ -72,14 +85,26 @@ export class RunAccess {
     return run;
   }
 
-  /** The run's events after `afterSeq`, live until `final`; the caller checked access with {@link run}. */
-  events(
+  /**
+   * The run's events after `afterSeq`, live until `final`; the caller checked access with
+   * {@link run}. An `error` event of a storage or internal failure goes out in Steward's words:
+   * its stored message may hold an adapter's text (a database error).
+   */
+  async *events(
     principal: Principal,
     runId: string,
     afterSeq: number,
     signal: AbortSignal,
   ): AsyncIterable<StewardEvent> {
-    return this.#assistant.streamRun(runId, { userId: principal.userId, afterSeq, signal });
+    for await (const event of this.#assistant.streamRun(runId, {
+      userId: principal.userId,
+      afterSeq,
+      signal,
+    })) {
+      yield event.type === 'error' && (event.code === 'storage_error' || event.code === 'internal_error')
+        ? { ...event, message: runFailureMessages[event.code] }
+        : event;
+    }
   }
 
   async decide(principal: Principal, runId: string, decision: Decision): Promise<ApprovalView> {

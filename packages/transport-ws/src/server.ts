@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createStewardApi, type StewardApi, type StewardApiOptions } from './api.ts';
+import { createStewardApi, type StewardApi } from './api.ts';
+import type { StewardApiOptions } from './api-options.ts';
 import { toNodeHandler } from './node-handler.ts';
 import { attachWebSocket, type WebSocketOptions } from './websocket.ts';
 

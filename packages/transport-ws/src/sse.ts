@@ -11,11 +11,14 @@ export function sseFrame(event: StewardEvent): Uint8Array {
  * A `text/event-stream` response over a run's events. Pull-based: the next event is read only
  * when the client has taken the last one, so a slow reader holds back the stream instead of
  * growing a buffer. A disconnect (`requestSignal`) or cancel ends the read; the run goes on.
+ * A failure mid-stream is sent as a comment of what `describe` makes of it (no internals):
+ * `: error {"code":…,"message":…,"run_id":…}`.
  */
 export function sseResponse(
   open: (signal: AbortSignal) => AsyncIterable<StewardEvent>,
   requestSignal: AbortSignal,
   keepAliveMs: number,
+  describe: (error: unknown) => Readonly<Record<string, unknown>>,
 ): Response {
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -48,11 +51,12 @@ export function sseResponse(
           }
           stream.enqueue(sseFrame(next.value));
         } catch (error) {
+          // The reader went away (a disconnect, a cancel) while this pull waited: no failure.
+          const gone = controller.signal.aborted;
           finish();
+          if (gone) return;
           // Mid-stream there is no status to send: the error goes out as a comment, then the end.
-          stream.enqueue(
-            encoder.encode(`: error ${JSON.stringify(String((error as Error)?.message ?? error))}\n\n`),
-          );
+          stream.enqueue(encoder.encode(`: error ${JSON.stringify(describe(error))}\n\n`));
           stream.close();
         } finally {
           clearTimeout(timer);

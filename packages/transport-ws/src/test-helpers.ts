@@ -1,6 +1,7 @@
 import { Assistant, type AssistantOptions, type StewardEvent } from '@steward/core';
 import { createMailTool, createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { afterEach } from 'vitest';
+import { WebSocket } from 'ws';
 import { createJwtAuth } from './auth.ts';
 import { type StewardServer, startStewardServer } from './server.ts';
 import { signTestToken, startTcpProxy } from './testing.ts';
@@ -18,6 +19,15 @@ export function userToken(
 
 /** @internal A side-effect tool that counts what it "sends". */
 export const mailTool = createMailTool;
+
+/** @internal Model replies that wait for `open()`: runs that stay active until the test lets them end. */
+export function gatedSteps(count: number): { steps: ScriptedStep[]; open: () => void } {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { steps: Array.from({ length: count }, () => ({ text: 'done', waitFor: opened })), open };
+}
 
 /** @internal A real server over a scripted model. */
 export async function startTestServer(
@@ -87,4 +97,65 @@ export async function readSse(
   }
   await reader.cancel().catch(() => {});
   return events;
+}
+
+/** @internal A test's WebSocket to `/ws`. */
+export interface Socket {
+  readonly ws: WebSocket;
+  /** Every frame received so far. */
+  readonly frames: Record<string, unknown>[];
+  /** Resolves with the frames once `count` arrived (or the socket closed). */
+  until(predicate: (frame: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+}
+
+/** @internal Opens `/ws` with `query`, collecting every frame. */
+export function open(
+  url: string,
+  query: Record<string, string>,
+  headers: Record<string, string> = {},
+): Socket {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?${new URLSearchParams(query)}`, { headers });
+  const frames: Record<string, unknown>[] = [];
+  const waiters: { predicate: (frame: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => {
+      for (const waiter of waiters) waiter.resolve();
+      resolve({ code, reason: reason.toString() });
+    });
+  });
+  ws.on('error', () => {});
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+    frames.push(frame);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(frame)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  });
+  return {
+    ws,
+    frames,
+    closed,
+    until(predicate) {
+      if (frames.some(predicate) || ws.readyState === ws.CLOSED) return Promise.resolve(frames);
+      return new Promise((resolve) => waiters.push({ predicate, resolve: () => resolve(frames) }));
+    },
+  };
+}
+
+/** @internal The HTTP status of a refused upgrade (101 when it was accepted). */
+export function refusal(
+  url: string,
+  query: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?${new URLSearchParams(query)}`, { headers });
+    ws.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    ws.on('open', () => resolve(101));
+    ws.on('error', () => {});
+  });
 }

@@ -3,68 +3,12 @@ import { createScriptedModel } from '@steward/core/testing';
 import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { createJwtAuth } from './auth.ts';
 import { startStewardServer } from './server.ts';
-import { mailTool, secret, testServers, userToken } from './test-helpers.ts';
+import { mailTool, open, refusal, secret, testServers, userToken } from './test-helpers.ts';
 import { closeCodes } from './websocket.ts';
 
 const { server, cleanups } = testServers();
-
-interface Socket {
-  readonly ws: WebSocket;
-  /** Every frame received so far. */
-  readonly frames: Record<string, unknown>[];
-  /** Resolves with the frames once `count` arrived (or the socket closed). */
-  until(predicate: (frame: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]>;
-  readonly closed: Promise<{ code: number; reason: string }>;
-}
-
-function open(url: string, query: Record<string, string>, headers: Record<string, string> = {}): Socket {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?${new URLSearchParams(query)}`, { headers });
-  const frames: Record<string, unknown>[] = [];
-  const waiters: { predicate: (frame: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    ws.on('close', (code, reason) => {
-      for (const waiter of waiters) waiter.resolve();
-      resolve({ code, reason: reason.toString() });
-    });
-  });
-  ws.on('error', () => {});
-  ws.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-    frames.push(frame);
-    for (const waiter of [...waiters]) {
-      if (waiter.predicate(frame)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
-  });
-  return {
-    ws,
-    frames,
-    closed,
-    until(predicate) {
-      if (frames.some(predicate) || ws.readyState === ws.CLOSED) return Promise.resolve(frames);
-      return new Promise((resolve) => waiters.push({ predicate, resolve: () => resolve(frames) }));
-    },
-  };
-}
-
-/** The HTTP status of a refused upgrade. */
-function refusal(
-  url: string,
-  query: Record<string, string>,
-  headers: Record<string, string> = {},
-): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?${new URLSearchParams(query)}`, { headers });
-    ws.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-    ws.on('open', () => resolve(101));
-    ws.on('error', () => {});
-  });
-}
 
 const isFinal = (frame: Record<string, unknown>) => frame.type === 'final';
 

@@ -4,7 +4,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { StewardApi } from './api.ts';
 import { bearerToken, type Principal } from './auth.ts';
-import { HttpError, toHttpError } from './http-error.ts';
+import { HttpError } from './http-error.ts';
+import { idSchema, validate } from './request-schemas.ts';
 import { decisionSchema } from './run-access.ts';
 
 /** Close codes of the run socket. */
@@ -115,7 +116,11 @@ export function attachWebSocket(
         if (socket.destroyed) return;
         wss.handleUpgrade(request, socket, head, (ws) => serveRun(api, ws, admitted, config));
       },
-      (error: unknown) => refuseUpgrade(socket, toHttpError(error)),
+      (error: unknown) =>
+        refuseUpgrade(
+          socket,
+          api.describe(error, `Opening WebSocket ${url.pathname}`, { requestId: crypto.randomUUID() }),
+        ),
     );
   };
   server.on('upgrade', onUpgrade);
@@ -151,20 +156,27 @@ async function admit(api: StewardApi, request: IncomingMessage, url: URL): Promi
   const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
   if (token === undefined) throw new HttpError(401, 'unauthorized', 'Missing bearer token');
   const principal = await api.auth.authenticate(token);
-  const runId = url.searchParams.get('run_id');
-  if (runId === null || runId === '' || runId.length > 256)
-    throw new HttpError(400, 'invalid_request', 'run_id is required');
+  const runId = validate(idSchema, url.searchParams.get('run_id') ?? undefined, 'run_id');
+  const sessionId = url.searchParams.has('session_id')
+    ? validate(idSchema, url.searchParams.get('session_id'), 'session_id')
+    : undefined;
   const lastSeq = url.searchParams.get('last_seq') ?? '0';
   if (!/^\d{1,15}$/.test(lastSeq))
     throw new HttpError(400, 'invalid_request', 'last_seq must be a non-negative integer');
-  await api.access.run(principal, runId, url.searchParams.get('session_id') ?? undefined);
+  await api.access.run(principal, runId, sessionId);
   return { principal, runId, afterSeq: Number(lastSeq) };
 }
 
 function refuseUpgrade(socket: Duplex, error: HttpError): void {
   const body = JSON.stringify(error.toBody());
   const reason =
-    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[error.status] ?? 'Error';
+    {
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      503: 'Service Unavailable',
+    }[error.status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${error.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `${error.status === 401 ? 'www-authenticate: Bearer\r\n' : ''}connection: close\r\n\r\n${body}`,
@@ -205,9 +217,12 @@ function serveRun(
     }
     const frame = clientFrameSchema.safeParse(parsed) as z.ZodSafeParseResult<ClientFrame>;
     if (!frame.success) {
+      const problems = frame.error.issues.map(
+        (issue) => `${issue.path.length === 0 ? '(frame)' : issue.path.join('.')}: ${issue.message}`,
+      );
       sendError(
         'invalid_frame',
-        `Expected {type:"approve"|"deny", call_id} or {type:"stop"}: ${frame.error.issues.map((issue) => issue.message).join('; ')}`,
+        `Expected {type:"approve"|"deny", call_id} or {type:"stop"}: ${problems.join('; ')}`,
       );
       return;
     }
@@ -220,7 +235,7 @@ function serveRun(
             ...(frame.data.reason === undefined ? {} : { reason: frame.data.reason }),
           });
     action.catch((error: unknown) => {
-      const failure = toHttpError(error);
+      const failure = api.describe(error, `A ${frame.data.type} frame of run ${runId}`, { runId });
       sendError(failure.code, failure.message);
     });
   });
@@ -262,7 +277,7 @@ function serveRun(
       }
       if (ws.readyState === ws.OPEN) ws.close(closeCodes.runEnded, 'run ended');
     } catch (error) {
-      const failure = toHttpError(error);
+      const failure = api.describe(error, `Streaming run ${runId} over WebSocket`, { runId });
       sendError(failure.code, failure.message);
       ws.close(1011, 'stream failed');
     } finally {

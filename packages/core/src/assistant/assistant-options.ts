@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ConsentPolicy } from '../consent/consent-policy.ts';
 import type { Coordinator } from '../coordination/coordinator.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
+import { safeIdSchema, safeTextSchema } from '../internal/safe-text.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
@@ -64,6 +65,8 @@ export const retrySchema = z
   })
   .strict();
 
+const rateLimitSchema = z.object({ runs: positiveInt, windowMs: timeoutMs }).strict();
+
 /** @internal */
 export const assistantOptionsSchema = z
   .object({
@@ -102,11 +105,12 @@ export const assistantOptionsSchema = z
       .optional(),
     coordinator: z
       .custom<Coordinator>(
-        hasMethods('acquireSessionLock', 'rateLimit', 'requestStop', 'watchStops'),
+        hasMethods('acquireSessionLock', 'acquireSlot', 'rateLimit', 'requestStop', 'watchStops'),
         'must be a Coordinator',
       )
       .optional(),
-    rateLimit: z.object({ runs: positiveInt, windowMs: timeoutMs }).strict().optional(),
+    rateLimit: rateLimitSchema.optional(),
+    maxActiveRuns: positiveInt.optional(),
   })
   .strict();
 
@@ -184,8 +188,32 @@ export interface AssistantOptions {
    * Default: `createInMemoryCoordinator()` (one process); `createRedisRunStore()` for many.
    */
   coordinator?: Coordinator;
-  /** At most `runs` runs per user within `windowMs`; more are refused with `rate_limited`. Default: no limit. */
+  /**
+   * At most `runs` runs per user within `windowMs`, across every instance sharing the
+   * coordinator; more are refused with `rate_limited`. Default: no limit. A library embedded in
+   * your own code admits what you ask it to; the served API (`createStewardApi`) limits by
+   * default and passes its limits with each run (`RunInput.admission`).
+   */
   rateLimit?: { runs: number; windowMs: number };
+  /**
+   * At most this many active runs (running or awaiting approval) per user at once, across every
+   * instance sharing the coordinator; more are refused with `too_many_active_runs`. A run's slot
+   * is extended by its heartbeat and expires three heartbeats after its instance died. Default:
+   * no cap (the served API has its own default).
+   */
+  maxActiveRuns?: number;
+}
+
+/**
+ * Admission limits a host puts on one run, on top of the assistant's own: where both set one,
+ * the stricter applies. `@steward/transport-ws` passes its `rateLimit` and `maxActiveRuns` here
+ * for every run a request starts.
+ */
+export interface RunAdmission {
+  /** At most `runs` runs per user within `windowMs`. */
+  rateLimit?: { runs: number; windowMs: number } | undefined;
+  /** At most this many active runs per user at once. */
+  maxActiveRuns?: number | undefined;
 }
 
 /** See {@link AssistantOptions._internal}. Not part of the stable API. */
@@ -222,14 +250,16 @@ export interface RunInput {
   /** Aborting it stops the run, like `run.abort()`. */
   signal?: AbortSignal;
   options?: RunOptions;
+  /** Limits a host serving untrusted users puts on this run (see {@link RunAdmission}). */
+  admission?: RunAdmission;
 }
 
 /** @internal */
 export const runInputSchema = z
   .object({
-    input: z.string().trim().min(1, 'must not be empty').max(200_000),
-    userId: z.string().min(1).max(256),
-    sessionId: z.string().min(1).max(256).optional(),
+    input: safeTextSchema.trim().min(1, 'must not be empty').max(200_000),
+    userId: safeIdSchema.min(1).max(256),
+    sessionId: safeIdSchema.min(1).max(256).optional(),
     signal: z
       .custom<AbortSignal>((value) => value instanceof AbortSignal, 'must be an AbortSignal')
       .optional(),
@@ -239,17 +269,30 @@ export const runInputSchema = z
         toolOverrides: z
           .object({
             /** Offer only these tools (model-visible names). */
-            allow: z.array(z.string()).readonly().optional(),
+            allow: z.array(safeIdSchema).readonly().optional(),
             /** Never offer these tools. */
-            deny: z.array(z.string()).readonly().optional(),
+            deny: z.array(safeIdSchema).readonly().optional(),
           })
           .strict()
           .optional(),
       })
       .strict()
       .optional(),
+    admission: z
+      .object({ rateLimit: rateLimitSchema.optional(), maxActiveRuns: positiveInt.optional() })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/** @internal A decision (or a stop, with the run id as `callId`) and whose it is. */
+export const decisionInputSchema = z.object({
+  callId: safeIdSchema.min(1).max(512),
+  scope: z.object({
+    userId: safeIdSchema.min(1).max(256),
+    reason: safeTextSchema.max(2_000).optional(),
+  }),
+});
 
 // The schemas accept exactly the documented shapes (checked at compile time here).
 const _options: (value: AssistantOptions) => z.input<typeof assistantOptionsSchema> = (value) => value;

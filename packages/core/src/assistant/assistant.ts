@@ -1,5 +1,4 @@
 import { EventEmitter } from 'eventemitter3';
-import { z } from 'zod';
 import { type ConsentPolicy, createSideEffectConsentPolicy } from '../consent/consent-policy.ts';
 import type { Coordinator, SessionLease } from '../coordination/coordinator.ts';
 import { createInMemoryCoordinator } from '../coordination/in-memory-coordinator.ts';
@@ -22,8 +21,10 @@ import {
   type AssistantLimits,
   type AssistantOptions,
   assistantOptionsSchema,
+  decisionInputSchema,
   type ResolvedRunOptions,
   type RetryPolicy,
+  type RunAdmission,
   type RunInput,
   runInputSchema,
 } from './assistant-options.ts';
@@ -38,11 +39,6 @@ import { readRunEvents, terminalStatuses } from './run-reader.ts';
 import { recoverRun } from './run-recovery.ts';
 import { continuePausedRun, loadPausedRun } from './run-resume.ts';
 
-const decisionInputSchema = z.object({
-  callId: z.string().min(1).max(512),
-  scope: z.object({ userId: z.string().min(1).max(256), reason: z.string().max(2_000).optional() }),
-});
-
 /** @internal What starting (or resuming) a run needs. */
 interface LaunchInit {
   readonly runId: string;
@@ -56,6 +52,8 @@ interface LaunchInit {
   readonly admit: boolean;
   /** The session lock a resumed run took before it claimed the run. */
   readonly lease?: SessionLease;
+  /** A host's admission limits for this run, on top of the assistant's. */
+  readonly admission?: RunAdmission | undefined;
 }
 
 /** A run whose loop lives in this process. */
@@ -102,6 +100,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #live = new Map<string, LiveRun>();
   readonly #coordinator: Coordinator;
   readonly #rateLimit: { runs: number; windowMs: number } | undefined;
+  readonly #maxActiveRuns: number | undefined;
   /** Names this instance as a session lock's owner. */
   readonly #instanceId: string;
   readonly #now: () => number;
@@ -128,6 +127,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#onEvent = config.onEvent;
     this.#coordinator = config.coordinator ?? createInMemoryCoordinator();
     this.#rateLimit = config.rateLimit;
+    this.#maxActiveRuns = config.maxActiveRuns;
     this.#now = config._internal?.now ?? Date.now;
     this.#generateId = config._internal?.generateId ?? (() => crypto.randomUUID());
     this.#eventLogRetry = config._internal?.eventLogRetry ?? defaultEventLogRetry;
@@ -167,6 +167,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         signal: parsed.signal,
         firstSeq: 1,
         admit: true,
+        admission: parsed.admission,
       },
       executeRun,
     );
@@ -467,6 +468,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       coordinator: this.#coordinator,
       limits: this.limits,
       rateLimit: this.#rateLimit,
+      maxActiveRuns: this.#maxActiveRuns,
       instanceId: this.#instanceId,
     };
   }

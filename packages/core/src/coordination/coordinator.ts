@@ -9,6 +9,14 @@ export interface SessionLease {
   extend(ttlMs: number): Promise<boolean>;
 }
 
+/** A held slot among a key's limited holders (one of a user's active runs). */
+export interface SlotLease {
+  /** Frees the slot if this holder still has it; resolves whether it did. */
+  release(): Promise<boolean>;
+  /** Extends the slot if this holder still has it; resolves whether it did (false: it expired). */
+  extend(ttlMs: number): Promise<boolean>;
+}
+
 /** The outcome of counting one request against a rate limit. */
 export interface RateLimitResult {
   readonly allowed: boolean;
@@ -19,7 +27,7 @@ export interface RateLimitResult {
 
 /**
  * The coordination seam between instances of an assistant: who may run in a session, how often
- * a user may start runs, how a stop reaches the instance running a run, and (optionally) how
+ * a user may start runs and how many may be active at once, how a stop reaches the instance running a run, and (optionally) how
  * any instance tails a run's events live. `createInMemoryCoordinator()` serves one process;
  * `@steward/storage-redis` serves many.
  */
@@ -31,6 +39,15 @@ export interface Coordinator {
   ): Promise<SessionLease | undefined>;
   /** Counts one request under `key`; refused once `limit` requests fall within the last `windowMs`. */
   rateLimit(key: string, options: { limit: number; windowMs: number }): Promise<RateLimitResult>;
+  /**
+   * Takes one of `limit` slots under `key` for `owner` (a counting semaphore: a user's active
+   * runs), or resolves `undefined` while `limit` other holders have one. A slot lives `ttlMs`
+   * unless extended, so the slots of an instance that died free themselves.
+   */
+  acquireSlot(
+    key: string,
+    options: { owner: string; limit: number; ttlMs: number },
+  ): Promise<SlotLease | undefined>;
   /** Asks whichever instance runs `runId` to stop it. */
   requestStop(runId: string): Promise<void>;
   /**

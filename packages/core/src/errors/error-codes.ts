@@ -27,6 +27,9 @@
  * - `session_not_found`: the session does not exist or belongs to another user.
  * - `session_busy`: another run of the session is active (one active run per session), or a run lost its session lock.
  * - `rate_limited`: the user started too many runs in the window (`details.retryAfterMs`). Retryable.
+ * - `too_many_active_runs`: the user already has as many active runs (running or awaiting
+ *   approval) as allowed (`details.limit`, `details.retryAfterMs`: a polling hint, since nobody
+ *   knows when a run ends). Retryable once one of them ends.
  * - `not_found`: a stored record (run, session) does not exist for this caller.
  * - `storage_error`: the storage adapter failed or rejected a write (`details` says why).
  * - `internal_error`: a bug in Steward or an adapter threw something unexpected.
@@ -57,6 +60,7 @@ export type StewardErrorCode =
   | 'session_not_found'
   | 'session_busy'
   | 'rate_limited'
+  | 'too_many_active_runs'
   | 'not_found'
   | 'storage_error'
   | 'internal_error';

@@ -21,6 +21,7 @@ const retryableByDefault: ReadonlySet<StewardErrorCode> = new Set([
   'run_timeout',
   'run_interrupted',
   'rate_limited',
+  'too_many_active_runs',
 ]);
 
 /**

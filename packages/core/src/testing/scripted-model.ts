@@ -1,6 +1,6 @@
 import { StewardError } from '../errors/steward-error.ts';
 import type { Usage } from '../events/usage.ts';
-import { delay } from '../internal/abort.ts';
+import { delay, raceAbort } from '../internal/abort.ts';
 import type {
   LanguageModel,
   ModelFinishReason,
@@ -17,6 +17,8 @@ export interface ScriptedReply {
   readonly finishReason?: ModelFinishReason;
   /** Wait this long before each text delta. */
   readonly delayMs?: number;
+  /** Wait for this before streaming anything (or until the run is aborted): a reply the test releases. */
+  readonly waitFor?: PromiseLike<unknown>;
   /** Thrown before anything is streamed (e.g. a retryable StewardError). */
   readonly error?: unknown;
   /** Thrown after the text was streamed. */
@@ -58,6 +60,7 @@ export function createScriptedModel(steps: readonly ScriptedStep[]): ScriptedMod
       const step = steps[callCount++];
       if (step === undefined) throw new StewardError('model_error', `The script has no step ${callCount}`);
       const reply = typeof step === 'function' ? step(request) : step;
+      if (reply.waitFor !== undefined) await raceAbort(Promise.resolve(reply.waitFor), request.signal);
       if (reply.error !== undefined) throw reply.error;
       for (const word of (reply.text ?? '').match(/\S+\s*|\s+/g) ?? []) {
         if (reply.delayMs !== undefined) await delay(reply.delayMs, request.signal);

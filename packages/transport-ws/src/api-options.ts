@@ -1,0 +1,96 @@
+import type { Assistant, StewardError } from '@steward/core';
+import { z } from 'zod';
+import type { Authenticator } from './auth.ts';
+
+/** What `POST /api/v1/tools/register` hands its body to, e.g. `createMcpRegistry()` from `@steward/mcp`. */
+export interface ToolRegistrar {
+  /** Validates and registers; rejects with `invalid_options` for a bad configuration. */
+  register(config: never): Promise<unknown>;
+}
+
+/**
+ * The limits the API puts on every user by default: a served API faces users it does not
+ * control, so it is safe unless told otherwise. (`new Assistant()` itself has no limits: code
+ * that embeds it admits what it asks for.)
+ */
+export const defaultApiLimits = {
+  /** Runs a user may start: 30 a minute. */
+  rateLimit: { runs: 30, windowMs: 60_000 },
+  /** Runs a user may have active (running or awaiting approval) at once: 5. */
+  maxActiveRuns: 5,
+} as const;
+
+/** Options of {@link createStewardApi}. */
+export interface StewardApiOptions {
+  assistant: Assistant;
+  auth: Authenticator;
+  /** Enables `POST /api/v1/tools/register` (admins only). */
+  tools?: ToolRegistrar;
+  /** Largest accepted request body. Default 1 MiB; larger gets 413. */
+  maxBodyBytes?: number;
+  /** How often an idle SSE stream sends a comment so proxies keep it open. Default 15,000 ms. */
+  keepAliveMs?: number;
+  /**
+   * Runs a user may start within `windowMs` through `respond`; more get 429 `rate_limited` with
+   * `Retry-After`. Default 30 per 60,000 ms; `false` turns it off. Counted by the assistant's
+   * coordinator, so with Redis it holds across every instance.
+   */
+  rateLimit?: { runs: number; windowMs: number } | false;
+  /**
+   * Runs a user may have active (running or awaiting approval) at once; more get 429
+   * `too_many_active_runs` with `Retry-After`. Default 5; `false` turns it off. Held across
+   * instances like {@link rateLimit}; an instance that dies frees its runs' places within three
+   * heartbeats.
+   */
+  maxActiveRuns?: number | false;
+  /**
+   * Where failures the response only names (storage, internal: 5xx, and the same failures on a
+   * stream) are reported in full, with the request or run id the client was given. Default
+   * `console.warn`.
+   */
+  onWarning?: (warning: StewardError) => void;
+}
+
+/** @internal */
+export const apiOptionsSchema = z
+  .object({
+    assistant: z.custom<Assistant>(
+      (value) => typeof (value as Assistant | undefined)?.streamRun === 'function',
+      'must be an Assistant',
+    ),
+    auth: z.custom<Authenticator>(
+      (value) => typeof (value as Authenticator | undefined)?.authenticate === 'function',
+      'must be an Authenticator (createJwtAuth())',
+    ),
+    tools: z
+      .custom<ToolRegistrar>(
+        (value) => typeof (value as ToolRegistrar | undefined)?.register === 'function',
+        'must have register()',
+      )
+      .optional(),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    keepAliveMs: z.number().int().positive().max(3_600_000).default(15_000),
+    rateLimit: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            runs: z.number().int().positive(),
+            windowMs: z.number().int().positive().max(2_147_483_647),
+          })
+          .strict(),
+      ])
+      .default({ ...defaultApiLimits.rateLimit }),
+    maxActiveRuns: z
+      .union([z.literal(false), z.number().int().positive()])
+      .default(defaultApiLimits.maxActiveRuns),
+    onWarning: z
+      .custom<(warning: StewardError) => void>((value) => typeof value === 'function', 'must be a function')
+      .default(() => (warning: StewardError) => console.warn(warning)),
+  })
+  .strict();
