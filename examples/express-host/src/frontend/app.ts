@@ -4,6 +4,7 @@ import { type Authenticator, type StewardApi, toNodeHandler } from '@steward/tra
 import cookieParser from 'cookie-parser';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { createChatRoutes } from './chat-routes.ts';
+import type { FormErrorCode } from './form-body.ts';
 import { messagePage } from './pages.ts';
 import { createSessionCookies } from './session.ts';
 
@@ -37,6 +38,42 @@ const pageHeaders: RequestHandler = (request, response, next) => {
   response.setHeader('referrer-policy', 'same-origin');
   next();
 };
+
+/**
+ * What an error that reached the end of the chain means for the caller: the body parser's and
+ * CSRF refusals keep their 4xx with a code of their own, Steward's errors map to their status,
+ * and anything else is a 500 that says nothing of its cause.
+ */
+function describeError(error: unknown): { status: number; code: FormErrorCode; message: string } {
+  if (isStewardError(error)) {
+    if (error.code === 'not_found') return { status: 404, code: 'not_found', message: 'Not found' };
+    if (error.code === 'invalid_input')
+      return { status: 400, code: 'invalid_request', message: 'The request is not valid.' };
+    if (error.code === 'storage_error')
+      return { status: 503, code: 'internal_error', message: 'Storage is unavailable; try again shortly.' };
+  }
+  const failure = error as { status?: unknown; code?: unknown; type?: unknown; message?: unknown };
+  if (failure.code === 'EBADCSRFTOKEN')
+    return {
+      status: 403,
+      code: 'invalid_csrf_token',
+      message: 'The form expired or did not come from this site. Reload the page and try again.',
+    };
+  if (typeof failure.status === 'number' && failure.status >= 400 && failure.status < 500) {
+    const status = failure.status;
+    const code: FormErrorCode =
+      status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+    const messages: Partial<Record<string, string>> = {
+      'entity.too.large': 'The form is too large.',
+      'parameters.too.many': 'The form has too many fields.',
+      'charset.unsupported': 'Send the form as UTF-8.',
+      'encoding.unsupported': 'Send the form without a content encoding.',
+    };
+    const message = (typeof failure.type === 'string' ? messages[failure.type] : undefined) ?? 'Bad request.';
+    return { status, code, message };
+  }
+  return { status: 500, code: 'internal_error', message: 'Something went wrong on our side.' };
+}
 
 /**
  * The Flask side of the architecture as one Express app: the server-rendered login and chat
@@ -84,28 +121,16 @@ export function createHostApp(options: HostAppOptions): Express {
       next(error);
       return;
     }
-    const failure = error as { status?: number; code?: string; message?: string };
-    const csrf = failure.code === 'EBADCSRFTOKEN';
-    const status =
-      typeof failure.status === 'number' && failure.status >= 400 && failure.status < 500
-        ? failure.status
-        : isStewardError(error) && error.code === 'not_found'
-          ? 404
-          : 500;
-    if (status === 500) console.error('express-host:', error);
-    const message = csrf
-      ? 'The form expired or did not come from this site. Reload the page and try again.'
-      : status === 500
-        ? 'Something went wrong on our side.'
-        : (failure.message ?? 'Bad request');
+    const { status, code, message } = describeError(error);
+    if (status >= 500) console.error('express-host:', error);
     if (request.accepts(['html', 'json']) === 'json') {
-      response.status(status).json({ error: { code: csrf ? 'invalid_csrf_token' : 'error', message } });
+      response.status(status).json({ error: { code, message } });
       return;
     }
     response
       .status(status)
       .type('html')
-      .send(messagePage(csrf ? 'Form expired' : 'Request refused', message));
+      .send(messagePage(code === 'invalid_csrf_token' ? 'Form expired' : 'Request refused', message));
   };
   app.use(onError);
   return app;

@@ -21,7 +21,7 @@ const sessionSchema = z.object({
 
 /** Usernames of the demo login: no password, but no markup or spaces either. */
 export const usernameSchema = z
-  .string()
+  .string({ error: 'Enter a username' })
   .trim()
   .min(1, 'Enter a username')
   .max(64, 'At most 64 characters')
