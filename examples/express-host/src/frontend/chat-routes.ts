@@ -4,7 +4,7 @@ import { type Request, type RequestHandler, type Response, Router } from 'expres
 import { z } from 'zod';
 import { fieldsOf, formBody, refuse } from './form-body.ts';
 import { type ChatView, chatPage, loginPage } from './pages.ts';
-import type { SessionCookies, WebSession } from './session.ts';
+import type { WebSession, WebSessions } from './session.ts';
 import { usernameSchema } from './session.ts';
 import { settleRun } from './settle.ts';
 
@@ -44,7 +44,7 @@ function firstIssue(error: z.ZodError, fallback: string): { message: string; fie
 export function createChatRoutes(options: {
   assistant: Assistant;
   auth: Authenticator;
-  sessions: SessionCookies;
+  sessions: WebSessions;
   formWaitMs: number;
 }): Router {
   const { assistant, auth, sessions, formWaitMs } = options;
@@ -77,7 +77,7 @@ export function createChatRoutes(options: {
     response.type('html').send(loginPage({ csrf: sessions.csrfToken(request, response) }));
   });
 
-  router.post('/login', noStore, formBody, sessions.csrfProtection, (request, response) => {
+  router.post('/login', noStore, formBody, sessions.csrfProtection, async (request, response) => {
     const raw = fieldsOf(request).username;
     const username = usernameSchema.safeParse(raw);
     if (!username.success) {
@@ -93,12 +93,12 @@ export function createChatRoutes(options: {
         );
       return;
     }
-    sessions.start(response, username.data);
+    await sessions.start(request, username.data);
     response.redirect(303, '/chat');
   });
 
-  router.post('/logout', formBody, signedIn, sessions.csrfProtection, (_request, response) => {
-    sessions.end(response);
+  router.post('/logout', noStore, formBody, signedIn, sessions.csrfProtection, async (request, response) => {
+    await sessions.end(request, response);
     response.redirect(303, '/login');
   });
 
