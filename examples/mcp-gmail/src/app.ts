@@ -18,6 +18,8 @@ export interface GmailApp {
   readonly metrics: Metrics;
   /** Closes every MCP session. */
   close(): Promise<void>;
+  /** @internal Closes the sessions idle for `sessionIdleMs` now, as the periodic sweep does; returns how many. */
+  sweepIdleSessions(): number;
 }
 
 /** The seed's discovery document: server metadata, allowed tools and each tool's JSON Schema. */
@@ -46,6 +48,8 @@ export interface GmailAppOptions {
    * to anyone who can reach it: for local development only.
    */
   auth?: GmailAuthOptions;
+  /** @internal The clock idle sessions are timed by (tests move it). */
+  _internal?: { now?: () => number };
 }
 
 /**
@@ -60,21 +64,23 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
   // Sessions a client never ended are closed after a while, so they cannot pile up.
   const lastSeen = new Map<string, number>();
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-  const sweeper = setInterval(
-    () => {
-      const now = Date.now();
-      for (const [id, seen] of lastSeen) {
-        if (now - seen < idleMs) continue;
-        lastSeen.delete(id);
-        const transport = sessions.get(id);
-        sessions.delete(id);
-        void transport?.close();
-      }
-    },
-    Math.min(idleMs, 60_000),
-  );
+  const now = options._internal?.now ?? Date.now;
+  const sweepIdleSessions = () => {
+    const at = now();
+    let closed = 0;
+    for (const [id, seen] of lastSeen) {
+      if (at - seen < idleMs) continue;
+      lastSeen.delete(id);
+      const transport = sessions.get(id);
+      sessions.delete(id);
+      void transport?.close();
+      closed += 1;
+    }
+    return closed;
+  };
+  const sweeper = setInterval(sweepIdleSessions, Math.min(idleMs, 60_000));
   sweeper.unref();
-  const touch = (id: string) => lastSeen.set(id, Date.now());
+  const touch = (id: string) => lastSeen.set(id, now());
   const app = express();
   app.disable('x-powered-by');
   // Before the body parser, so a caller without a valid token gets nothing parsed or run.
@@ -188,6 +194,7 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
     app,
     mailbox,
     metrics,
+    sweepIdleSessions,
     close: async () => {
       clearInterval(sweeper);
       await Promise.all([...sessions.values()].map((transport) => transport.close()));
@@ -224,6 +231,8 @@ export interface GmailServerOptions {
   sessionIdleMs?: number;
   /** As in {@link GmailAppOptions}; the audience defaults to the server's origin (`http://host:port`). */
   auth?: GmailServerAuthOptions;
+  /** @internal As in {@link GmailAppOptions}. */
+  _internal?: { now?: () => number };
 }
 
 /** Starts the app on `port`. */
@@ -239,6 +248,7 @@ export async function startGmailServer(options: GmailServerOptions = {}) {
     gmail = createGmailApp(options.mailbox, {
       ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
       ...(auth === undefined ? {} : { auth: { ...auth, audience: auth.audience ?? url } }),
+      ...(options._internal === undefined ? {} : { _internal: options._internal }),
     });
   } catch (error) {
     server.close();
