@@ -38,13 +38,29 @@ function summarize(result) {
   return [text.length > 300 ? `${text.slice(0, 300)}…` : text];
 }
 
+/** How each of core's stop reasons (`StopReason`) reads at the end of an answer; `stop` reads as nothing. */
+const endings = {
+  length: 'the answer reached its length limit',
+  content_filter: 'the provider filtered the answer',
+  max_steps: 'the assistant took too many steps',
+  aborted: 'the answer was stopped',
+  timeout: 'the answer took too long',
+  stalled: 'the model stopped responding',
+  interrupted: 'the server running the answer went down',
+  error: 'an error ended the answer',
+};
+
 /** Renders one run's events into its assistant turn. */
 function createRunView(turn, decide) {
   const cards = new Map();
   let text;
   const status = element('p', 'status', 'Working…');
   turn.append(status);
-  const add = (node) => turn.insertBefore(node, status);
+  // New content goes above the "Working…" line while it shows, and at the end once the run is over.
+  const add = (node) => {
+    if (status.parentNode === turn) turn.insertBefore(node, status);
+    else turn.append(node);
+  };
 
   function card(event) {
     let view = cards.get(event.call_id);
@@ -121,11 +137,21 @@ function createRunView(turn, decide) {
         case 'error':
           add(element('p', 'error', event.message));
           break;
-        case 'final':
+        case 'final': {
           status.remove();
+          turn.dataset.stopReason = event.stop_reason;
           if (event.partial) text?.classList.add('partial');
-          if (event.stop_reason !== 'stop') add(element('p', 'error', `Stopped: ${event.stop_reason}`));
+          if (event.stop_reason === 'stop') break;
+          const why = endings[event.stop_reason];
+          add(
+            element(
+              'p',
+              'error stopped',
+              why === undefined ? `Stopped: ${event.stop_reason}` : `Stopped: ${why} (${event.stop_reason}).`,
+            ),
+          );
           break;
+        }
       }
     },
     notice(message) {
@@ -184,10 +210,17 @@ function streamRun(runId, firstToken, turn) {
       if (event.seq <= lastSeq) return;
       lastSeq = event.seq;
       failures = 0;
-      view.apply(event);
-      if (event.type === 'final') {
-        finished = true;
+      if (event.type !== 'final') {
+        view.apply(event);
+        return;
+      }
+      // The run is over whatever rendering it does: no reconnect, and the composer is free again.
+      finished = true;
+      try {
+        view.apply(event);
+      } finally {
         setBusy(false);
+        ws.close();
       }
     });
     ws.addEventListener('close', async () => {

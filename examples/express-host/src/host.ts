@@ -10,6 +10,7 @@ import { type Authenticator, attachWebSocket, createJwtAuth, createStewardApi } 
 import type { Express } from 'express';
 import { SignJWT } from 'jose';
 import { createHostApp } from './frontend/app.ts';
+import { createWebSessionStore, type SessionStoreOptions } from './frontend/session-store.ts';
 import { gmailModelReply } from './scripted-model.ts';
 
 /** Options of {@link startExpressHost}. Every secret defaults to a random one per process. */
@@ -24,10 +25,16 @@ export interface ExpressHostOptions {
   sessionSecret?: string;
   /** Signs user JWTs and run tokens (`createJwtAuth`). */
   jwtSecret?: string;
-  /** Default true; see `createHostApp`. */
-  secureCookies?: boolean;
+  /** Default `'auto'` (Secure over HTTPS); see `createHostApp`. */
+  secureCookies?: boolean | 'auto';
+  /** Express's `trust proxy`, for a host behind a TLS-terminating proxy. Default none. */
+  trustProxy?: boolean | number | string;
+  /** Where web sessions live (default memory) and how long they last (30 minutes idle, 8 hours in all). */
+  sessions?: { store?: SessionStoreOptions; idleMs?: number; absoluteMs?: number };
   /** How long a form post without script waits for the answer. Default 20,000 ms. */
   formWaitMs?: number;
+  /** @internal The clock sessions are timed by (tests move it). */
+  _internal?: { now?: () => number };
 }
 
 /** The running system: the pages and API on one port, the mock model and the Gmail mock beside it. */
@@ -97,12 +104,25 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     const jwtSecret = options.jwtSecret ?? randomSecret();
     const auth = createJwtAuth({ secret: jwtSecret });
     const api = createStewardApi({ assistant, auth, tools: registry });
+    const now = options._internal?.now;
+    const sessionStore = await createWebSessionStore(
+      options.sessions?.store,
+      now === undefined ? {} : { now },
+    );
+    cleanups.push(() => sessionStore.close());
     const app = createHostApp({
       assistant,
       auth,
       api,
       sessionSecret: options.sessionSecret ?? randomSecret(),
+      sessionStore: sessionStore.store,
+      ...(options.sessions?.idleMs === undefined ? {} : { sessionIdleMs: options.sessions.idleMs }),
+      ...(options.sessions?.absoluteMs === undefined
+        ? {}
+        : { sessionAbsoluteMs: options.sessions.absoluteMs }),
       ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...(now === undefined ? {} : { _internal: { now } }),
       ...(options.formWaitMs === undefined ? {} : { formWaitMs: options.formWaitMs }),
     });
     const server = createServer(app);

@@ -1,3 +1,4 @@
+import { hostOptionsFromEnvironment } from './environment.ts';
 import { startExpressHost } from './host.ts';
 import { runWalkthrough } from './walkthrough.ts';
 
@@ -6,21 +7,24 @@ import { runWalkthrough } from './walkthrough.ts';
 const once = process.argv.includes('--once');
 const port = once ? 0 : Number(process.env.PORT ?? 3000);
 
-const host = await startExpressHost({
-  port,
-  host: process.env.HOST ?? '127.0.0.1',
-  chunkDelayMs: once ? 2 : 20,
-  ...(process.env.SESSION_SECRET === undefined ? {} : { sessionSecret: process.env.SESSION_SECRET }),
-  ...(process.env.STEWARD_JWT_SECRET === undefined ? {} : { jwtSecret: process.env.STEWARD_JWT_SECRET }),
-}).catch((error: unknown) => {
-  const code = (error as { code?: string }).code;
-  console.error(
-    code === 'EADDRINUSE'
-      ? `Port ${port} is in use: set PORT to another one (PORT=3001 npm run demo).`
-      : `Could not start the demo: ${error instanceof Error ? error.message : String(error)}`,
-  );
-  process.exit(1);
-});
+const host = await Promise.resolve()
+  .then(() =>
+    startExpressHost({
+      port,
+      host: process.env.HOST ?? '127.0.0.1',
+      chunkDelayMs: once ? 2 : 20,
+      ...hostOptionsFromEnvironment(process.env),
+    }),
+  )
+  .catch((error: unknown) => {
+    const code = (error as { code?: string }).code;
+    console.error(
+      code === 'EADDRINUSE'
+        ? `Port ${port} is in use: set PORT to another one (PORT=3001 npm run demo).`
+        : `Could not start the demo: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  });
 
 const result = await runWalkthrough(host);
 if (once) {

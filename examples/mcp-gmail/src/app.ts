@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { Executor } from './execute.ts';
+import { type ExecuteErrorCode, Executor, fail } from './execute.ts';
 import { Mailbox } from './mailbox.ts';
 import { createGmailMcpServer } from './mcp-server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -18,6 +18,8 @@ export interface GmailApp {
   readonly metrics: Metrics;
   /** Closes every MCP session. */
   close(): Promise<void>;
+  /** @internal Closes the sessions idle for `sessionIdleMs` now, as the periodic sweep does; returns how many. */
+  sweepIdleSessions(): number;
 }
 
 /** The seed's discovery document: server metadata, allowed tools and each tool's JSON Schema. */
@@ -46,6 +48,8 @@ export interface GmailAppOptions {
    * to anyone who can reach it: for local development only.
    */
   auth?: GmailAuthOptions;
+  /** @internal The clock idle sessions are timed by (tests move it). */
+  _internal?: { now?: () => number };
 }
 
 /**
@@ -60,21 +64,23 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
   // Sessions a client never ended are closed after a while, so they cannot pile up.
   const lastSeen = new Map<string, number>();
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-  const sweeper = setInterval(
-    () => {
-      const now = Date.now();
-      for (const [id, seen] of lastSeen) {
-        if (now - seen < idleMs) continue;
-        lastSeen.delete(id);
-        const transport = sessions.get(id);
-        sessions.delete(id);
-        void transport?.close();
-      }
-    },
-    Math.min(idleMs, 60_000),
-  );
+  const now = options._internal?.now ?? Date.now;
+  const sweepIdleSessions = () => {
+    const at = now();
+    let closed = 0;
+    for (const [id, seen] of lastSeen) {
+      if (at - seen < idleMs) continue;
+      lastSeen.delete(id);
+      const transport = sessions.get(id);
+      sessions.delete(id);
+      void transport?.close();
+      closed += 1;
+    }
+    return closed;
+  };
+  const sweeper = setInterval(sweepIdleSessions, Math.min(idleMs, 60_000));
   sweeper.unref();
-  const touch = (id: string) => lastSeen.set(id, Date.now());
+  const touch = (id: string) => lastSeen.set(id, now());
   const app = express();
   app.disable('x-powered-by');
   // Before the body parser, so a caller without a valid token gets nothing parsed or run.
@@ -137,7 +143,14 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
     response.json(discoveryDocument());
   });
   app.post('/mcp/execute', async (request, response) => {
-    const outcome = await executor.execute(request.body, request.header('idempotency-key'));
+    // Another format would reach the envelope check as no body at all: say what is wrong instead.
+    const sentBody =
+      Number(request.headers['content-length'] ?? 0) > 0 ||
+      request.headers['transfer-encoding'] !== undefined;
+    const outcome =
+      sentBody && request.is('application/json') === false
+        ? fail(415, null, 'unsupported_media_type', 'Send the execute envelope as application/json')
+        : await executor.execute(request.body, request.header('idempotency-key'));
     response
       .status(outcome.status)
       .setHeader('idempotent-replayed', String(outcome.replayed))
@@ -150,24 +163,30 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  // Bad JSON and oversized bodies get a clear 4xx in the execute response shape, never a 500 page.
-  const onError: ErrorRequestHandler = (
-    error: { status?: number; type?: string; message?: string },
-    _request,
-    response,
-    _next,
-  ) => {
-    const status =
-      typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    response.status(status).json({
-      requestId: null,
-      successful: false,
-      data: null,
-      error: {
-        message: status === 500 ? 'Internal error' : (error.message ?? 'Bad request'),
-        type: error.type,
-      },
-    });
+  // A body that cannot be read gets a typed 4xx in the endpoint's own shape (JSON-RPC on /mcp,
+  // the execute response elsewhere), never a 500 page.
+  const onError: ErrorRequestHandler = (error: unknown, request, response, next) => {
+    if (response.headersSent) {
+      next(error);
+      return;
+    }
+    const refusal = bodyRefusal(error);
+    if (refusal === undefined) console.error('gmail mock:', error);
+    const { status, code, message } = refusal ?? {
+      status: 500,
+      code: 'internal_error' as const,
+      message: 'Internal error',
+    };
+    if (request.path === '/mcp') {
+      response.status(status).json({
+        jsonrpc: '2.0',
+        error: { code: code === 'invalid_json' ? -32700 : status === 500 ? -32603 : -32600, message },
+        id: null,
+      });
+      return;
+    }
+    const outcome = fail(status, null, code, message);
+    response.status(outcome.status).json(outcome.body);
   };
   app.use(onError);
 
@@ -175,11 +194,32 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
     app,
     mailbox,
     metrics,
+    sweepIdleSessions,
     close: async () => {
       clearInterval(sweeper);
       await Promise.all([...sessions.values()].map((transport) => transport.close()));
     },
   };
+}
+
+/** What body-parser's errors mean for the caller; `undefined` for anything that is not theirs. */
+function bodyRefusal(
+  error: unknown,
+): { status: number; code: ExecuteErrorCode; message: string } | undefined {
+  const { status, type } = error as { status?: unknown; type?: unknown };
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  switch (type) {
+    case 'entity.parse.failed':
+      return { status: 400, code: 'invalid_json', message: 'The body is not valid JSON' };
+    case 'entity.too.large':
+      return { status: 413, code: 'body_too_large', message: 'The body is larger than 1 MB' };
+    case 'charset.unsupported':
+      return { status: 415, code: 'unsupported_charset', message: 'Send the body as UTF-8' };
+    case 'encoding.unsupported':
+      return { status: 415, code: 'unsupported_media_type', message: 'Unsupported content encoding' };
+    default:
+      return { status, code: 'invalid_envelope', message: 'The body could not be read' };
+  }
 }
 
 /** Options of {@link startGmailServer}. */
@@ -191,6 +231,8 @@ export interface GmailServerOptions {
   sessionIdleMs?: number;
   /** As in {@link GmailAppOptions}; the audience defaults to the server's origin (`http://host:port`). */
   auth?: GmailServerAuthOptions;
+  /** @internal As in {@link GmailAppOptions}. */
+  _internal?: { now?: () => number };
 }
 
 /** Starts the app on `port`. */
@@ -206,6 +248,7 @@ export async function startGmailServer(options: GmailServerOptions = {}) {
     gmail = createGmailApp(options.mailbox, {
       ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
       ...(auth === undefined ? {} : { auth: { ...auth, audience: auth.audience ?? url } }),
+      ...(options._internal === undefined ? {} : { _internal: options._internal }),
     });
   } catch (error) {
     server.close();

@@ -23,12 +23,36 @@ export const executeEnvelopeSchema = z
   })
   .strict();
 
-/** The seed's execute response. */
+/**
+ * Why an execute request failed as a whole, in `error.code`:
+ * - `invalid_json`, `body_too_large`, `unsupported_media_type`, `unsupported_charset`: the body
+ *   could not be read (400, 413, 415, 415);
+ * - `invalid_envelope`: the body is not the multi-execute envelope (400, `details` per field);
+ * - `invalid_arguments`: a call names no allowed tool, or its arguments fail the tool's schema or
+ *   the depth and size limits (400, `details`: every error of every call; nothing ran);
+ * - `request_id_conflict`: the requestId was used for another request (409);
+ * - `tools_failed`: one or more tools ran and failed (200, each result's `error` says why);
+ * - `unauthorized`: no valid service token (401, from the auth middleware);
+ * - `internal_error`: a bug (500).
+ */
+export type ExecuteErrorCode =
+  | 'invalid_json'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'unsupported_charset'
+  | 'invalid_envelope'
+  | 'invalid_arguments'
+  | 'request_id_conflict'
+  | 'tools_failed'
+  | 'unauthorized'
+  | 'internal_error';
+
+/** The seed's execute response, plus a `code` on errors. */
 export interface ExecuteResponse {
-  requestId: string;
+  requestId: string | null;
   successful: boolean;
   data: { results: { tool_slug: string; response: unknown; error?: string }[] } | null;
-  error: { message: string; details?: unknown } | null;
+  error: { code: ExecuteErrorCode; message: string; details?: unknown } | null;
 }
 
 /** What one execute request produced: an HTTP status and the body. */
@@ -59,28 +83,17 @@ export class Executor {
     const parsed = executeEnvelopeSchema.safeParse(body);
     const requestId = (parsed.success ? parsed.data.requestId : undefined) ?? idempotencyKey ?? randomUUID();
     if (!parsed.success) {
-      return fail(400, requestId, 'The execute envelope is invalid', z.treeifyError(parsed.error));
+      return fail(
+        400,
+        requestId,
+        'invalid_envelope',
+        'The execute envelope is invalid',
+        z.treeifyError(parsed.error),
+      );
     }
-    const fingerprint = createHash('sha256').update(JSON.stringify(parsed.data.tools)).digest('hex');
-    const previous = this.#done.get(requestId);
-    if (previous !== undefined) {
-      if (previous.fingerprint !== fingerprint) {
-        return fail(409, requestId, `requestId ${requestId} was already used for a different request`);
-      }
-      this.#metrics?.replays.inc();
-      return { ...(await previous.outcome), replayed: true };
-    }
-    const outcome = Promise.resolve().then(() => this.#run(requestId, parsed.data.tools));
-    this.#done.set(requestId, { fingerprint, outcome });
-    const result = await outcome;
-    // A request rejected before anything ran may be sent again, corrected, under the same id.
-    if (result.status === 400) this.#done.delete(requestId);
-    return result;
-  }
-
-  #run(requestId: string, calls: z.output<typeof executeEnvelopeSchema>['tools']): ExecuteOutcome {
-    // Check every call before running any, so a bad second call cannot leave the first half done.
-    const problems = calls.flatMap(({ tool_slug, arguments: args }) => {
+    // Every call is checked before anything is hashed, stored or run: arguments too deep or too
+    // large never reach JSON.stringify, and a bad second call cannot leave the first half done.
+    const problems = parsed.data.tools.flatMap(({ tool_slug, arguments: args }) => {
       const tool = gmailTools.find((candidate) => candidate.slug === tool_slug);
       if (tool === undefined)
         return [{ tool_slug, errors: [{ path: '/', message: 'is not an allowed tool' }] }];
@@ -92,7 +105,28 @@ export class Executor {
         throw error;
       }
     });
-    if (problems.length > 0) return fail(400, requestId, 'Arguments do not match the tool schemas', problems);
+    if (problems.length > 0)
+      return fail(400, requestId, 'invalid_arguments', 'Arguments do not match the tool schemas', problems);
+    const fingerprint = createHash('sha256').update(JSON.stringify(parsed.data.tools)).digest('hex');
+    const previous = this.#done.get(requestId);
+    if (previous !== undefined) {
+      if (previous.fingerprint !== fingerprint) {
+        return fail(
+          409,
+          requestId,
+          'request_id_conflict',
+          `requestId ${requestId} was already used for a different request`,
+        );
+      }
+      this.#metrics?.replays.inc();
+      return { ...(await previous.outcome), replayed: true };
+    }
+    const outcome = Promise.resolve().then(() => this.#run(requestId, parsed.data.tools));
+    this.#done.set(requestId, { fingerprint, outcome });
+    return outcome;
+  }
+
+  #run(requestId: string, calls: z.output<typeof executeEnvelopeSchema>['tools']): ExecuteOutcome {
     const results = calls.map(({ tool_slug, arguments: args }) => {
       const tool = gmailTools.find((candidate) => candidate.slug === tool_slug);
       try {
@@ -117,13 +151,20 @@ export class Executor {
         requestId,
         successful,
         data: { results },
-        error: successful ? null : { message: 'One or more tools failed' },
+        error: successful ? null : { code: 'tools_failed', message: 'One or more tools failed' },
       },
     };
   }
 }
 
-function fail(status: number, requestId: string, message: string, details?: unknown): ExecuteOutcome {
+/** A failed execute response with its status: also what the app answers bodies it cannot read. */
+export function fail(
+  status: number,
+  requestId: string | null,
+  code: ExecuteErrorCode,
+  message: string,
+  details?: unknown,
+): ExecuteOutcome {
   return {
     status,
     replayed: false,
@@ -131,7 +172,7 @@ function fail(status: number, requestId: string, message: string, details?: unkn
       requestId,
       successful: false,
       data: null,
-      error: { message, ...(details === undefined ? {} : { details }) },
+      error: { code, message, ...(details === undefined ? {} : { details }) },
     },
   };
 }

@@ -238,22 +238,29 @@ describe('the plain-HTTP contract', () => {
   });
 
   it('closes sessions left idle, and a client simply starts a new one', async () => {
-    const idle = await startGmailServer({ sessionIdleMs: 50 });
+    // An injected clock and an explicit sweep, so the test never races the periodic one.
+    let now = Date.parse('2026-11-20T09:00:00Z');
+    const idleMs = 30 * 60_000;
+    const idle = await startGmailServer({ sessionIdleMs: idleMs, _internal: { now: () => now } });
     const registry = createMcpRegistry({
       servers: [{ name: 'gmail', transport: 'streamable-http', url: idle.mcpUrl }],
     });
+    const sessions = async () => (await (await fetch(`${idle.url}/healthz`)).json()).sessions;
     try {
       await registry.ready();
-      expect((await (await fetch(`${idle.url}/healthz`)).json()).sessions).toBe(1);
-      await expect
-        .poll(async () => (await (await fetch(`${idle.url}/healthz`)).json()).sessions, { timeout: 3_000 })
-        .toBe(0);
+      expect(await sessions()).toBe(1);
+      now += idleMs - 1;
+      expect(idle.sweepIdleSessions()).toBe(0);
+      now += 1;
+      expect(idle.sweepIdleSessions()).toBe(1);
+      expect(await sessions()).toBe(0);
       const result = (await registry.callTool(
         'gmail__GMAIL_FETCH_EMAILS',
         { user_id: 'me', max_results: 1 },
         context(),
       )) as FetchResult;
       expect(result.messages).toHaveLength(1);
+      expect(await sessions()).toBe(1);
     } finally {
       await registry.close();
       await idle.stop();

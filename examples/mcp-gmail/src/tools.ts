@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { checkJsonLimits } from './json-limits.ts';
 import type { FetchEmailsArgs, Mailbox, SendEmailArgs } from './mailbox.ts';
 
 /** GMAIL_FETCH_EMAILS's input, exactly as the architecture document defines it. */
@@ -59,14 +60,26 @@ export const gmailTools: readonly GmailTool[] = [
   },
 ];
 
-/** Arguments that fail a tool's schema, with every error. */
+/** One reason a tool's arguments are refused: a JSON Pointer into them and what is wrong there. */
+export interface ArgumentProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** At most this many problems are listed per call; a body of 10,000 bad items gets a count instead. */
+const maxListedProblems = 100;
+
+/** Arguments that fail a tool's schema or the JSON limits (`jsonLimits`), with every error. */
 export class ToolArgumentsError extends Error {
-  readonly errors: readonly { path: string; message: string }[];
-  constructor(slug: string, errors: readonly ErrorObject[]) {
-    const list = errors.map((error) => ({
-      path: error.instancePath || '/',
-      message: error.message ?? 'is invalid',
-    }));
+  readonly errors: readonly ArgumentProblem[];
+  constructor(slug: string, errors: readonly ArgumentProblem[]) {
+    const list =
+      errors.length <= maxListedProblems
+        ? errors
+        : [
+            ...errors.slice(0, maxListedProblems),
+            { path: '/', message: `and ${errors.length - maxListedProblems} more errors` },
+          ];
     super(
       `Invalid arguments for ${slug}: ${list.map((error) => `${error.path} ${error.message}`).join('; ')}`,
     );
@@ -77,11 +90,26 @@ export class ToolArgumentsError extends Error {
 const ajv = new Ajv({ allErrors: true });
 const validators = new Map(gmailTools.map((tool) => [tool.slug, ajv.compile(tool.inputSchema)]));
 
-/** Throws {@link ToolArgumentsError} with every error when `args` fail the tool's schema. */
+const fromAjv = (error: ErrorObject): ArgumentProblem => ({
+  path: error.instancePath || '/',
+  message: error.message ?? 'is invalid',
+});
+
+/**
+ * Throws {@link ToolArgumentsError} with every error when `args` break the JSON limits (`jsonLimits`) or fail
+ * the tool's schema. The limits come first: arguments past the value count are refused without
+ * walking them further; arguments that are only too deep still get their schema errors (the
+ * schema is two levels deep, so checking it costs nothing more).
+ */
 export function validateArguments(tool: GmailTool, args: unknown): void {
+  const limit = checkJsonLimits(args);
+  if (limit?.kind === 'size')
+    throw new ToolArgumentsError(tool.slug, [{ path: limit.path, message: limit.message }]);
   const validate = validators.get(tool.slug);
-  if (validate !== undefined && !validate(args))
-    throw new ToolArgumentsError(tool.slug, validate.errors ?? []);
+  const schemaErrors = validate === undefined || validate(args) ? [] : (validate.errors ?? []).map(fromAjv);
+  const errors =
+    limit === undefined ? schemaErrors : [{ path: limit.path, message: limit.message }, ...schemaErrors];
+  if (errors.length > 0) throw new ToolArgumentsError(tool.slug, errors);
 }
 
 /** Validates `args` against the tool's schema (all errors), then runs it. */

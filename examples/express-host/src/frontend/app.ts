@@ -3,9 +3,12 @@ import { type Assistant, isStewardError } from '@steward/core';
 import { type Authenticator, type StewardApi, toNodeHandler } from '@steward/transport-ws';
 import cookieParser from 'cookie-parser';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type session from 'express-session';
 import { createChatRoutes } from './chat-routes.ts';
+import type { FormErrorCode } from './form-body.ts';
+import { MemorySessionStore } from './memory-session-store.ts';
 import { messagePage } from './pages.ts';
-import { createSessionCookies } from './session.ts';
+import { createWebSessions, SessionStoreUnavailableError } from './session.ts';
 
 /** Options of {@link createHostApp}. */
 export interface HostAppOptions {
@@ -15,13 +18,24 @@ export interface HostAppOptions {
   api: StewardApi;
   /** Signs the session cookie and the CSRF tokens; at least 32 characters. */
   sessionSecret: string;
+  /** Where sessions live (`createWebSessionStore`). Default: this process's memory. */
+  sessionStore?: session.Store;
+  /** A session unused this long ends. Default 30 minutes. */
+  sessionIdleMs?: number;
+  /** A session ends this long after sign-in, however active. Default 8 hours. */
+  sessionAbsoluteMs?: number;
   /**
-   * Mark cookies Secure. Default true: browsers keep Secure cookies from `http://localhost`
-   * (a secure context); turn it off only to serve plain HTTP under another name.
+   * Mark cookies Secure. Default `'auto'`: when the request came over HTTPS, directly or through
+   * a proxy trusted with `trustProxy`. `true` never sets them over plain HTTP (sign-in then only
+   * works over HTTPS); `false` never marks them.
    */
-  secureCookies?: boolean;
+  secureCookies?: boolean | 'auto';
+  /** Express's `trust proxy`: which proxies' `X-Forwarded-Proto` and `-For` to believe. Default none. */
+  trustProxy?: boolean | number | string;
   /** How long a form post without script waits for the answer before redirecting. Default 20,000 ms. */
   formWaitMs?: number;
+  /** @internal The clock sessions are timed by (tests move it). */
+  _internal?: { now?: () => number };
 }
 
 /** Headers for every page and file: no framing, no sniffing, scripts and styles from this origin only. */
@@ -39,8 +53,46 @@ const pageHeaders: RequestHandler = (request, response, next) => {
 };
 
 /**
+ * What an error that reached the end of the chain means for the caller: the body parser's and
+ * CSRF refusals keep their 4xx with a code of their own, Steward's errors map to their status,
+ * and anything else is a 500 that says nothing of its cause.
+ */
+function describeError(error: unknown): { status: number; code: FormErrorCode; message: string } {
+  if (error instanceof SessionStoreUnavailableError)
+    return { status: 503, code: 'sessions_unavailable', message: error.message };
+  if (isStewardError(error)) {
+    if (error.code === 'not_found') return { status: 404, code: 'not_found', message: 'Not found' };
+    if (error.code === 'invalid_input')
+      return { status: 400, code: 'invalid_request', message: 'The request is not valid.' };
+    if (error.code === 'storage_error')
+      return { status: 503, code: 'internal_error', message: 'Storage is unavailable; try again shortly.' };
+  }
+  const failure = error as { status?: unknown; code?: unknown; type?: unknown; message?: unknown };
+  if (failure.code === 'EBADCSRFTOKEN')
+    return {
+      status: 403,
+      code: 'invalid_csrf_token',
+      message: 'The form expired or did not come from this site. Reload the page and try again.',
+    };
+  if (typeof failure.status === 'number' && failure.status >= 400 && failure.status < 500) {
+    const status = failure.status;
+    const code: FormErrorCode =
+      status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+    const messages: Partial<Record<string, string>> = {
+      'entity.too.large': 'The form is too large.',
+      'parameters.too.many': 'The form has too many fields.',
+      'charset.unsupported': 'Send the form as UTF-8.',
+      'encoding.unsupported': 'Send the form without a content encoding.',
+    };
+    const message = (typeof failure.type === 'string' ? messages[failure.type] : undefined) ?? 'Bad request.';
+    return { status, code, message };
+  }
+  return { status: 500, code: 'internal_error', message: 'Something went wrong on our side.' };
+}
+
+/**
  * The Flask side of the architecture as one Express app: the server-rendered login and chat
- * pages (signed session cookie, CSRF-protected forms), the static script that streams runs over
+ * pages (server-side sessions, CSRF-protected forms), the static script that streams runs over
  * the WebSocket with a run token (pattern B), and the orchestrator API under `/api/v1`. Attach
  * the WebSocket with `attachWebSocket(server, api)`.
  */
@@ -48,6 +100,7 @@ export function createHostApp(options: HostAppOptions): Express {
   if (options.sessionSecret.length < 32) throw new Error('createHostApp: sessionSecret needs 32+ characters');
   const app = express();
   app.disable('x-powered-by');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
 
   // Only the API's own paths go through its handler (which wraps each request in a Web
   // `Request`); pages, forms and static files go straight to the routes below.
@@ -62,11 +115,17 @@ export function createHostApp(options: HostAppOptions): Express {
     '/static',
     express.static(fileURLToPath(new URL('../../public', import.meta.url)), { index: false, maxAge: '5m' }),
   );
-  app.use(cookieParser(options.sessionSecret));
-  const sessions = createSessionCookies({
+  app.use(cookieParser());
+  const now = options._internal?.now ?? Date.now;
+  const sessions = createWebSessions({
     secret: options.sessionSecret,
-    secure: options.secureCookies ?? true,
+    store: options.sessionStore ?? new MemorySessionStore({ now }),
+    secure: options.secureCookies ?? 'auto',
+    idleMs: options.sessionIdleMs ?? 30 * 60_000,
+    absoluteMs: options.sessionAbsoluteMs ?? 8 * 60 * 60_000,
+    now,
   });
+  app.use(...sessions.middleware);
   app.use(
     createChatRoutes({
       assistant: options.assistant,
@@ -84,28 +143,16 @@ export function createHostApp(options: HostAppOptions): Express {
       next(error);
       return;
     }
-    const failure = error as { status?: number; code?: string; message?: string };
-    const csrf = failure.code === 'EBADCSRFTOKEN';
-    const status =
-      typeof failure.status === 'number' && failure.status >= 400 && failure.status < 500
-        ? failure.status
-        : isStewardError(error) && error.code === 'not_found'
-          ? 404
-          : 500;
-    if (status === 500) console.error('express-host:', error);
-    const message = csrf
-      ? 'The form expired or did not come from this site. Reload the page and try again.'
-      : status === 500
-        ? 'Something went wrong on our side.'
-        : (failure.message ?? 'Bad request');
+    const { status, code, message } = describeError(error);
+    if (status >= 500) console.error('express-host:', error);
     if (request.accepts(['html', 'json']) === 'json') {
-      response.status(status).json({ error: { code: csrf ? 'invalid_csrf_token' : 'error', message } });
+      response.status(status).json({ error: { code, message } });
       return;
     }
     response
       .status(status)
       .type('html')
-      .send(messagePage(csrf ? 'Form expired' : 'Request refused', message));
+      .send(messagePage(code === 'invalid_csrf_token' ? 'Form expired' : 'Request refused', message));
   };
   app.use(onError);
   return app;

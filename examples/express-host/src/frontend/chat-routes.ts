@@ -1,21 +1,29 @@
 import { type Assistant, isStewardError } from '@steward/core';
 import type { Authenticator } from '@steward/transport-ws';
-import express, { type Request, type RequestHandler, type Response, Router } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
-import { type ChatView, chatPage, loginPage, messagePage } from './pages.ts';
-import type { SessionCookies, WebSession } from './session.ts';
+import { fieldsOf, formBody, refuse } from './form-body.ts';
+import { type ChatView, chatPage, loginPage } from './pages.ts';
+import type { WebSession, WebSessions } from './session.ts';
 import { usernameSchema } from './session.ts';
 import { settleRun } from './settle.ts';
 
-const formBody = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 });
+// Control characters other than tab and line breaks (a textarea sends \r\n): NUL and friends
+// have no place in a chat message and some storage engines refuse them.
+const controlCharacter = /[^\P{Cc}\t\n\r]/u;
 const messageSchema = z
-  .string()
+  .string({ error: 'Write a message first' })
   .trim()
   .min(1, 'Write a message first')
-  .max(4_000, 'At most 4,000 characters');
+  .max(4_000, 'At most 4,000 characters')
+  .refine((text) => !controlCharacter.test(text), 'Remove the control characters from the message');
 const decisionSchema = z.object({
-  call_id: z.string().min(1).max(512),
-  decision: z.enum(['approve', 'deny']),
+  call_id: z
+    .string({ error: 'Choose a call to decide' })
+    .min(1, 'Choose a call to decide')
+    .max(512, 'Not a call id')
+    .regex(/^[\x21-\x7e]+$/, 'Not a call id'),
+  decision: z.enum(['approve', 'deny'], { error: 'Choose approve or deny' }),
 });
 const problemOf: Partial<Record<string, string>> = {
   failed: 'The last answer stopped early because of an error.',
@@ -25,17 +33,18 @@ const problemOf: Partial<Record<string, string>> = {
 
 const wantsJson = (request: Request) => request.accepts(['html', 'json']) === 'json';
 
-/** Refuses a request with a status: JSON for the page's script, a short page for a plain form. */
-function refuse(request: Request, response: Response, status: number, code: string, message: string) {
-  if (wantsJson(request)) response.status(status).json({ error: { code, message } });
-  else response.status(status).type('html').send(messagePage('Request refused', message));
+/** The first problem of a failed parse: its message and the field it is about. */
+function firstIssue(error: z.ZodError, fallback: string): { message: string; field: string | undefined } {
+  const issue = error.issues[0];
+  const field = issue?.path[0];
+  return { message: issue?.message ?? fallback, field: typeof field === 'string' ? field : undefined };
 }
 
 /** The login, chat, send and approval routes, over the Assistant directly (Flask's view functions). */
 export function createChatRoutes(options: {
   assistant: Assistant;
   auth: Authenticator;
-  sessions: SessionCookies;
+  sessions: WebSessions;
   formWaitMs: number;
 }): Router {
   const { assistant, auth, sessions, formWaitMs } = options;
@@ -68,8 +77,8 @@ export function createChatRoutes(options: {
     response.type('html').send(loginPage({ csrf: sessions.csrfToken(request, response) }));
   });
 
-  router.post('/login', noStore, formBody, sessions.csrfProtection, (request, response) => {
-    const raw = (request.body as Record<string, unknown>).username;
+  router.post('/login', noStore, formBody, sessions.csrfProtection, async (request, response) => {
+    const raw = fieldsOf(request).username;
     const username = usernameSchema.safeParse(raw);
     if (!username.success) {
       response
@@ -84,12 +93,12 @@ export function createChatRoutes(options: {
         );
       return;
     }
-    sessions.start(response, username.data);
+    await sessions.start(request, username.data);
     response.redirect(303, '/chat');
   });
 
-  router.post('/logout', formBody, signedIn, sessions.csrfProtection, (_request, response) => {
-    sessions.end(response);
+  router.post('/logout', noStore, formBody, signedIn, sessions.csrfProtection, async (request, response) => {
+    await sessions.end(request, response);
     response.redirect(303, '/login');
   });
 
@@ -126,15 +135,10 @@ export function createChatRoutes(options: {
     sessions.csrfProtection,
     async (request, response) => {
       const { user, sid } = sessionOf(response);
-      const message = messageSchema.safeParse((request.body as Record<string, unknown>).message);
+      const message = messageSchema.safeParse(fieldsOf(request).message);
       if (!message.success) {
-        refuse(
-          request,
-          response,
-          400,
-          'invalid_request',
-          message.error.issues[0]?.message ?? 'Invalid message',
-        );
+        const { message: text } = firstIssue(message.error, 'Invalid message');
+        refuse(request, response, 400, 'invalid_request', text, 'message');
         return;
       }
       let runId: string;
@@ -153,6 +157,10 @@ export function createChatRoutes(options: {
         }
         if (isStewardError(error) && error.code === 'rate_limited') {
           refuse(request, response, 429, 'rate_limited', 'Too many messages; try again in a minute.');
+          return;
+        }
+        if (isStewardError(error) && error.code === 'invalid_input') {
+          refuse(request, response, 400, 'invalid_request', 'That message cannot be sent.', 'message');
           return;
         }
         throw error;
@@ -176,12 +184,15 @@ export function createChatRoutes(options: {
     sessions.csrfProtection,
     async (request, response) => {
       const { user, sid } = sessionOf(response);
-      const parsed = decisionSchema.safeParse(request.body);
+      const parsed = decisionSchema.safeParse(fieldsOf(request));
+      if (!parsed.success) {
+        const { message, field } = firstIssue(parsed.error, 'Invalid decision');
+        refuse(request, response, 400, 'invalid_request', message, field);
+        return;
+      }
       const scope = { userId: user };
-      const approval = parsed.success
-        ? await assistant.storage.getApproval(parsed.data.call_id, scope)
-        : undefined;
-      if (!parsed.success || approval === undefined || approval.sessionId !== sid) {
+      const approval = await assistant.storage.getApproval(parsed.data.call_id, scope);
+      if (approval === undefined || approval.sessionId !== sid) {
         refuse(request, response, 404, 'approval_not_found', 'There is no such approval in this chat.');
         return;
       }
@@ -189,7 +200,10 @@ export function createChatRoutes(options: {
         if (parsed.data.decision === 'approve') await assistant.approve(approval.callId, scope);
         else await assistant.deny(approval.callId, { ...scope, reason: 'denied in the chat page' });
       } catch (error) {
-        if (isStewardError(error) && ['approval_conflict', 'approval_expired'].includes(error.code)) {
+        if (
+          isStewardError(error) &&
+          (error.code === 'approval_conflict' || error.code === 'approval_expired')
+        ) {
           refuse(request, response, 409, error.code, 'That call was already decided, or it expired.');
           return;
         }
@@ -213,7 +227,10 @@ export function createChatRoutes(options: {
     async (request, response) => {
       const { user, sid } = sessionOf(response);
       const runId = String(request.params.runId);
-      const run = await assistant.getRun(runId, { userId: user });
+      // An id no run could have is simply not found, before any storage sees it.
+      const run = /^[\x21-\x7e]{1,200}$/.test(runId)
+        ? await assistant.getRun(runId, { userId: user })
+        : undefined;
       if (run === undefined || run.sessionId !== sid) {
         refuse(request, response, 404, 'not_found', `Run ${runId} does not exist`);
         return;

@@ -1,65 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { Window } from 'happy-dom';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ExpressHost, startExpressHost } from '../host.ts';
+import { openChat, openWindows, until } from './chat-harness.ts';
 import { TestBrowser } from './test-browser.ts';
 
-// public/chat.js in a DOM (happy-dom) over the real server: its fetches carry the test
-// browser's cookies, and its WebSocket is Node's, against the real /ws.
-const script = readFileSync(new URL('../../public/chat.js', import.meta.url), 'utf8');
 let host: ExpressHost;
-const windows: Window[] = [];
 
 beforeAll(async () => {
   host = await startExpressHost({ chunkDelayMs: 1 });
 });
 afterEach(async () => {
-  for (const window of windows.splice(0)) await window.happyDOM.close();
+  for (const window of openWindows.splice(0)) await window.happyDOM.close();
 });
 afterAll(() => host?.stop());
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Loads the chat page as `browser` sees it and runs the page's script in it. */
-async function openChat(browser: TestBrowser, WebSocketClass: typeof WebSocket = globalThis.WebSocket) {
-  const window = new Window({
-    url: `${host.url}/chat`,
-    settings: { disableJavaScriptFileLoading: true, disableCSSFileLoading: true },
-  });
-  windows.push(window);
-  const { document } = window;
-  document.write(await browser.page('/chat'));
-  const fetchAs = (path: string, init?: RequestInit) => browser.request(path, init);
-  new Function('window', 'document', 'fetch', 'WebSocket', 'FormData', script)(
-    window,
-    document,
-    fetchAs,
-    WebSocketClass,
-    window.FormData,
-  );
-  const composer = document.getElementById('composer') as unknown as HTMLFormElement;
-  return {
-    document,
-    /** The last assistant turn's text, cards included. */
-    lastTurn: () => [...document.querySelectorAll('article.assistant')].at(-1),
-    /** Clicks a button of the last assistant turn. */
-    click(selector: string) {
-      const button = [...document.querySelectorAll('article.assistant')].at(-1)?.querySelector(selector);
-      if (button == null) throw new Error(`no ${selector} to click`);
-      (button as unknown as HTMLButtonElement).click();
-    },
-    send(message: string) {
-      (composer.querySelector('textarea') as unknown as HTMLTextAreaElement).value = message;
-      composer.requestSubmit();
-    },
-  };
-}
 
 async function signedIn(username: string) {
   const browser = new TestBrowser(host.url);
@@ -116,7 +68,7 @@ describe('public/chat.js', () => {
         });
       }
     }
-    const chat = await openChat(await signedIn('page-flaky'), FlakyWebSocket);
+    const chat = await openChat(await signedIn('page-flaky'), { WebSocket: FlakyWebSocket });
     chat.send("What's in my inbox?");
     await until(() => chat.lastTurn()?.querySelector('.status') === null, 'the final event');
     expect(opened).toHaveLength(2);

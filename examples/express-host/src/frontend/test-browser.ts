@@ -51,21 +51,12 @@ export class TestBrowser {
   async login(username: string): Promise<Response> {
     return this.post('/login', { _csrf: await this.csrf('/login'), username });
   }
-
-  /** The session cookie's payload (signed, not encrypted: anyone can read it, nobody can change it). */
-  session(): { user: string; sid: string; iat: number } {
-    const raw = decodeURIComponent(this.cookies.get('steward_session') ?? '');
-    const json = /^s:j:(.*)\.[^.]+$/.exec(raw)?.[1];
-    if (json === undefined) throw new Error('not signed in');
-    return JSON.parse(json) as { user: string; sid: string; iat: number };
-  }
 }
 
-/** A session cookie value as cookie-parser signs it (`s:` + value + `.` + HMAC-SHA256, base64). */
-export function signSession(payload: object, secret: string): string {
-  const value = `j:${JSON.stringify(payload)}`;
-  const mac = createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
-  return encodeURIComponent(`s:${value}.${mac}`);
+/** A session id signed as express-session signs its cookie (`s:` + id + `.` + HMAC-SHA256, base64). */
+export function signSessionId(id: string, secret: string): string {
+  const mac = createHmac('sha256', secret).update(id).digest('base64').replace(/=+$/, '');
+  return encodeURIComponent(`s:${id}.${mac}`);
 }
 
 /** The HTTP status a WebSocket upgrade to `url` gets: 101 when it is accepted. */
