@@ -121,7 +121,7 @@ export interface McpRegistry extends ToolProvider {
    * hands it over. It is checked (schema, then the `registrations` policy: origin, and every
    * address its host resolves to), stored and connected; resolves with its status after the first
    * attempt. Refusals reject with `invalid_input`, `details.issues[]` naming the field and
-   * {@link RegistrationRefusal} code, and store nothing.
+   * `RegistrationRefusal` code, and store nothing.
    */
   register(registration: McpServerRegistration): Promise<McpServerStatus>;
   unregister(name: string): Promise<boolean>;
