@@ -378,41 +378,6 @@ describe('tools/register', () => {
     expect(user.status).toBe(403);
     expect(registered).toHaveLength(1);
   });
-
-  it('refuses a body that would run a command with a typed 400, before any registrar sees it', async () => {
-    const registered: unknown[] = [];
-    // A registrar that would accept anything: the route alone must keep commands out.
-    const tools = {
-      async register(config: unknown) {
-        registered.push(config);
-        return { state: 'connected' };
-      },
-    };
-    const { url } = await server([], { api: { tools } });
-    const admin = await userToken('root', { roles: ['admin'] });
-    for (const body of [
-      { name: 'pwn', transport: 'stdio', command: 'node', args: ['-e', 'process.exit(0)'] },
-      { name: 'pwn', command: 'node' },
-      ['stdio'],
-      'stdio',
-      null,
-    ]) {
-      const answer = await call(`${url}/api/v1/tools/register`, { token: admin, body });
-      expect(answer.status, JSON.stringify(body)).toBe(400);
-      expect(answer.body.error.code).toBe('invalid_request');
-    }
-    const stdio = await call(`${url}/api/v1/tools/register`, {
-      token: admin,
-      body: { name: 'pwn', transport: 'stdio', command: 'node' },
-    });
-    expect(stdio.body.error).toMatchObject({
-      message: expect.stringMatching(
-        /transport: must be streamable-http or sse: a request cannot register a command/,
-      ),
-      details: { issues: [{ path: 'transport' }] },
-    });
-    expect(registered).toEqual([]);
-  });
 });
 
 describe('mounting', () => {

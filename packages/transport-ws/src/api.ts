@@ -4,19 +4,9 @@ import { type Authenticator, bearerToken, type Principal } from './auth.ts';
 import { HttpError, toHttpError } from './http-error.ts';
 import { decisionSchema, RunAccess, runView } from './run-access.ts';
 import { sseResponse } from './sse.ts';
+import { registrationBodySchema, type ToolRegistrar } from './tool-registrar.ts';
 
-/**
- * What `POST /api/v1/tools/register` hands an admin's body to, e.g. `createMcpRegistry()` from
- * `@steward/mcp`. The body is untrusted input (an admin token can be stolen; a body can be
- * crafted): `register()` must accept only what a request may ask for, and never run a command.
- */
-export interface ToolRegistrar {
-  /**
-   * Validates, checks against the operator's policy and registers; rejects with a `StewardError`
-   * (`invalid_input` or `invalid_options`, answered 400 with its `details`) for anything it refuses.
-   */
-  register(registration: never): Promise<unknown>;
-}
+export type { ToolRegistrar } from './tool-registrar.ts';
 
 /** Options of {@link createStewardApi}. */
 export interface StewardApiOptions {
@@ -99,15 +89,6 @@ export interface RespondBody {
 // The schema and the documented type must agree.
 const _respond: (value: RespondBody) => z.input<typeof respondSchema> = (value) => value;
 void _respond;
-
-// The registrar checks the whole registration; the route refuses at once what no request may
-// ask for, whatever the registrar: a server that is not reached over the network.
-const registrationSchema = z.looseObject({
-  transport: z.enum(['streamable-http', 'sse'], {
-    error:
-      'must be streamable-http or sse: a request cannot register a command to run (stdio servers come from the server’s own configuration)',
-  }),
-});
 
 const seqSchema = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -233,7 +214,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       if (config.tools === undefined)
         throw new HttpError(404, 'not_found', 'Tool registration is not enabled on this server');
       const body = await readJson(request);
-      validate(registrationSchema, body);
+      validate(registrationBodySchema, body);
       const server = await (config.tools.register as (registration: unknown) => Promise<unknown>)(body);
       return json(201, { server });
     },
