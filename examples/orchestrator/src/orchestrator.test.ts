@@ -1,9 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { StewardEvent } from '@steward/core';
 import { startGmailServer } from '@steward/example-mcp-gmail';
 import { type MockReplyHandler, startMockOpenAI } from '@steward/testing';
@@ -188,76 +184,6 @@ describe('the orchestrator service', () => {
     // Only what changed is registered again: the declared server, the same everywhere, never is.
     expect(logEntries(a, 'mcp_server_synced').map((entry) => entry.server)).toEqual(['gmail']);
     expect(logEntries(a, 'mcp_sync_failed')).toEqual([]);
-  });
-
-  it('never runs a command for the API or for a row planted in Postgres, on any replica', async () => {
-    const marker = join(await mkdtemp(join(tmpdir(), 'steward-orchestrator-')), 'spawned');
-    const command = {
-      transport: 'stdio',
-      command: process.execPath,
-      args: ['-e', `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`],
-    };
-    const admin = await signTestToken({ secret, userId: 'root', claims: { roles: ['admin'] } });
-    const register = async (body: unknown) => {
-      const response = await fetch(`${b.url}/api/v1/tools/register`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    };
-    // The issue's attack, and servers the operator did not allow.
-    expect(await register({ name: 'pwn', ...command })).toMatchObject({
-      status: 400,
-      body: { error: { details: { issues: [{ path: 'transport' }] } } },
-    });
-    for (const url of [secureGmail.mcpUrl, `http://localhost:${new URL(gmail.url).port}/mcp`])
-      expect(await register({ name: 'other', transport: 'streamable-http', url })).toMatchObject({
-        status: 400,
-        body: {
-          error: {
-            code: 'invalid_input',
-            details: { issues: [{ path: ['url'], code: 'origin_not_allowed' }] },
-          },
-        },
-      });
-
-    // Whoever can write the database can plant a row: replicas running now (their sync) and
-    // one starting (its first read of the store) must not spawn it.
-    const database = new pg.Client({ connectionString: databaseUrl });
-    await database.connect();
-    const table = `${pg.escapeIdentifier(schema)}.mcp_registrations`;
-    await database.query(`INSERT INTO ${table} (name, config) VALUES ('planted', $1::jsonb)`, [
-      JSON.stringify({ name: 'planted', ...command }),
-    ]);
-    try {
-      await expect
-        .poll(() => logEntries(a, 'mcp_registration_refused').map((entry) => entry.server), {
-          timeout: 10_000,
-        })
-        .toContain('planted');
-      const f = await launch('F');
-      expect(
-        logEntries(f, 'mcp_warning').some((entry) =>
-          /planted names a stdio command, which was not spawned/.test(JSON.stringify(entry)),
-        ),
-      ).toBe(true);
-      expect(
-        (await (await fetch(`${f.url}/readyz`)).json()).mcp
-          .map((server: { name: string }) => server.name)
-          .sort(),
-      ).toEqual(['gmail', 'securemail']);
-      await stopInstance(f);
-      expect(existsSync(marker)).toBe(false);
-      // Nothing stored was lost: the row stays for the operator to inspect.
-      expect((await database.query(`SELECT name FROM ${table} ORDER BY name`)).rows).toEqual([
-        { name: 'gmail' },
-        { name: 'planted' },
-      ]);
-    } finally {
-      await database.query(`DELETE FROM ${table} WHERE name = 'planted'`);
-      await database.end();
-    }
   });
 
   it('drains A on SIGTERM: 503 for new runs, sockets closed with 1001, the run under way finishes', {
