@@ -2,10 +2,10 @@ import { isIP } from 'node:net';
 import type { McpServerConfig } from '@steward/mcp';
 import { z } from 'zod';
 
-// @steward/mcp validates registrations itself, but only once the registry connects them, one
-// at a time, and its schema is internal. This mirror lets the service refuse a bad
-// STEWARD_MCP_SERVERS before it touches anything, with every problem listed. The registry still
-// checks each config again when it is registered.
+// @steward/mcp checks its servers itself when the registry is created, but it stops at the
+// first problem, after Postgres and Redis are connected, and its schema is internal. This mirror
+// lets the service refuse a bad STEWARD_MCP_SERVERS before it touches anything, with every
+// problem listed. The registry still checks each config again.
 
 const serverName = z
   .string()
