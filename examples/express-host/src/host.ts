@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { Assistant } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
 import { startGmailServer } from '@steward/example-mcp-gmail';
-import { createMcpRegistry, createServiceTokenSigner, type McpRegistry } from '@steward/mcp';
+import {
+  createMcpRegistry,
+  createServiceTokenSigner,
+  type McpRegistrationPolicy,
+  type McpRegistry,
+} from '@steward/mcp';
 import { type MockOpenAIServer, startMockOpenAI } from '@steward/testing';
 import { type Authenticator, attachWebSocket, createJwtAuth, createStewardApi } from '@steward/transport-ws';
 import type { Express } from 'express';
@@ -35,6 +40,12 @@ export interface ExpressHostOptions {
   formWaitMs?: number;
   /** @internal The clock sessions are timed by (tests move it). */
   _internal?: { now?: () => number };
+  /**
+   * What admins may register through `POST /api/v1/tools/register`: the registry's
+   * `registrations` policy (origins, non-public networks). Default: nothing. The Gmail mock is
+   * the operator's own server, configured in code, and needs no entry here.
+   */
+  mcpRegistrations?: McpRegistrationPolicy;
 }
 
 /** The running system: the pages and API on one port, the mock model and the Gmail mock beside it. */
@@ -71,7 +82,9 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     const model = await startMockOpenAI({ reply: gmailModelReply, chunkDelayMs: options.chunkDelayMs ?? 20 });
     cleanups.push(() => model.close());
 
-    // Orchestrator ↔ MCP: a signed service JWT on every request, checked by the Gmail mock.
+    // Orchestrator ↔ MCP: a signed service JWT on every request, checked by the Gmail mock. The
+    // mock is the operator's server, configured here in code: its loopback address needs no
+    // allowlist entry, and its tokens name its origin, which is the audience the mock expects.
     const serviceKey = randomSecret();
     const gmail = await startGmailServer({ auth: { secret: serviceKey, issuer: 'steward' } });
     cleanups.push(() => gmail.stop());
@@ -87,6 +100,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
         },
       ],
       serviceAuth: { signer: createServiceTokenSigner({ issuer: 'steward', key: serviceKey }) },
+      ...(options.mcpRegistrations === undefined ? {} : { registrations: options.mcpRegistrations }),
     });
     cleanups.push(() => registry.close());
     await registry.ready();

@@ -247,7 +247,8 @@ export async function startGmailServer(options: GmailServerOptions = {}) {
   try {
     gmail = createGmailApp(options.mailbox, {
       ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
-      ...(auth === undefined ? {} : { auth: { ...auth, audience: auth.audience ?? url } }),
+      // Steward mints service tokens for the origin of the URL it calls: that is our audience.
+      ...(auth === undefined ? {} : { auth: { ...auth, audience: auth.audience ?? new URL(url).origin } }),
       ...(options._internal === undefined ? {} : { _internal: options._internal }),
     });
   } catch (error) {

@@ -14,7 +14,7 @@ console.log(
 console.log(
   auth === undefined
     ? 'no GMAIL_MCP_JWT_SECRET or GMAIL_MCP_JWKS_URL: open to any caller (local development only)'
-    : `service JWTs required: issuer ${auth.issuer}, audience ${auth.audience ?? gmail.url}`,
+    : `service JWTs required: issuer ${auth.issuer}, audience ${auth.audience ?? gmail.url} (set GMAIL_MCP_JWT_AUDIENCE to the origin Steward calls, when it differs)`,
 );
 const stop = () => gmail.stop().finally(() => process.exit(0));
 process.once('SIGINT', stop);

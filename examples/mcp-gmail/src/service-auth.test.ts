@@ -47,18 +47,24 @@ describe('Steward calling the Gmail mock with service JWTs', () => {
     }
   });
 
-  it('fails with a typed error naming the audience when the audience is wrong, and sends nothing', async () => {
-    const registry = createMcpRegistry({ serviceAuth: { signer } });
+  it('fails with a typed error naming the audience when the operator set the wrong one, and sends nothing', async () => {
+    const registry = createMcpRegistry({
+      serviceAuth: { signer },
+      servers: [
+        {
+          name: 'gmail',
+          transport: 'streamable-http',
+          url: gmail.mcpUrl,
+          serviceAuth: { audience: 'https://calendar.internal' },
+        },
+      ],
+    });
     const before = gmail.mailbox.sent.length;
     try {
-      const status = await registry.register({
-        name: 'gmail',
-        transport: 'streamable-http',
-        url: gmail.mcpUrl,
-        serviceAuth: { audience: 'https://calendar.internal' },
-      });
-      expect(status.state).toBe('connecting');
-      expect(status.lastError).toMatch(
+      await registry.ready();
+      const [status] = registry.status();
+      expect(status?.state).toBe('connecting');
+      expect(status?.lastError).toMatch(
         /answered 401 .*the token is meant for another audience.*refused the service token for audience https:\/\/calendar\.internal/,
       );
       await expect(

@@ -24,7 +24,10 @@ export interface GmailAuthOptions {
   publicKey?: CryptoKey | KeyObject | JWK;
   /** Where the signer publishes its public keys; refetched for an unknown `kid`, so keys can rotate. */
   jwksUrl?: string;
-  /** The audience tokens must name: this server. Steward's default is the server's URL origin. */
+  /**
+   * The audience tokens must name: this server, as the origin Steward reaches it at
+   * (`http://gmail:8931`). Steward mints every registered server's tokens for its URL's origin.
+   */
   audience: string;
   /** The accepted signer (`iss`). */
   issuer: string;

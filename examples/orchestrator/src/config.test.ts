@@ -145,6 +145,37 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the registration allowlists, off by default, and refuses malformed entries', () => {
+    const closed = loadConfig(valid);
+    expect(closed.ok && closed.config.mcp.registrations).toEqual({ allowedOrigins: [], allowedNetworks: [] });
+    const open = loadConfig({
+      ...valid,
+      STEWARD_MCP_ALLOWED_ORIGINS: 'https://gmail-mcp.internal, https://*.tools.example.com:8443,',
+      STEWARD_MCP_ALLOWED_NETWORKS: '10.20.0.0/16, fd00::/8, 127.0.0.1',
+    });
+    expect(open.ok && open.config.mcp.registrations).toEqual({
+      allowedOrigins: ['https://gmail-mcp.internal', 'https://*.tools.example.com:8443'],
+      allowedNetworks: ['10.20.0.0/16', 'fd00::/8', '127.0.0.1'],
+    });
+    const bad = loadConfig({
+      ...valid,
+      STEWARD_MCP_ALLOWED_ORIGINS:
+        '*, https://gmail-mcp.internal/mcp, gmail-mcp.internal, https://a.*.example.com',
+      STEWARD_MCP_ALLOWED_NETWORKS: '10.0.0.0/33, gmail',
+    });
+    expect(bad.ok === false && bad.problems).toEqual([
+      'STEWARD_MCP_ALLOWED_ORIGINS[1]: must be an origin (https://host[:port]), a subdomain pattern (https://*.example.com) or *',
+      'STEWARD_MCP_ALLOWED_ORIGINS[2]: must be an origin (https://host[:port]), a subdomain pattern (https://*.example.com) or *',
+      'STEWARD_MCP_ALLOWED_ORIGINS[3]: must be an origin (https://host[:port]), a subdomain pattern (https://*.example.com) or *',
+      'STEWARD_MCP_ALLOWED_NETWORKS[0]: must be an IP address or a CIDR range, e.g. 10.0.0.0/8 or fd00::/8',
+      'STEWARD_MCP_ALLOWED_NETWORKS[1]: must be an IP address or a CIDR range, e.g. 10.0.0.0/8 or fd00::/8',
+    ]);
+    const networksAlone = loadConfig({ ...valid, STEWARD_MCP_ALLOWED_NETWORKS: '10.0.0.0/8' });
+    expect(networksAlone.ok === false && networksAlone.problems).toEqual([
+      'STEWARD_MCP_ALLOWED_ORIGINS: is required when STEWARD_MCP_ALLOWED_NETWORKS is set (without origins, nothing can be registered)',
+    ]);
+  });
+
   it('needs a run-token secret when user tokens come from a JWKS only', () => {
     const { STEWARD_JWT_SECRET: _secret, ...withoutSecret } = valid;
     const result = loadConfig({ ...withoutSecret, STEWARD_JWKS_URL: 'https://login.example.com/jwks.json' });

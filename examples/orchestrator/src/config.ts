@@ -1,6 +1,12 @@
 import type { McpServerConfig } from '@steward/mcp';
 import { z } from 'zod';
-import { asServerConfigs, mcpServersSchema, wantsServiceAuth } from './mcp-servers.ts';
+import {
+  allowedNetworksSchema,
+  allowedOriginsSchema,
+  asServerConfigs,
+  mcpServersSchema,
+  wantsServiceAuth,
+} from './mcp-servers.ts';
 
 /** Everything the service needs, read from the environment by {@link loadConfig}. */
 export interface OrchestratorConfig {
@@ -26,6 +32,11 @@ export interface OrchestratorConfig {
     readonly servers: readonly McpServerConfig[];
     readonly serviceAuth?: { readonly secret: string; readonly issuer: string };
     readonly syncIntervalMs: number;
+    /** What `POST /api/v1/tools/register` and stored registrations may reach. */
+    readonly registrations: {
+      readonly allowedOrigins: readonly string[];
+      readonly allowedNetworks: readonly string[];
+    };
   };
   /** Runs a user may start per window (429 past it); `false` when turned off. */
   readonly rateLimit: { readonly runs: number; readonly windowMs: number } | false;
@@ -137,6 +148,8 @@ const envSchema = z.object({
   STEWARD_MCP_JWT_SECRET: variable(secret.optional()),
   STEWARD_MCP_JWT_ISSUER: variable(z.string().trim().default('steward')),
   STEWARD_MCP_SYNC_INTERVAL_MS: variable(milliseconds.default(30_000)),
+  STEWARD_MCP_ALLOWED_ORIGINS: variable(allowedOriginsSchema.default([])),
+  STEWARD_MCP_ALLOWED_NETWORKS: variable(allowedNetworksSchema.default([])),
   STEWARD_RATE_LIMIT_RUNS: variable(limitOrOff(1_000_000).default(30)),
   STEWARD_RATE_LIMIT_WINDOW_MS: variable(milliseconds.default(60_000)),
   STEWARD_MAX_ACTIVE_RUNS: variable(limitOrOff(10_000).default(5)),
@@ -191,6 +204,10 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       mcp: {
         servers: asServerConfigs(env.STEWARD_MCP_SERVERS),
         syncIntervalMs: env.STEWARD_MCP_SYNC_INTERVAL_MS,
+        registrations: {
+          allowedOrigins: env.STEWARD_MCP_ALLOWED_ORIGINS,
+          allowedNetworks: env.STEWARD_MCP_ALLOWED_NETWORKS,
+        },
         ...(env.STEWARD_MCP_JWT_SECRET === undefined
           ? {}
           : { serviceAuth: { secret: env.STEWARD_MCP_JWT_SECRET, issuer: env.STEWARD_MCP_JWT_ISSUER } }),
@@ -224,6 +241,10 @@ function crossChecks(
     );
   if (isSet('STEWARD_RATE_LIMIT_WINDOW_MS') && String(environment.STEWARD_RATE_LIMIT_RUNS).trim() === 'off')
     problems.push('STEWARD_RATE_LIMIT_WINDOW_MS: is set, but STEWARD_RATE_LIMIT_RUNS is off (a typo?)');
+  if (isSet('STEWARD_MCP_ALLOWED_NETWORKS') && !isSet('STEWARD_MCP_ALLOWED_ORIGINS'))
+    problems.push(
+      'STEWARD_MCP_ALLOWED_ORIGINS: is required when STEWARD_MCP_ALLOWED_NETWORKS is set (without origins, nothing can be registered)',
+    );
   env?.STEWARD_MCP_SERVERS.forEach((server, index) => {
     if (wantsServiceAuth(server) && env.STEWARD_MCP_JWT_SECRET === undefined)
       problems.push(

@@ -1,10 +1,11 @@
+import { isIP } from 'node:net';
 import type { McpServerConfig } from '@steward/mcp';
 import { z } from 'zod';
 
-// @steward/mcp validates registrations itself, but only once the registry connects them, one
-// at a time, and its schema is internal. This mirror lets the service refuse a bad
-// STEWARD_MCP_SERVERS before it touches anything, with every problem listed. The registry still
-// checks each config again when it is registered.
+// @steward/mcp checks its servers itself when the registry is created, but it stops at the
+// first problem, after Postgres and Redis are connected, and its schema is internal. This mirror
+// lets the service refuse a bad STEWARD_MCP_SERVERS before it touches anything, with every
+// problem listed. The registry still checks each config again.
 
 const serverName = z
   .string()
@@ -58,6 +59,48 @@ export const mcpServersSchema = z.array(serverSchema).superRefine((servers, cont
 // The mirror accepts every config the registry's type allows.
 const _accepts: (value: McpServerConfig) => z.input<typeof serverSchema> = (value) => value;
 void _accepts;
+
+// The registry checks its `registrations` policy too (invalid_options), but only when it is
+// created: these let the service list a bad allowlist with every other problem, before it starts.
+
+/** A comma-separated list, blanks dropped, each item checked by `item`. */
+const commaList = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ''),
+    )
+    .pipe(z.array(item));
+
+const originEntry = z.string().refine((entry) => {
+  if (entry === '*') return true;
+  if (!URL.canParse(entry)) return false;
+  const url = new URL(entry);
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.pathname === '/' &&
+    url.search === '' &&
+    url.hash === '' &&
+    url.username === '' &&
+    url.password === '' &&
+    !url.hostname.replace(/^\*\./, '').includes('*')
+  );
+}, 'must be an origin (https://host[:port]), a subdomain pattern (https://*.example.com) or *');
+
+const networkEntry = z.string().refine((entry) => {
+  const [address = '', prefix, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}, 'must be an IP address or a CIDR range, e.g. 10.0.0.0/8 or fd00::/8');
+
+/** `STEWARD_MCP_ALLOWED_ORIGINS`: the origins registrations may name. */
+export const allowedOriginsSchema = commaList(originEntry);
+/** `STEWARD_MCP_ALLOWED_NETWORKS`: the non-public addresses registrations may still reach. */
+export const allowedNetworksSchema = commaList(networkEntry);
 
 /** Parsed configs, typed as the registry takes them (zod never writes `undefined` for a missing key). */
 export function asServerConfigs(servers: z.output<typeof mcpServersSchema>): McpServerConfig[] {

@@ -83,6 +83,9 @@ const environment = {
     },
   ]),
   STEWARD_MCP_JWT_SECRET: mcpSecret,
+  // Admins may register the open Gmail mock, and only it: the operator allows its local origin.
+  STEWARD_MCP_ALLOWED_ORIGINS: new URL(gmail.url).origin,
+  STEWARD_MCP_ALLOWED_NETWORKS: '127.0.0.1',
 };
 const instances: Instance[] = [];
 const launch = async (name: string, extra: Record<string, string> = {}) => {
@@ -212,7 +215,8 @@ describe('the orchestrator service', () => {
       `SELECT name FROM ${pg.escapeIdentifier(schema)}.mcp_registrations ORDER BY name`,
     );
     await database.end();
-    expect(stored.rows).toEqual([{ name: 'gmail' }, { name: 'securemail' }]);
+    // Only the registration: STEWARD_MCP_SERVERS is configuration, read at every start, never stored.
+    expect(stored.rows).toEqual([{ name: 'gmail' }]);
 
     // A was running when B registered it: its sync loop connects the server within an interval.
     await expect.poll(() => fetchMail(client(a)), { timeout: 15_000, interval: 250 }).toBe(true);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createOpenAIModel } from '@steward/core/openai';
-import { createMcpRegistry, createServiceTokenSigner, type McpServerConfig } from '@steward/mcp';
+import { createMcpRegistry, createServiceTokenSigner, type McpServerRegistration } from '@steward/mcp';
 import { createPostgresRegistrationStore, createPostgresStorage } from '@steward/storage-postgres';
 import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
 import { attachWebSocket, createJwtAuth, createStewardApi, toNodeHandler } from '@steward/transport-ws';
@@ -83,15 +83,14 @@ async function start(
   cleanup.push(() => runs.close());
   const storage = withRedisRunEvents(durable, runs);
 
-  // Servers of STEWARD_MCP_SERVERS win over a stored registration of the same name: they are left
-  // out of the registry's first read of the store and registered (so stored) after it.
-  const registrations = createPostgresRegistrationStore<McpServerConfig>(durable);
-  const declared = new Set(config.mcp.servers.map((server) => server.name));
+  // STEWARD_MCP_SERVERS is the operator's word: those servers may spawn commands, are never
+  // stored, and win over a stored registration of the same name. What the API registers (and
+  // any row in mcp_registrations) is a registration: network only, within the allowlists.
+  const registrations = createPostgresRegistrationStore<McpServerRegistration>(durable);
   const registry = createMcpRegistry({
-    store: {
-      ...registrations,
-      list: async () => (await registrations.list()).filter((server) => !declared.has(server.name)),
-    },
+    servers: config.mcp.servers,
+    store: registrations,
+    registrations: config.mcp.registrations,
     ...(config.mcp.serviceAuth === undefined
       ? {}
       : {
@@ -106,7 +105,8 @@ async function start(
   });
   cleanup.push(() => registry.close());
   await registry.ready();
-  for (const status of await Promise.all(config.mcp.servers.map((server) => registry.register(server))))
+  const declared = new Set(config.mcp.servers.map((server) => server.name));
+  for (const status of registry.status().filter((server) => declared.has(server.name)))
     logger.info('mcp_server_registered', { server: status.name, state: status.state, tools: status.tools });
 
   const assistant = new TrackedAssistant({
@@ -159,6 +159,7 @@ async function start(
   );
   const stopSync = startRegistrationSync(registry, registrations, {
     intervalMs: config.mcp.syncIntervalMs,
+    declared,
     logger,
   });
 

@@ -2,13 +2,13 @@ import { startMockMcpServer } from '@steward/testing';
 import { describe, expect, it } from 'vitest';
 import { createMcpRegistry } from './mcp-registry.ts';
 import { createInMemoryRegistrationStore } from './registration-store.ts';
-import { callContext, startEverythingHttp } from './test-helpers.ts';
+import { allowLocal, callContext, startEverythingHttp } from './test-helpers.ts';
 
 describe('registration', () => {
   it('keeps registrations in the store, so a new registry reconnects them after a restart', async () => {
     const server = await startMockMcpServer();
     const store = createInMemoryRegistrationStore();
-    const first = createMcpRegistry({ store });
+    const first = createMcpRegistry({ store, registrations: allowLocal(server.url) });
     await first.register({
       name: 'mock',
       transport: 'streamable-http',
@@ -18,7 +18,7 @@ describe('registration', () => {
     expect(first.list().map((config) => config.name)).toEqual(['mock']);
     await first.close();
 
-    const second = createMcpRegistry({ store });
+    const second = createMcpRegistry({ store, registrations: allowLocal(server.url) });
     await second.ready();
     expect(second.status()).toMatchObject([{ name: 'mock', state: 'connected' }]);
     await expect(second.callTool('mock__echo', { text: 'still here' }, callContext().context)).resolves.toBe(
@@ -49,7 +49,7 @@ describe('registration', () => {
 
   it('lets the last of concurrent register and unregister calls decide', async () => {
     const server = await startMockMcpServer();
-    const registry = createMcpRegistry();
+    const registry = createMcpRegistry({ registrations: allowLocal(server.url) });
     const registering = registry.register({ name: 'mock', transport: 'streamable-http', url: server.url });
     await registry.unregister('mock');
     await registering;

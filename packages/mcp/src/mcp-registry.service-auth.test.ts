@@ -5,7 +5,7 @@ import { createMcpRegistry } from './mcp-registry.ts';
 import { createInMemoryRegistrationStore } from './registration-store.ts';
 import { createServiceTokenSigner } from './service-token-signer.ts';
 import { createServiceTokenVerifier } from './service-token-verifier.ts';
-import { callContext, type RecordedRequest, startRecordingServer } from './test-helpers.ts';
+import { allowLocal, callContext, type RecordedRequest, startRecordingServer } from './test-helpers.ts';
 
 const secret = 'a shared secret of at least 32 bytes';
 const signer = createServiceTokenSigner({ issuer: 'steward', subject: 'svc-steward', key: secret });
@@ -32,7 +32,7 @@ describe('service tokens on MCP HTTP calls', () => {
     const server = await startRecordingServer('streamable-http', (authorization) =>
       acceptOnly(new URL(server.url).origin)(authorization),
     );
-    const registry = createMcpRegistry({ serviceAuth: { signer } });
+    const registry = createMcpRegistry({ serviceAuth: { signer }, registrations: allowLocal(server.url) });
     try {
       await registry.register({
         name: 'rec',
@@ -80,19 +80,19 @@ describe('service tokens on MCP HTTP calls', () => {
     }
   });
 
-  it('sends tokens on the legacy SSE stream and its POSTs', async () => {
+  it('sends tokens on the legacy SSE stream and its POSTs, for the audience the operator chose', async () => {
     const server = await startRecordingServer('sse', (authorization) =>
       acceptOnly('legacy-audience')(authorization),
     );
-    const registry = createMcpRegistry({ serviceAuth: { signer } });
+    const registry = createMcpRegistry({
+      serviceAuth: { signer },
+      servers: [
+        { name: 'legacy', transport: 'sse', url: server.url, serviceAuth: { audience: 'legacy-audience' } },
+      ],
+    });
     try {
-      const status = await registry.register({
-        name: 'legacy',
-        transport: 'sse',
-        url: server.url,
-        serviceAuth: { audience: 'legacy-audience' },
-      });
-      expect(status).toMatchObject({ state: 'connected', transport: 'sse' });
+      await registry.ready();
+      expect(registry.status()).toMatchObject([{ state: 'connected', transport: 'sse' }]);
       await expect(registry.callTool('legacy__echo', { text: 'old' }, callContext().context)).resolves.toBe(
         'old',
       );
@@ -115,6 +115,7 @@ describe('service tokens on MCP HTTP calls', () => {
     const warnings: unknown[] = [];
     const registry = createMcpRegistry({
       serviceAuth: { signer },
+      registrations: allowLocal(server.url),
       onWarning: (warning) => warnings.push(warning),
     });
     try {
@@ -158,6 +159,7 @@ describe('the registry’s fetch option', () => {
     const seen: { method: string; authorization: string | null }[] = [];
     const registry = createMcpRegistry({
       serviceAuth: { signer },
+      registrations: allowLocal(server.url),
       fetch: (url, init) => {
         seen.push({
           method: init?.method ?? 'GET',
@@ -188,25 +190,21 @@ describe('the registry’s fetch option', () => {
 });
 
 describe('stored registrations with serviceAuth', () => {
-  it('store only the audience; a registry with a signer restores their auth, one without says why not', async () => {
+  it('are stored without an audience; a registry with a signer restores their auth, one without says why not', async () => {
     const server = await startRecordingServer('streamable-http', (authorization) =>
-      acceptOnly('gmail')(authorization),
+      acceptOnly(new URL(server.url).origin)(authorization),
     );
+    const registrations = allowLocal(server.url);
     const store = createInMemoryRegistrationStore();
-    const first = createMcpRegistry({ store, serviceAuth: { signer } });
-    await first.register({
-      name: 'rec',
-      transport: 'streamable-http',
-      url: server.url,
-      serviceAuth: { audience: 'gmail' },
-    });
+    const first = createMcpRegistry({ store, serviceAuth: { signer }, registrations });
+    await first.register({ name: 'rec', transport: 'streamable-http', url: server.url, serviceAuth: {} });
     await first.close();
     const stored = await store.list();
     expect(JSON.parse(JSON.stringify(stored))).toEqual([
-      { name: 'rec', transport: 'streamable-http', url: server.url, serviceAuth: { audience: 'gmail' } },
+      { name: 'rec', transport: 'streamable-http', url: server.url, serviceAuth: {} },
     ]);
 
-    const restored = createMcpRegistry({ store, serviceAuth: { signer } });
+    const restored = createMcpRegistry({ store, serviceAuth: { signer }, registrations });
     await restored.ready();
     expect(restored.status()).toMatchObject([{ name: 'rec', state: 'connected' }]);
     await expect(restored.callTool('rec__echo', { text: 'back' }, callContext().context)).resolves.toBe(
@@ -215,7 +213,7 @@ describe('stored registrations with serviceAuth', () => {
     await restored.close();
 
     const seen = server.requests.length;
-    const unsigned = createMcpRegistry({ store });
+    const unsigned = createMcpRegistry({ store, registrations });
     await unsigned.ready();
     expect(unsigned.status()).toMatchObject([
       { name: 'rec', state: 'connecting', lastError: expect.stringMatching(/no serviceAuth signer/) },
@@ -224,6 +222,51 @@ describe('stored registrations with serviceAuth', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(server.requests.length).toBe(seen);
     await unsigned.close();
+    await server.close();
+  });
+
+  it('refuses a registration that chooses its audience, and mints a stored row’s tokens for its origin whatever audience it holds', async () => {
+    const server = await startRecordingServer('streamable-http');
+    const origin = new URL(server.url).origin;
+    const registrations = allowLocal(server.url);
+    const store = createInMemoryRegistrationStore();
+    const registry = createMcpRegistry({ store, serviceAuth: { signer }, registrations });
+    const refused = await registry
+      .register({
+        name: 'rec',
+        transport: 'streamable-http',
+        url: server.url,
+        serviceAuth: { audience: 'https://gmail.internal' } as never,
+      })
+      .catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      code: 'invalid_input',
+      details: { issues: [{ path: ['serviceAuth', 'audience'], code: 'audience_not_allowed' }] },
+    });
+    expect(await store.list()).toEqual([]);
+    expect(server.requests).toEqual([]);
+    await registry.close();
+
+    // A row from before (or written straight into the database) still names an audience.
+    await store.save({
+      name: 'rec',
+      transport: 'streamable-http',
+      url: server.url,
+      serviceAuth: { audience: 'https://gmail.internal' } as never,
+    });
+    const warnings: string[] = [];
+    const restored = createMcpRegistry({
+      store,
+      serviceAuth: { signer },
+      registrations,
+      onWarning: (warning) => warnings.push(warning.message),
+    });
+    await restored.ready();
+    expect(restored.status()).toMatchObject([{ name: 'rec', state: 'connected' }]);
+    expect(server.requests.length).toBeGreaterThan(0);
+    expect(server.requests.every((request) => decodeJwt(tokenOf(request)).aud === origin)).toBe(true);
+    expect(warnings).toContainEqual(expect.stringMatching(/rec: its serviceAuth.audience is ignored/));
+    await restored.close();
     await server.close();
   });
 

@@ -1,3 +1,4 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import {
   parseOptions,
@@ -9,12 +10,22 @@ import {
 import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
 import type { BlobStore } from './blob-store.ts';
+import { createGuardedFetches } from './guarded-fetch.ts';
 import { type LargeResultOptions, withLargeResults } from './large-results.ts';
+import { type McpServerRegistration, parseRegistration, type ResolvedRegistration } from './registration.ts';
+import { registrationRefused } from './registration-error.ts';
+import {
+  type LookupAll,
+  type McpRegistrationPolicy,
+  RegistrationPolicy,
+  registrationPolicySchema,
+} from './registration-policy.ts';
 import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
-import { type McpServerConfig, serverConfigSchema } from './server-config.ts';
+import { type McpServerConfig, type ResolvedServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
 import { type FetchLike, signerSchema } from './service-auth.ts';
 import type { ServiceTokenSigner } from './service-token-signer.ts';
+import { admitStoredRow } from './stored-registrations.ts';
 import { modelToolName } from './tool-names.ts';
 
 const optionsSchema = z
@@ -23,6 +34,7 @@ const optionsSchema = z
     store: z
       .custom<RegistrationStore>((value) => typeof (value as RegistrationStore)?.list === 'function')
       .optional(),
+    registrations: registrationPolicySchema,
     clientInfo: z
       .object({ name: z.string(), version: z.string() })
       .default({ name: 'steward', version: '0.0.0' }),
@@ -48,15 +60,30 @@ const optionsSchema = z
         previewChars: z.number().int().positive().optional(),
       })
       .optional(),
+    _internal: z
+      .object({
+        lookup: z.custom<LookupAll>((value) => typeof value === 'function', 'must be a function').optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
 /** Options of {@link createMcpRegistry}. */
 export interface McpRegistryOptions {
-  /** Servers to connect at start, besides those already in `store`. */
+  /**
+   * The operator's servers, connected at start: any transport, stdio included. They are trusted
+   * as written, never stored (they come from this configuration at every start), and a stored
+   * registration or a `register()` call cannot take their names.
+   */
   servers?: readonly McpServerConfig[];
   /** Keeps registrations across restarts. Default: in memory. */
   store?: RegistrationStore;
+  /**
+   * What registrations (`register()`, the HTTP API, rows of `store`) may reach. Default: nothing,
+   * so `register()` refuses every server until `allowedOrigins` names some.
+   */
+  registrations?: McpRegistrationPolicy;
   /** How Steward introduces itself to servers. */
   clientInfo?: { name: string; version: string };
   /** Initialize and list timeout. Default 15,000 ms. */
@@ -64,29 +91,39 @@ export interface McpRegistryOptions {
   /** Per-server circuit breaker. */
   circuitBreaker?: { windowMs?: number; minimumCalls?: number; failureRate?: number; coolDownMs?: number };
   /**
-   * Signs the service JWTs sent to HTTP servers registered with `serviceAuth` (each with its own
-   * audience). The signer lives here, not in the registration, because registrations are stored
-   * as plain data: a registry created over the same store with a signer restores their auth.
+   * Signs the service JWTs sent to HTTP servers with `serviceAuth`, each for the origin of the
+   * server's URL. The signer lives here, not in the registration, because registrations are
+   * stored as plain data: a registry created over the same store with a signer restores their auth.
    */
   serviceAuth?: { signer: ServiceTokenSigner };
   /**
    * The fetch every HTTP server's transport uses (service tokens are added on top), e.g. one with
-   * an undici `Agent` holding a client certificate for mTLS. Default: the global `fetch`.
+   * an undici `Agent` holding a client certificate for mTLS. Default: the global `fetch` for the
+   * operator's servers, and for registrations one that connects only to addresses the
+   * `registrations` policy allows.
    */
   fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
-  /** Reconnections, failed re-listings and the like. */
+  /** Reconnections, failed re-listings, stored registrations not loaded and the like. */
   onWarning?: (warning: StewardError) => void;
   /**
    * Results above `thresholdChars` go to `store`; the model gets a preview and a reference it
    * reads with the `steward__read_result` tool, which the registry then offers.
    */
   largeResults?: LargeResultOptions;
+  /** @internal Resolves host names (tests stand in for DNS). Default: `dns.promises.lookup`. */
+  _internal?: { lookup?: LookupAll };
 }
 
 /** MCP servers behind Steward's `ToolProvider` seam: pass the registry in `new Assistant({ tools })`. */
 export interface McpRegistry extends ToolProvider {
-  /** Validates, stores and connects a server; resolves with its status after the first attempt. */
-  register(config: McpServerConfig): Promise<McpServerStatus>;
+  /**
+   * Registers a network server at run time: untrusted input, as `POST /api/v1/tools/register`
+   * hands it over. It is checked (schema, then the `registrations` policy: origin, and every
+   * address its host resolves to), stored and connected; resolves with its status after the first
+   * attempt. Refusals reject with `invalid_input`, `details.issues[]` naming the field and
+   * `RegistrationRefusal` code, and store nothing.
+   */
+  register(registration: McpServerRegistration): Promise<McpServerStatus>;
   unregister(name: string): Promise<boolean>;
   list(): readonly McpServerConfig[];
   status(): readonly McpServerStatus[];
@@ -101,45 +138,59 @@ interface CatalogEntry {
   readonly definition: ToolDefinition;
 }
 
+const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+/** The operator's servers, checked at creation: a mistake here is the operator's to fix at once. */
+function parseOperatorServers(servers: readonly unknown[], hasSigner: boolean): ResolvedServerConfig[] {
+  const names = new Set<string>();
+  return servers.map((server, index) => {
+    const where = `createMcpRegistry: servers[${index}]`;
+    const resolved = parseOptions(serverConfigSchema, server, where);
+    if (names.has(resolved.name))
+      throw new StewardError('invalid_options', `${where}: name: ${resolved.name} is listed twice`);
+    names.add(resolved.name);
+    if (resolved.transport !== 'stdio' && resolved.serviceAuth !== undefined && !hasSigner)
+      throw new StewardError(
+        'invalid_options',
+        `${where}: serviceAuth: ${resolved.name} asks for service tokens, but the registry has no serviceAuth signer`,
+      );
+    return resolved;
+  });
+}
+
 /**
  * Creates the MCP tool registry. Each server's tools are offered to the model as
  * `<server>__<tool>`; a tool counts as a side effect (and needs consent) unless the host lists it
  * in `readOnlyTools` or chose to trust the server's `readOnlyHint`.
+ *
+ * Trust enters in one place: the operator's `servers` (which may spawn commands) come from this
+ * call. Everything later, `register()` and the rows of `store`, is a registration: a network
+ * server the `registrations` policy allows, whose service tokens name its own origin.
  *
  * @example
  * ```ts
  * const registry = createMcpRegistry({
  *   servers: [{ name: 'gmail', transport: 'streamable-http', url: 'http://localhost:8931/mcp', readOnlyTools: ['GMAIL_FETCH_EMAILS'], serviceAuth: {} }],
  *   serviceAuth: { signer: createServiceTokenSigner({ issuer: 'steward', key: process.env.MCP_JWT_SECRET }) },
+ *   registrations: { allowedOrigins: ['https://*.tools.example.com'] },
  * });
  * const assistant = new Assistant({ model, tools: [registry] });
  * ```
  */
 export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry {
   const config = parseOptions(optionsSchema, options, 'createMcpRegistry');
+  const signer = config.serviceAuth?.signer;
+  const operatorServers = parseOperatorServers(config.servers, signer !== undefined);
+  const operatorNames = new Set(operatorServers.map((server) => server.name));
   const store = config.store ?? createInMemoryRegistrationStore();
+  const policy = new RegistrationPolicy(config.registrations, config._internal?.lookup ?? defaultLookup);
+  const guarded = createGuardedFetches(policy, config.fetch);
   const connections = new Map<string, ServerConnection>();
   const configs = new Map<string, McpServerConfig>();
   const validator = new ArgumentValidator();
   let catalog: Map<string, CatalogEntry> | undefined;
   const warn = (message: string, cause?: unknown) =>
     config.onWarning?.(new StewardError('internal_error', message, { cause }));
-
-  const parseServer = (value: unknown) =>
-    parseOptions(serverConfigSchema, value, 'MCP server registration', 'invalid_input');
-  const signer = config.serviceAuth?.signer;
-  // A new registration is refused when its auth cannot be served; a stored one is still loaded,
-  // and its status says what is missing.
-  const parseNewServer = (value: unknown) => {
-    const resolved = parseServer(value);
-    if (resolved.transport !== 'stdio' && resolved.serviceAuth !== undefined && signer === undefined) {
-      throw new StewardError(
-        'invalid_input',
-        `MCP server registration: ${resolved.name} asks for serviceAuth, but the registry has no serviceAuth signer`,
-      );
-    }
-    return resolved;
-  };
 
   // Each register/unregister of a name bumps its generation; work started for an older
   // generation gives way, so the last call for a name always decides what is connected.
@@ -150,14 +201,22 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     return generation;
   };
 
-  async function connectServer(input: McpServerConfig, generation: number): Promise<McpServerStatus> {
-    const resolved = parseServer(input);
+  /**
+   * Connects one server. `fetch` is the operator's for the operator's servers and a guarded one
+   * for registrations; `listed` is what `list()` shows (the configuration as given).
+   */
+  async function connectServer(
+    resolved: ResolvedServerConfig,
+    listed: McpServerConfig,
+    fetch: FetchLike | undefined,
+    generation: number,
+  ): Promise<McpServerStatus> {
     const connection = new ServerConnection(resolved, {
       clientInfo: config.clientInfo,
       circuitBreaker: config.circuitBreaker,
       connectTimeoutMs: config.connectTimeoutMs,
       signer,
-      fetch: config.fetch,
+      fetch,
       onCatalogChange: () => {
         catalog = undefined;
       },
@@ -165,7 +224,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     });
     const previous = connections.get(resolved.name);
     connections.set(resolved.name, connection);
-    configs.set(resolved.name, input);
+    configs.set(resolved.name, listed);
     catalog = undefined;
     await previous?.close();
     await connection.start();
@@ -173,15 +232,44 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     return connection.status();
   }
 
-  const initial = (async () => {
-    const stored = await store.list();
-    const names = new Set(stored.map((server) => server.name));
-    const fresh = (config.servers as McpServerConfig[]).filter((server) => !names.has(server.name));
-    for (const server of fresh) parseNewServer(server);
-    await Promise.all(
-      [...stored, ...fresh].map((server) => connectServer(server, nextGeneration(server.name))),
+  // A registration is typed network-only: no path from here reaches a spawned command.
+  const connectRegistration = (registration: ResolvedRegistration, listed: unknown, generation: number) =>
+    connectServer(
+      registration,
+      listed as McpServerConfig,
+      guarded.fetchFor(new URL(registration.url).origin),
+      generation,
     );
-    for (const server of fresh) await store.save(server);
+
+  const initial = (async () => {
+    const rows = await store.list();
+    const admitted = await Promise.all(
+      rows.map((row) =>
+        admitStoredRow(row, policy, operatorNames, warn).then((admission) => ({ row, admission })),
+      ),
+    );
+    await Promise.all([
+      ...operatorServers.map((server, index) =>
+        connectServer(
+          server,
+          config.servers[index] as McpServerConfig,
+          config.fetch,
+          nextGeneration(server.name),
+        ),
+      ),
+      ...admitted.map(({ row, admission }) => {
+        if (admission.kind === 'registration')
+          return connectRegistration(admission.registration, row, nextGeneration(admission.name));
+        if (admission.kind === 'command')
+          return connectServer(
+            admission.config,
+            row as McpServerConfig,
+            config.fetch,
+            nextGeneration(admission.name),
+          );
+        return undefined;
+      }),
+    ]);
   })();
   initial.catch((error: unknown) => warn('Loading MCP registrations failed', error));
 
@@ -225,11 +313,27 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       validator.check(entry.tool.inputSchema, args, name);
       return entry.connection.callTool(entry.tool, args, context);
     },
-    async register(server) {
-      const resolved = parseNewServer(server);
-      const generation = nextGeneration(resolved.name);
-      await store.save(server);
-      return connectServer(server, generation);
+    async register(input) {
+      const registration = parseRegistration(input);
+      const { name } = registration;
+      if (operatorNames.has(name))
+        throw registrationRefused(
+          ['name'],
+          'name_reserved',
+          `${name} is a server of the operator's configuration`,
+        );
+      if (registration.serviceAuth !== undefined && signer === undefined)
+        throw registrationRefused(
+          ['serviceAuth'],
+          'service_auth_unavailable',
+          `${name} asks for service tokens, but the registry has no serviceAuth signer`,
+        );
+      // Taken before the first await: a later register or unregister of the name wins.
+      const generation = nextGeneration(name);
+      await policy.check(registration.url);
+      if (generations.get(name) !== generation) return closedStatus(registration);
+      await store.save(input);
+      return connectRegistration(registration, input, generation);
     },
     async unregister(name) {
       nextGeneration(name);
@@ -248,7 +352,21 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       await Promise.all([...connections.values()].map((connection) => connection.close()));
       connections.clear();
       catalog = undefined;
+      await guarded.close();
     },
   };
   return withLargeResults(registry, config.largeResults);
+}
+
+/** The status of a registration that a later call for its name overtook before it connected. */
+function closedStatus(registration: ResolvedRegistration): McpServerStatus {
+  return {
+    name: registration.name,
+    transport: registration.transport,
+    state: 'closed',
+    circuit: 'closed',
+    tools: 0,
+    catalogVersion: 0,
+    reconnects: 0,
+  };
 }

@@ -7,7 +7,8 @@ const serverName = z
   .refine((name) => name.toLowerCase() !== 'steward', 'is reserved for Steward’s own tools')
   .describe('Names the server; its tools are offered as `<name>__<tool>`');
 
-const common = {
+/** @internal Settings every server has, operator's or registered. */
+export const commonFields = {
   name: serverName,
   /** Tools the host trusts to be read-only: they need no consent. Every other tool counts as a side effect. */
   readOnlyTools: z.array(z.string()).readonly().default([]),
@@ -20,29 +21,52 @@ const common = {
   callTimeoutMs: z.number().int().positive().default(60_000),
 };
 
-const headers = z.record(z.string(), z.string()).default({});
-/** Plain data, so it is stored with the registration; the signer is the registry's. */
-const serviceAuth = z
+/** @internal */
+export const headersField = z.record(z.string(), z.string()).default({});
+
+/** @internal Only http: and https: URLs name a network server; `file:` or `data:` never do. */
+export const httpUrlField = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+/** @internal A command to spawn: the operator's alone to give. */
+export const stdioCommandFields = {
+  command: z.string().min(1),
+  args: z.array(z.string()).readonly().default([]),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
+};
+
+/** @internal Plain data, so it is stored with the registration; the signer is the registry's. */
+const operatorServiceAuth = z
   .object({ audience: z.string().min(1).optional() })
   .strict()
   .optional();
-const http = { url: z.url(), headers, serviceAuth };
 
-/** @internal */
+/**
+ * @internal A server the operator configures (`createMcpRegistry({ servers })`): trusted, so it
+ * may spawn a command and choose its token audience. Nothing a request or a store row holds is
+ * ever parsed with this schema; those are registrations (`registration.ts`).
+ */
 export const serverConfigSchema = z
   .discriminatedUnion('transport', [
-    z.object({ ...common, transport: z.literal('streamable-http'), ...http }).strict(),
-    z.object({ ...common, transport: z.literal('sse'), ...http }).strict(),
     z
       .object({
-        ...common,
-        transport: z.literal('stdio'),
-        command: z.string().min(1),
-        args: z.array(z.string()).readonly().default([]),
-        env: z.record(z.string(), z.string()).optional(),
-        cwd: z.string().optional(),
+        ...commonFields,
+        transport: z.literal('streamable-http'),
+        url: httpUrlField,
+        headers: headersField,
+        serviceAuth: operatorServiceAuth,
       })
       .strict(),
+    z
+      .object({
+        ...commonFields,
+        transport: z.literal('sse'),
+        url: httpUrlField,
+        headers: headersField,
+        serviceAuth: operatorServiceAuth,
+      })
+      .strict(),
+    z.object({ ...commonFields, transport: z.literal('stdio'), ...stdioCommandFields }).strict(),
   ])
   .superRefine((config, context) => {
     if (
@@ -58,7 +82,7 @@ export const serverConfigSchema = z
     }
   });
 
-/** Settings every MCP server registration has. */
+/** Settings every MCP server has. */
 export interface McpServerCommon {
   /** 1–32 of `a-z A-Z 0-9 -`; the server's tools are offered as `<name>__<tool>`. */
   name: string;
@@ -70,9 +94,19 @@ export interface McpServerCommon {
   callTimeoutMs?: number;
 }
 
+/** A command the registry may spawn as a stdio MCP server. */
+export interface McpStdioCommand {
+  command: string;
+  args?: readonly string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
 /**
- * How to reach one MCP server: Streamable HTTP (falling back to legacy HTTP+SSE when the server
- * answers 4xx on initialize), legacy SSE, or a spawned stdio command.
+ * A server the operator configures in code (`createMcpRegistry({ servers })`): Streamable HTTP
+ * (falling back to legacy HTTP+SSE when the server answers 4xx on initialize), legacy SSE, or a
+ * spawned stdio command. Only the operator's configuration may name a command; registrations
+ * (`registry.register()`, the HTTP API, stored rows) are {@link McpServerRegistration}s.
  */
 export type McpServerConfig =
   | (McpServerCommon & {
@@ -80,19 +114,13 @@ export type McpServerConfig =
       url: string;
       headers?: Record<string, string>;
       /**
-       * Send a service JWT signed by the registry's `serviceAuth.signer` with every request.
-       * `audience` names this server in the token; default: the origin of `url`
-       * (`https://gmail-mcp.internal:8443`). Only the audience is stored with the registration.
+       * Send a service JWT signed by the registry's `serviceAuth.signer` with every request, for
+       * the origin of `url` (`https://gmail-mcp.internal:8443`). `audience` overrides it, for
+       * servers that share an origin behind a gateway; only the operator may set it.
        */
       serviceAuth?: { audience?: string };
     })
-  | (McpServerCommon & {
-      transport: 'stdio';
-      command: string;
-      args?: readonly string[];
-      env?: Record<string, string>;
-      cwd?: string;
-    });
+  | (McpServerCommon & { transport: 'stdio' } & McpStdioCommand);
 
 const _config: (value: McpServerConfig) => z.input<typeof serverConfigSchema> = (value) => value;
 void _config;

@@ -172,3 +172,11 @@ export async function startRecordingServer(
     },
   };
 }
+
+/**
+ * @internal The `registrations` policy an operator would write to let registrations reach these
+ * local test servers: their exact origins, and the loopback address they listen on.
+ */
+export function allowLocal(...urls: string[]) {
+  return { allowedOrigins: urls.map((url) => new URL(url).origin), allowedNetworks: ['127.0.0.1'] };
+}

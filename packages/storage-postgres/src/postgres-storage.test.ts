@@ -90,8 +90,11 @@ describe('createPostgresStorage', () => {
   it('keeps MCP server registrations across a restart', async () => {
     const server = await startMockMcpServer();
     const schema = `steward_test_mcp_${process.pid}_${Date.now().toString(36)}`;
+    // Registering a local server takes the operator's leave, as in production.
+    const registrations = { allowedOrigins: [new URL(server.url).origin], allowedNetworks: ['127.0.0.1'] };
     const first = createMcpRegistry({
       store: createPostgresRegistrationStore<McpServerConfig>(freshStorage(schema)),
+      registrations,
     });
     await first.register({
       name: 'mock',
@@ -102,6 +105,7 @@ describe('createPostgresStorage', () => {
     await first.close();
     const second = createMcpRegistry({
       store: createPostgresRegistrationStore<McpServerConfig>(freshStorage(schema)),
+      registrations,
     });
     await second.ready();
     expect(second.status()).toMatchObject([{ name: 'mock', state: 'connected' }]);

@@ -1,12 +1,7 @@
 import type { Assistant, StewardError } from '@steward/core';
 import { z } from 'zod';
 import type { Authenticator } from './auth.ts';
-
-/** What `POST /api/v1/tools/register` hands its body to, e.g. `createMcpRegistry()` from `@steward/mcp`. */
-export interface ToolRegistrar {
-  /** Validates and registers; rejects with `invalid_options` for a bad configuration. */
-  register(config: never): Promise<unknown>;
-}
+import type { ToolRegistrar } from './tool-registrar.ts';
 
 /**
  * The limits the API puts on every user by default: a served API faces users it does not

@@ -366,10 +366,13 @@ describe('tools/register', () => {
     const admin = await userToken('root', { roles: ['admin'] });
     const ok = await call(`${url}/api/v1/tools/register`, {
       token: admin,
-      body: { name: 'gmail', url: 'http://x/mcp' },
+      body: { name: 'gmail', transport: 'streamable-http', url: 'http://x/mcp' },
     });
     expect(ok).toMatchObject({ status: 201, body: { server: { name: 'gmail' } } });
-    const bad = await call(`${url}/api/v1/tools/register`, { token: admin, body: { url: 1 } });
+    const bad = await call(`${url}/api/v1/tools/register`, {
+      token: admin,
+      body: { transport: 'sse', url: 1 },
+    });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_options' } } });
     const user = await call(`${url}/api/v1/tools/register`, {
       token: await userToken('ann'),

@@ -7,6 +7,7 @@ import { failureWarning, HttpError, toHttpError } from './http-error.ts';
 import { idSchema, respondSchema, seqSchema, validate } from './request-schemas.ts';
 import { decisionSchema, RunAccess, runView } from './run-access.ts';
 import { sseResponse } from './sse.ts';
+import { registrationBodySchema } from './tool-registrar.ts';
 
 /** A message of `GET /api/v1/history`: the stored message with its place in the session. */
 export type HistoryMessage = StoredMessage['message'] & {
@@ -138,7 +139,8 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       if (config.tools === undefined)
         throw new HttpError(404, 'not_found', 'Tool registration is not enabled on this server');
       const body = await readJson(request, config.maxBodyBytes);
-      const server = await (config.tools.register as (config: unknown) => Promise<unknown>)(body);
+      validate(registrationBodySchema, body);
+      const server = await (config.tools.register as (registration: unknown) => Promise<unknown>)(body);
       return json(201, { server });
     },
     'GET /api/v1/runs/:run_id': async (request, _url, [runId]) => {

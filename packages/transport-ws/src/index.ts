@@ -1,5 +1,6 @@
 export { createStewardApi, type HistoryMessage, type StewardApi } from './api.ts';
-export { defaultApiLimits, type StewardApiOptions, type ToolRegistrar } from './api-options.ts';
+export { defaultApiLimits, type StewardApiOptions } from './api-options.ts';
+export type { ToolRegistrar } from './tool-registrar.ts';
 export { type Authenticator, createJwtAuth, type JwtAuthOptions, type Principal } from './auth.ts';
 export { type ErrorBody, HttpError, type HttpErrorCode } from './http-error.ts';
 export { type NodeHandler, toNodeHandler } from './node-handler.ts';
