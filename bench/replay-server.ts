@@ -51,7 +51,10 @@ for (let from = 1; from <= events; from += 500) {
 await storage.updateRun(runId, { status: 'completed', stopReason: 'stop', partial: false });
 
 const assistant = new Assistant({ model: createScriptedModel([]), storage });
-const api = createStewardApi({ assistant, auth: createJwtAuth({ secret: process.env.BENCH_SECRET as string }) });
+const api = createStewardApi({
+  assistant,
+  auth: createJwtAuth({ secret: process.env.BENCH_SECRET as string }),
+});
 const handler = toNodeHandler(api);
 const server = createServer((request, response) => {
   if (request.url?.startsWith('/rss') === true) {

@@ -50,10 +50,19 @@ function idleReader(url: string, runId: string, token: string): Promise<Socket> 
 export async function replayMemory(readers: number) {
   const events = Number(process.env.REPLAY_EVENTS ?? 10_000);
   const eventBytes = Number(process.env.REPLAY_EVENT_BYTES ?? 4_000);
-  const child = spawn(process.execPath, ['--expose-gc', new URL('./replay-server.ts', import.meta.url).pathname], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_SECRET: secret, REPLAY_EVENTS: String(events), REPLAY_EVENT_BYTES: String(eventBytes) },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', new URL('./replay-server.ts', import.meta.url).pathname],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        BENCH_SECRET: secret,
+        REPLAY_EVENTS: String(events),
+        REPLAY_EVENT_BYTES: String(eventBytes),
+      },
+    },
+  );
   try {
     const line = await new Promise<string>((resolve, reject) => {
       child.once('error', reject);
@@ -104,4 +113,5 @@ export async function replayMemory(readers: number) {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.table([await replayMemory(Number(process.env.REPLAY_READERS ?? 12))]);
+if (import.meta.url === `file://${process.argv[1]}`)
+  console.table([await replayMemory(Number(process.env.REPLAY_READERS ?? 12))]);
