@@ -1,6 +1,5 @@
 export { createStewardApi, type HistoryMessage, type StewardApi } from './api.ts';
 export { defaultApiLimits, type StewardApiOptions } from './api-options.ts';
-export type { ToolRegistrar } from './tool-registrar.ts';
 export { type Authenticator, createJwtAuth, type JwtAuthOptions, type Principal } from './auth.ts';
 export { type ErrorBody, HttpError, type HttpErrorCode } from './http-error.ts';
 export { type NodeHandler, toNodeHandler } from './node-handler.ts';
@@ -8,6 +7,7 @@ export type { RespondBody } from './request-schemas.ts';
 export type { ApprovalView, RunView } from './run-access.ts';
 export { type StewardServer, startStewardServer } from './server.ts';
 export { sseFrame } from './sse.ts';
+export type { ToolRegistrar } from './tool-registrar.ts';
 export {
   attachWebSocket,
   type ClientFrame,
