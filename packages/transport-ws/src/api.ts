@@ -154,7 +154,12 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       const run = await access.run(principal, runId as string);
       // An ended run with nothing after Last-Event-ID: 204 tells EventSource to stop reconnecting.
       if (run.status !== 'running' && run.status !== 'awaiting_approval') {
-        const pending = await assistant.getRunEvents(runId as string, { userId: principal.userId, afterSeq });
+        // One event tells: a reconnect must not read the rest of a long run just to decide.
+        const pending = await assistant.getRunEvents(runId as string, {
+          userId: principal.userId,
+          afterSeq,
+          limit: 1,
+        });
         if (pending.length === 0) return new Response(null, { status: 204 });
       }
       return sseResponse(

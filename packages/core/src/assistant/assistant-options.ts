@@ -97,7 +97,11 @@ export const assistantOptionsSchema = z
         now: z.custom<() => number>(isFunction, 'must be a function').optional(),
         generateId: z.custom<() => string>(isFunction, 'must be a function').optional(),
         eventLogRetry: z
-          .object({ retries: z.number().int().nonnegative().max(20), minTimeoutMs: z.number().int().nonnegative(), maxTimeoutMs: timeoutMs })
+          .object({
+            retries: z.number().int().nonnegative().max(20),
+            minTimeoutMs: z.number().int().nonnegative(),
+            maxTimeoutMs: timeoutMs,
+          })
           .strict()
           .optional(),
       })

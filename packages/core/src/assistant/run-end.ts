@@ -132,9 +132,17 @@ export async function finish(
 }
 
 /** The run's events could not be stored: it ends as failed, and says so to its local readers. */
-function storageFailure(context: RunLoopContext, caught: unknown): { stopReason: StopReason; error: StewardError } {
+function storageFailure(
+  context: RunLoopContext,
+  caught: unknown,
+): { stopReason: StopReason; error: StewardError } {
   const error = toStewardError(caught, 'storage_error');
-  context.events.emit({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
+  context.events.emit({
+    type: 'error',
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+  });
   return { stopReason: 'error', error };
 }
 
