@@ -195,7 +195,7 @@ describe('storage failures in Steward’s words (PostgreSQL storage)', () => {
       expect(answer.headers.get('x-request-id')).toBe(answer.body.error.request_id);
       const warning = warnings.find((item) => item.details.requestId === answer.body.error.request_id);
       // The server's warning has what the client must not see: the database's own words.
-      expect(warning?.message).toContain('does not exist');
+      expect(causeChain(warning)).toContain('does not exist');
       expect(answer.text).not.toContain('does not exist');
       expect(answer.text).not.toContain(schema);
       expect(answer.text).not.toMatch(/relation|sessions|postgres|sql/i);
@@ -236,9 +236,10 @@ describe('storage failures in Steward’s words (PostgreSQL storage)', () => {
       expect(body).not.toContain(schema);
       expect(body).not.toMatch(/relation|run_events|does not exist/i);
     }
-    expect(warnings.map((warning) => warning.message)).toEqual([
-      expect.stringMatching(/WebSocket failed: .*does not exist/),
-      expect.stringMatching(/SSE failed: .*does not exist/),
+    // The operator's log has the database's words, through the warning's causes.
+    expect(warnings.map(causeChain)).toEqual([
+      expect.stringMatching(/WebSocket failed: .*does not exist/s),
+      expect.stringMatching(/SSE failed: .*does not exist/s),
     ]);
     expect(warnings.map((warning) => warning.details.runId)).toEqual([ended.id, live.id]);
     release();
@@ -256,7 +257,7 @@ describe('storage failures in Steward’s words (PostgreSQL storage)', () => {
     await sql('ALTER TABLE {schema}.messages RENAME TO messages_gone');
     release();
     const stored = await run.result;
-    expect(stored.error?.message).toContain('does not exist');
+    expect(causeChain(stored.error)).toContain('does not exist');
     await socket.closed;
     const sse = await readSse(
       await fetch(`${url}/api/v1/runs/${run.id}/events`, { headers: { authorization: `Bearer ${token}` } }),
@@ -273,3 +274,10 @@ describe('storage failures in Steward’s words (PostgreSQL storage)', () => {
     }
   });
 });
+
+/** Every message down an error's `cause` chain, as an operator's log prints it. */
+function causeChain(error: unknown): string {
+  const messages: string[] = [];
+  for (let at = error; at instanceof Error && messages.length < 10; at = at.cause) messages.push(at.message);
+  return messages.join(' <- ');
+}
