@@ -49,7 +49,8 @@ export function send(
         answered = true;
         const answerHeaders = new Headers();
         for (const [name, value] of Object.entries(response.headers))
-          if (typeof value === 'string') answerHeaders.set(name, value);
+          for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value])
+            answerHeaders.append(name, item);
         resolve({
           status: response.statusCode ?? 0,
           headers: answerHeaders,
