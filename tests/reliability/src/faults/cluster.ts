@@ -175,23 +175,23 @@ export async function expectTruthfulRun(
   const run = await cluster.stored.run(runId, 'ann');
   const durable = await cluster.stored.durable(runId, 'ann');
   const live = await cluster.stored.live(runId);
-  expectGapFree(durable, 'the durable log');
+  const tail = `status ${run?.status}; log ends ${describeTail(durable)}`;
+  expectGapFree(durable, `the durable log (${tail})`);
   if (live.length > 0)
     expect(
       live.map(summary),
-      `Redis (live) and PostgreSQL (durable) disagree on the log: ${describeTail(durable)}`,
+      `Redis (live) and PostgreSQL (durable) disagree on the log (${tail}; live ends ${describeTail(live)})`,
     ).toEqual(durable.map(summary));
   const final = durable.at(-1);
-  const tail = `status ${run?.status}; log ends ${describeTail(durable)}`;
   expect(final?.type, `the stored log of a ${run?.status} run ends without final`).toBe('final');
   if (final?.type === 'final') {
     const tokens = durable.flatMap((event) => (event.type === 'token' ? [event.text] : [])).join('');
     expect(final.text, `final.text is not the stored tokens: events are missing (${tail})`).toBe(tokens);
     if (run?.status === 'completed') {
-      expect(final.stop_reason).toBe('stop');
-      expect(final.partial).toBe(false);
+      expect(final.stop_reason, tail).toBe('stop');
+      expect(final.partial, tail).toBe(false);
       if (expectedText !== undefined) expect(tokens).toBe(expectedText);
-    } else expect(final.stop_reason).not.toBe('stop');
+    } else expect(final.stop_reason, `a ${run?.status} run whose final says stop (${tail})`).not.toBe('stop');
   }
   for (const reading of readings) {
     const where = `${reading.name} (${reading.ending ?? 'never ended'}${reading.error === undefined ? '' : `: ${reading.error}`}; ${tail})`;

@@ -67,6 +67,7 @@ const oddWords = fc.constantFrom(
   "'; DROP TABLE runs; --",
   '%00',
   '%ZZ',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j-style lookup, meant literally
   '${jndi:ldap://x}',
   '{{7*7}}',
 );
