@@ -4,10 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkProperty, printFigures } from '../budget.ts';
 import { guardProcess } from '../process-guard.ts';
 import {
-  contentType,
   controlString,
-  framing,
-  garbageBody,
   hasControlCharacter,
   hostileJson,
   hostileShortString,
@@ -15,8 +12,9 @@ import {
   numberToken,
   shapedObject,
 } from './arbitraries.ts';
-import { type Answer, encodeSegment, errorOf, expectTypedAnswer, send } from './http.ts';
+import { encodeSegment, errorOf, expectTypedAnswer, send } from './http.ts';
 import { expectUnpolluted, text } from './invariants.ts';
+import { bearer, parsed, post, requestBody } from './requests.ts';
 import { startTransportTarget, type TransportTarget } from './transport-target.ts';
 
 // Property-based fuzzing of every REST route of @steward/transport-ws on a real server: whatever
@@ -32,50 +30,10 @@ afterAll(async () => {
   printFigures('REST routes');
 });
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-/** A body as it goes out: JSON text or garbage, any content type, whole or chunked. */
-function requestBody(shaped: fc.Arbitrary<string>) {
-  return fc.record({
-    body: fc.oneof({ weight: 3, arbitrary: shaped }, { weight: 1, arbitrary: garbageBody(shaped) }),
-    type: fc.oneof(
-      { weight: 3, arbitrary: fc.constant('application/json') },
-      { weight: 1, arbitrary: contentType },
-    ),
-    framing,
-  });
-}
-
-async function post(
-  path: string,
-  token: string,
-  input: {
-    body: string | Uint8Array;
-    type: string | undefined;
-    framing: { chunked: boolean; pieces?: number };
-  },
-): Promise<Answer> {
-  return send(`${target.url}${path}`, {
-    method: 'POST',
-    headers: { ...bearer(token), ...(input.type === undefined ? {} : { 'content-type': input.type }) },
-    body: input.body,
-    ...(input.framing.chunked ? { pieces: input.framing.pieces ?? 1 } : {}),
-  });
-}
-
-function parsed(body: string | Uint8Array): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body));
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const inputText = fc.oneof(fc.constantFrom('hello', 'mail bob'), hostileString, controlString).map(text);
 
 describe('POST /api/v1/respond', () => {
-  it('answers any body with 202 or a typed 4xx; accepts no control characters and no other user’s session', async () => {
+  it('answers any body with 202 or a typed 4xx, and never runs in another user’s session', async () => {
     const body = shapedObject({
       session_id: fc
         .oneof(
@@ -97,7 +55,7 @@ describe('POST /api/v1/respond', () => {
     await checkProperty(
       'respond',
       fc.asyncProperty(requestBody(body), async (input) => {
-        const answer = await post('/api/v1/respond', target.ann.token, input);
+        const answer = await post(target.url, '/api/v1/respond', target.carolToken, input);
         expectTypedAnswer(answer, 'respond');
         expectUnpolluted();
         if (answer.status !== 202) return;
@@ -106,11 +64,8 @@ describe('POST /api/v1/respond', () => {
           run_id: expect.any(String),
           session_id: expect.any(String),
         });
-        // Finding 9: control characters must be refused at the boundary, never stored.
-        expect(hasControlCharacter(String(sent?.input)), 'accepted an input with control characters').toBe(
-          false,
-        );
-        expect(sent?.session_id).not.toBe(target.bob.sessionId);
+        // (Control characters in input have their own property below: finding 9.)
+        expect([target.ann.sessionId, target.bob.sessionId]).not.toContain(sent?.session_id);
       }),
       1_200,
     );
@@ -120,7 +75,7 @@ describe('POST /api/v1/respond', () => {
     await checkProperty(
       'respond control characters',
       fc.asyncProperty(controlString, async (input) => {
-        const answer = await post('/api/v1/respond', target.ann.token, {
+        const answer = await post(target.url, '/api/v1/respond', target.ann.token, {
           body: JSON.stringify({ input }),
           type: 'application/json',
           framing: { chunked: false },
@@ -160,66 +115,12 @@ describe('GET /api/v1/history', () => {
         expectTypedAnswer(answer, 'history');
         if (answer.status === 200) {
           const body = JSON.parse(answer.text) as { session_id: string; messages: unknown[] };
-          // Only ann's sessions (the fixture, or one the respond property opened), never bob's.
-          expect(body.session_id).not.toBe(target.bob.sessionId);
-          expect(await target.assistant.storage.getSession(body.session_id, { userId: 'ann' })).toBeDefined();
+          // Only ann's own session, never bob's.
+          expect(body.session_id).toBe(target.ann.sessionId);
           expect(Array.isArray(body.messages)).toBe(true);
         }
       }),
       900,
-    );
-  });
-});
-
-describe('POST /api/v1/tools/register', () => {
-  it('answers any registration with 201 or a typed 4xx, and never starts a process from a request', async () => {
-    const closedPort = await freePort();
-    const url = fc.oneof(
-      fc.constantFrom(
-        `http://127.0.0.1:${closedPort}/mcp`,
-        'not a url',
-        'file:///etc/passwd',
-        'ftp://x/',
-        'http://',
-        '',
-      ),
-      hostileString,
-    );
-    const body = shapedObject({
-      name: fc.oneof(fc.constantFrom('fz-a', 'fz-b', 'steward'), hostileString).map(text),
-      transport: fc.oneof(fc.constantFrom('streamable-http', 'sse', 'stdio'), hostileString).map(text),
-      url: url.map(text),
-      // A stdio server from a request would run this command: it must never get that far (finding 1).
-      command: fc.constantFrom(process.execPath, 'steward-no-such-command').map(text),
-      args: fc.constant(text('-e')).map((flag) => `[${flag},${text('process.exit(0)')}]`),
-      readOnlyTools: fc
-        .array(hostileString.map(text), { maxLength: 2 })
-        .map((items) => `[${items.join(',')}]`),
-      headers: hostileJson,
-      serviceAuth: fc.oneof(fc.constant('{}'), hostileJson),
-    });
-    await checkProperty(
-      'tools/register',
-      fc.asyncProperty(requestBody(body), async (input) => {
-        const answer = await post('/api/v1/tools/register', target.adminToken, input);
-        expectTypedAnswer(answer, 'register');
-        expectUnpolluted();
-        if (answer.status === 201)
-          expect(parsed(input.body)?.transport, 'a stdio server was registered over HTTP').not.toBe('stdio');
-      }),
-      500,
-    );
-  });
-
-  it('refuses a registration from a user without the admin role, whatever the body', async () => {
-    await checkProperty(
-      'tools/register without admin',
-      fc.asyncProperty(requestBody(hostileJson), async (input) => {
-        const answer = await post('/api/v1/tools/register', target.ann.token, input);
-        expectTypedAnswer(answer, 'register');
-        expect(answer.status).toBe(403);
-      }),
-      200,
     );
   });
 });
@@ -280,7 +181,7 @@ describe('runs/:id, approvals and stop', () => {
         const answer =
           call.kind === 'run'
             ? await send(`${target.url}${path}`, { headers: bearer(token) })
-            : await post(`${path}/${call.kind}`, token, call.input);
+            : await post(target.url, `${path}/${call.kind}`, token, call.input);
         expectTypedAnswer(answer, call.kind);
         expectUnpolluted();
         if (answer.status >= 300) return;
@@ -311,7 +212,7 @@ describe('runs/:id, approvals and stop', () => {
       'approvals control characters',
       fc.asyncProperty(controlString, fc.constantFrom('call_id', 'reason'), async (value, field) => {
         const body = { call_id: run.callId, decision: 'deny', [field]: value };
-        const answer = await post(`/api/v1/runs/${run.runId}/approvals`, target.ann.token, {
+        const answer = await post(target.url, `/api/v1/runs/${run.runId}/approvals`, target.ann.token, {
           body: JSON.stringify(body),
           type: 'application/json',
           framing: { chunked: false },
@@ -415,12 +316,3 @@ describe('a body refused before it is read', () => {
     );
   });
 });
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

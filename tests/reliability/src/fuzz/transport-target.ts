@@ -26,6 +26,8 @@ export interface TransportTarget {
   readonly ann: UserFixtures;
   readonly bob: UserFixtures;
   readonly adminToken: string;
+  /** A user with no fixtures, for properties that start runs by the thousand (limits stay per user). */
+  readonly carolToken: string;
   /** A run token of ann's finished run: it reads that run and nothing else. */
   readonly annRunToken: string;
   /** Starts a run of ann's that waits for approval (fixtures get used up by valid decisions). */
