@@ -93,6 +93,7 @@ export async function startTransportTarget(options: { storage?: Storage } = {}):
       claims: { roles: ['admin'] },
       expiresIn: '1h',
     }),
+    carolToken: await signTestToken({ secret, userId: 'carol', expiresIn: '1h' }),
     annRunToken: await server.api.auth.issueRunToken({
       userId: 'ann',
       runId: ann.finishedRunId,
