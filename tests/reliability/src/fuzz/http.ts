@@ -177,15 +177,21 @@ export interface RawAnswer {
 }
 
 /**
- * Writes `bytes` to the server and half-closes, then reads until the server closes (or, for an
- * accepted WebSocket upgrade, until the 101 arrives). The bound is a safety net against a server
+ * Writes `bytes` to the server and half-closes (unless told not to), then reads until the server
+ * closes (or, for an accepted WebSocket upgrade, until the 101 arrives). The bound is a safety net against a server
  * that never answers, which fails the case: it is never what a passing case waits for.
  */
-export function rawExchange(port: number, bytes: string | Uint8Array, boundMs = 10_000): Promise<RawAnswer> {
+export function rawExchange(
+  port: number,
+  bytes: string | Uint8Array,
+  options: { halfClose?: boolean; boundMs?: number } = {},
+): Promise<RawAnswer> {
+  const { halfClose = true, boundMs = 10_000 } = options;
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
       socket.write(bytes);
-      socket.end();
+      // Half-closing says "that is all" to a parser waiting for more; an upgrade must stay open.
+      if (halfClose) socket.end();
     });
     const chunks: Buffer[] = [];
     const finish = () => {

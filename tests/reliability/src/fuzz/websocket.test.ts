@@ -65,7 +65,7 @@ describe('the upgrade’s query string', () => {
               : `${key.replace(/[^\x21-\x7e]/g, '')}=${item.replace(/[^\x21-\x7e]/g, '')}`,
           )
           .join('&');
-        const answer = await rawExchange(target.port, upgrade(query));
+        const answer = await rawExchange(target.port, upgrade(query), { halfClose: false });
         expect(answer.status, answer.head).toBeDefined();
         const status = answer.status as number;
         expect(status, answer.head).toBeLessThan(500);
