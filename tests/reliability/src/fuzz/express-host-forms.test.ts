@@ -69,7 +69,11 @@ async function visit(user?: string): Promise<Visitor> {
 }
 
 const jsonRefusal = z
-  .object({ error: z.object({ code: z.string().min(1), message: z.string().min(1) }).strict() })
+  .object({
+    error: z
+      .object({ code: z.string().min(1), message: z.string().min(1), field: z.string().min(1).optional() })
+      .strict(),
+  })
   .strict();
 
 /** A refusal is a proper 4xx: the JSON error for the page's script, or an HTML page. */

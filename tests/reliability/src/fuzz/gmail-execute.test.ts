@@ -39,7 +39,7 @@ const executeAnswerSchema = z.union([
       requestId: z.string(),
       successful: z.boolean(),
       data: z.object({ results: z.array(resultSchema) }).strict(),
-      error: z.object({ message: z.string() }).strict().nullable(),
+      error: z.object({ code: z.string().min(1).optional(), message: z.string() }).strict().nullable(),
     })
     .strict(),
   z
@@ -48,7 +48,12 @@ const executeAnswerSchema = z.union([
       successful: z.literal(false),
       data: z.null(),
       error: z
-        .object({ message: z.string().min(1), details: z.unknown().optional(), type: z.string().optional() })
+        .object({
+          code: z.string().min(1),
+          message: z.string().min(1),
+          details: z.unknown().optional(),
+          type: z.string().optional(),
+        })
         .strict(),
     })
     .strict(),
