@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { StewardApi } from './api.ts';
 
 /** A node:http request listener that is also Express middleware (`app.use(handler)`). */
@@ -54,6 +53,9 @@ async function serve(
     next?.();
     return;
   }
+  // An answer given before the body was read (401, 413, 415) leaves the rest of it on the
+  // connection: read it away, so the client can send its next request on the same connection.
+  response.once('finish', () => discardUnread(request));
   const headers: Record<string, string | string[]> = {};
   answer.headers.forEach((value, name) => {
     headers[name] = value;
@@ -119,9 +121,58 @@ function toWebRequest(request: IncomingMessage, signal: AbortSignal): Request | 
             : JSON.stringify(parsed);
       headers.delete('content-length');
     } else {
-      init.body = Readable.toWeb(request) as ReadableStream<Uint8Array>;
+      init.body = bodyStream(request);
       init.duplex = 'half';
     }
   }
   return new Request(url, init);
+}
+
+/** How much of a body nobody read is read away after the answer before the connection is dropped. */
+const maxDiscardBytes = 8 * 1024 * 1024;
+
+/**
+ * The request body as a web stream that reads only when pulled. Unlike `Readable.toWeb`, giving
+ * up on it (a body past the size limit) does not destroy the request, so the answer still goes
+ * out on the connection.
+ */
+function bodyStream(request: IncomingMessage): ReadableStream<Uint8Array> {
+  let listening = false;
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (!listening) {
+          listening = true;
+          request.on('data', (chunk: Buffer) => {
+            if (cancelled) return;
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            if ((controller.desiredSize ?? 0) <= 0) request.pause();
+          });
+          request.once('end', () => {
+            if (!cancelled) controller.close();
+          });
+          request.once('error', (error) => {
+            if (!cancelled) controller.error(error);
+          });
+        }
+        request.resume();
+      },
+      cancel() {
+        cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Reads away what is left of a request's body, up to a bound; past it, the connection goes. */
+function discardUnread(request: IncomingMessage): void {
+  if (request.complete || request.destroyed) return;
+  let discarded = 0;
+  request.on('data', (chunk: Buffer) => {
+    discarded += chunk.byteLength;
+    if (discarded > maxDiscardBytes) request.socket.destroy();
+  });
+  request.resume();
 }
