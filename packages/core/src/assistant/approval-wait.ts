@@ -102,10 +102,19 @@ export async function awaitDecisions(
   } finally {
     context.resumeTimeout();
   }
-  return (
-    (await guard(context.storage.transitionRun(context.runId, 'awaiting_approval', 'running', epoch))) !==
-    undefined
-  );
+  try {
+    return (
+      (await guard(context.storage.transitionRun(context.runId, 'awaiting_approval', 'running', epoch))) !==
+      undefined
+    );
+  } catch (error) {
+    if (context.signal.aborted) throw error;
+    // Whether the claim landed is unknown. The stored run is the truth, and another instance may
+    // go on with it: this loop hands off rather than end the run with a `final` of its own that
+    // storage may never see. (A claim that did land leaves the run to interrupted-run recovery.)
+    context.warn('Could not claim the paused run back; handing it off', error);
+    return false;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { isStewardError, StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { Storage } from '../storage/storage.ts';
+import { createMailTool } from '../testing/mail-tool.ts';
 import { createScriptedModel } from '../testing/scripted-model.ts';
 import { Assistant } from './assistant.ts';
 import { collect, types } from './test-helpers.ts';
@@ -14,9 +15,13 @@ function withAppend(
   base: Storage,
   append: (runId: string, events: readonly StewardEvent[]) => Promise<void>,
 ): Storage {
+  return withMethod(base, 'appendEvents', append);
+}
+
+function withMethod<K extends keyof Storage>(base: Storage, name: K, method: Storage[K]): Storage {
   return new Proxy(base, {
     get: (target, property, receiver) =>
-      property === 'appendEvents' ? append : Reflect.get(target, property, receiver),
+      property === name ? method : Reflect.get(target, property, receiver),
   });
 }
 
@@ -152,5 +157,44 @@ describe('the end of a run: storage faults are loud, never silent', () => {
       for await (const event of other.streamRun(run.id, { userId: 'u1', afterSeq })) read.push(event);
       expect(read).toEqual([]);
     }
+  });
+
+  it('hands a paused run off when it cannot claim itself back, instead of ending it with a final storage never saw', async () => {
+    const base = createInMemoryStorage();
+    let claimsRefused = 0;
+    const storage = withMethod(base, 'transitionRun', async (runId, from, to, epoch) => {
+      if (from === 'awaiting_approval' && to === 'running' && claimsRefused++ === 0)
+        throw new StewardError('storage_error', 'Connection terminated unexpectedly', { retryable: true });
+      return base.transitionRun(runId, from, to, epoch);
+    });
+    const { tool, sent } = createMailTool();
+    const assistant = new Assistant({
+      model: createScriptedModel([
+        { toolCalls: [{ name: 'send_email', args: { to: 'bob@x.y' }, callId: 'c1' }] },
+        { text: 'Sent.' },
+      ]),
+      tools: [tool],
+      storage,
+    });
+    const run = assistant.run({ input: 'mail bob', userId: 'u1' });
+    const seen: StewardEvent[] = [];
+    for await (const event of run) {
+      seen.push(event);
+      if (event.type === 'approval_required') break;
+    }
+    await expect
+      .poll(async () => (await base.getRun(run.id, { userId: 'u1' }))?.status)
+      .toBe('awaiting_approval');
+    await assistant.approve('c1', { userId: 'u1' });
+    expect((await run.result).stopReason).toBe('handed_off');
+    // No `final` of its own: the run is still the stored, paused one anyone may resume.
+    expect(types(await collect(run))).not.toContain('final');
+    expect(sent).toEqual([]);
+    const resumed = await assistant.resume(run.id, { userId: 'u1' });
+    expect((await resumed?.result)?.text).toBe('Sent.');
+    expect(sent).toEqual(['bob@x.y']);
+    const stored = await base.listEvents(run.id, { userId: 'u1' });
+    expect(types(stored).filter((type) => type === 'final')).toHaveLength(1);
+    expect(stored.map((event) => event.seq)).toEqual(stored.map((_event, index) => index + 1));
   });
 });
