@@ -102,6 +102,7 @@ const httpErrorCodes: Record<HttpErrorCode, true> = {
   session_not_found: true,
   session_busy: true,
   rate_limited: true,
+  too_many_active_runs: true,
   not_found: true,
   storage_error: true,
   internal_error: true,
@@ -121,6 +122,7 @@ export const errorBodySchema = z
         code: z.enum(Object.keys(httpErrorCodes) as [HttpErrorCode, ...HttpErrorCode[]]),
         message: z.string().min(1),
         details: z.record(z.string(), z.unknown()).optional(),
+        request_id: z.string().min(1).optional(),
       })
       .strict(),
   })
