@@ -11,6 +11,7 @@ import { websocketFanOut } from './fanout.ts';
 import { mcpRoundTrip, toolSelection } from './mcp.ts';
 import { perTokenOverhead } from './overhead.ts';
 import { redisRunStream } from './redis.ts';
+import { replayMemory } from './replay.ts';
 import { median } from './stats.ts';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
@@ -189,6 +190,10 @@ const overhead = await perTokenOverhead(iterations * 5);
 const redis = await redisRunStream(iterations * 100);
 const fanOutSessions = Number(process.env.BENCH_SESSIONS ?? 1000);
 const fanOut = [await websocketFanOut(fanOutSessions, 500), await websocketFanOut(fanOutSessions, 500, 25)];
+const replay = await replayMemory(Number(process.env.BENCH_REPLAY_READERS ?? 12)).catch((error: unknown) => {
+  console.log(`\nThe replay scenario needs PostgreSQL: skipped (${(error as Error).message})`);
+  return undefined;
+});
 
 console.log(
   '\nSteward vs raw openai and the MCP SDK client (medians; the model server runs in its own process)\n',
@@ -212,10 +217,16 @@ for (const run of fanOut) {
   console.table(run.rows);
   console.log('ratios (websocket / in-process):', run.ratios);
 }
+if (replay !== undefined) {
+  console.log(
+    `\nReplay memory: ${replay.idle_readers} idle WebSocket readers of one finished ${replay.run_mb} MB run in PostgreSQL (server RSS per reader, and against the run's size)\n`,
+  );
+  console.table([replay]);
+}
 const worst = Math.max(...results.map((result) => result.ratio));
 console.log(`worst ratio ${worst.toFixed(3)} (target <= 1.10): ${worst <= 1.1 ? 'met' : 'NOT met'}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection, overhead, redis: redis ?? null, fanOut }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, iterations, warmup, scenarios: results, selection, overhead, redis: redis ?? null, fanOut, replay: replay ?? null }, null, 2)}\n`,
 );
