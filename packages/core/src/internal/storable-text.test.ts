@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { findUnstorableText, toStorableText, toStorableValue } from './storable-text.ts';
+import {
+  cutText,
+  findUnstorableText,
+  TextCleaner,
+  toStorableText,
+  toStorableValue,
+} from './storable-text.ts';
 
 describe('toStorableText', () => {
   it('returns the same string when there is nothing to replace, emoji and all', () => {
@@ -41,5 +47,27 @@ describe('findUnstorableText', () => {
     expect(findUnstorableText({ 'odd key': { 'x\u0000': 1 } }, 'value')).toBe('value[…][…]');
     expect(findUnstorableText('\udc00', 'text')).toBe('text');
     expect(findUnstorableText({ fine: ['😀'] }, 'value')).toBeUndefined();
+  });
+});
+
+describe('TextCleaner', () => {
+  it('passes clean deltas through as they are, and holds half a pair back for the next delta', () => {
+    const cleaner = new TextCleaner();
+    const delta = 'plain 😀';
+    expect(cleaner.push(delta)).toBe(delta);
+    expect(cleaner.push('a\ud83d')).toBe('a');
+    expect(cleaner.push('\ud83d')).toBe('\uFFFD');
+    expect(cleaner.push('\ude00b\u0000')).toBe('😀b\uFFFD');
+    expect(cleaner.push('\udbff')).toBe('');
+    expect(cleaner.end()).toBe('\uFFFD');
+    expect(cleaner.end()).toBe('');
+  });
+});
+
+describe('cutText', () => {
+  it('cuts at maxChars, one unit sooner when the cut would split a surrogate pair', () => {
+    expect(cutText('abc', 5)).toBe('abc');
+    expect(cutText('ab😀c', 3)).toBe('ab');
+    expect(cutText('ab😀c', 4)).toBe('ab😀');
   });
 });

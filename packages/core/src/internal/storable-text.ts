@@ -64,3 +64,42 @@ export function toStorableValue<T>(value: T): T {
   for (const [key, item] of Object.entries(value)) copy[toStorableText(key)] = toStorableValue(item);
   return copy as T;
 }
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+
+/**
+ * @internal The first `maxChars` UTF-16 units of `text`, one fewer when the cut would leave the
+ * first half of a surrogate pair at the end (a lone surrogate no storage keeps).
+ */
+export function cutText(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  return text.slice(0, isHighSurrogate(text.charCodeAt(maxChars - 1)) ? maxChars - 1 : maxChars);
+}
+
+/**
+ * @internal Cleans a stream of text deltas with {@link toStorableText}. A delta that ends in the
+ * first half of a surrogate pair keeps that half back for the next delta, so a character a
+ * provider split in two arrives whole; {@link TextCleaner.end} gives what is left (U+FFFD for a
+ * half nothing completed). A delta with nothing to clean is returned as is, with no copy: this
+ * runs once per token.
+ */
+export class TextCleaner {
+  #held = '';
+
+  push(delta: string): string {
+    if (this.#held === '' && isStorableText(delta)) return delta;
+    let text = this.#held + delta;
+    this.#held = '';
+    if (text.length > 0 && isHighSurrogate(text.charCodeAt(text.length - 1))) {
+      this.#held = text.slice(-1);
+      text = text.slice(0, -1);
+    }
+    return toStorableText(text);
+  }
+
+  end(): string {
+    const rest = this.#held === '' ? '' : '\uFFFD';
+    this.#held = '';
+    return rest;
+  }
+}
