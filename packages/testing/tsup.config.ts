@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     conformance: 'src/conformance.ts',
+    'fault-proxy': 'src/fault-proxy.ts',
     'mock-mcp-stdio': 'src/mock-mcp/mock-mcp-stdio.ts',
   },
   format: ['esm'],

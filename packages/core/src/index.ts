@@ -105,6 +105,7 @@ export type {
   Storage,
   StoredMessage,
 } from './storage/storage.ts';
+export { checkEventPage, checkStorable, type EventPage } from './storage/storage-checks.ts';
 export { defineTool, type Tool, type ToolConfig, toolNamePattern } from './tools/define-tool.ts';
 export { createLocalToolProvider } from './tools/local-tool-provider.ts';
 export {

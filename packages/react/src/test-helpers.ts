@@ -1,7 +1,7 @@
 import { Assistant, type AssistantOptions } from '@steward/core';
 import { createMailTool, createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { createJwtAuth, type StewardServer, startStewardServer } from '@steward/transport-ws';
-import { signTestToken, startTcpProxy } from '@steward/transport-ws/testing';
+import { signTestToken } from '@steward/transport-ws/testing';
 import { cleanup, renderHook } from '@testing-library/react';
 import { StrictMode } from 'react';
 import { afterEach } from 'vitest';
@@ -46,9 +46,6 @@ export function testServers() {
   }
   return { server, cleanups };
 }
-
-/** @internal A TCP proxy whose connections a test can cut or refuse, to drop sockets mid-stream. */
-export const startProxy = startTcpProxy;
 
 /**
  * @internal Renders the hook in StrictMode (effects run twice on mount) and records every render, so a

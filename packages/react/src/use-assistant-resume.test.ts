@@ -1,13 +1,7 @@
+import { startFaultProxy } from '@steward/testing/fault-proxy';
 import { act, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import {
-  answerOf,
-  cuttingWebSocket,
-  renderAssistant,
-  startProxy,
-  testServers,
-  userToken,
-} from './test-helpers.ts';
+import { answerOf, cuttingWebSocket, renderAssistant, testServers, userToken } from './test-helpers.ts';
 
 const { server, cleanups } = testServers();
 
@@ -15,7 +9,7 @@ describe('useAssistant across dropped connections and unmounts', () => {
   it('resumes after the connection is cut mid-stream without showing a token twice', async () => {
     const text = 'a b c d e f g h i j k l m n o p q r s t';
     const { server: http } = await server([{ text, delayMs: 25 }]);
-    const proxy = await startProxy((http.address() as { port: number }).port);
+    const proxy = await startFaultProxy((http.address() as { port: number }).port);
     cleanups.push(() => proxy.close());
     const sockets: WebSocket[] = [];
     const { result, renders } = renderAssistant({
@@ -40,7 +34,7 @@ describe('useAssistant across dropped connections and unmounts', () => {
   it('reconnect() resumes from the last seq after the client gave up', async () => {
     const text = 'one two three four five six seven eight nine ten';
     const { server: http } = await server([{ text, delayMs: 40 }]);
-    const proxy = await startProxy((http.address() as { port: number }).port);
+    const proxy = await startFaultProxy((http.address() as { port: number }).port);
     cleanups.push(() => proxy.close());
     const unreachable = () => {
       proxy.block(true);

@@ -1,4 +1,5 @@
 import {
+  checkStorable,
   cosineSimilarity,
   type Embedder,
   type Memory,
@@ -11,7 +12,6 @@ import { z } from 'zod';
 import { connectionShape, oneConnection, openDriver } from './connection.ts';
 import { guarded, toStorageError } from './pg-errors.ts';
 import type { PGliteLike, SqlDriver } from './sql-driver.ts';
-import { checkStorable } from './storable-text.ts';
 
 const optionsSchema = z
   .object({

@@ -2,13 +2,13 @@ import {
   type ApprovalRecord,
   type AuditEntry,
   type ConsentStore,
+  checkStorable,
   type ExecutionRecord,
   StewardError,
   type ToolPermission,
 } from '@steward/core';
 import { guarded } from './pg-errors.ts';
 import type { Db } from './postgres-storage.ts';
-import { checkStorable } from './storable-text.ts';
 
 const iso = (value: Date | string | null) => (value === null ? undefined : new Date(value).toISOString());
 

@@ -1,7 +1,7 @@
 import { createHashEmbedder, type StewardEvent } from '@steward/core';
+import { type FaultProxy, startFaultProxy } from '@steward/testing/fault-proxy';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import { createPgVectorMemory } from './pgvector-memory.ts';
 import { createPostgresStorage, type PostgresStorage } from './postgres-storage.ts';
 import { createPostgresRegistrationStore } from './registration-store.ts';
@@ -115,14 +115,15 @@ describe('Steward’s pg clients when a proxy cuts the connection mid-query', ()
 
   /** Runs `operation` with its query in flight when the connection is cut; then runs it again. */
   async function cutMidQuery<T>(operation: () => Promise<T>): Promise<T> {
-    proxy.hold();
-    const sent = proxy.forwarded();
+    proxy.pause('replies');
+    const sent = proxy.forwardedBytes;
     const outcome = operation().then(
       () => undefined,
       (error: unknown) => error,
     );
-    await expect.poll(() => proxy.forwarded()).toBeGreaterThan(sent);
+    await expect.poll(() => proxy.forwardedBytes).toBeGreaterThan(sent);
     proxy.cut();
+    proxy.resume();
     expect(await outcome).toMatchObject(connectionFailure);
     return operation();
   }

@@ -1,4 +1,11 @@
-import { parseOptions, type RunRecord, type RunUpdate, StewardError, type Storage } from '@steward/core';
+import {
+  checkStorable,
+  parseOptions,
+  type RunRecord,
+  type RunUpdate,
+  StewardError,
+  type Storage,
+} from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
 import { type CompactedSession, type CompactSessionsOptions, compactSessions } from './compact-sessions.ts';
@@ -9,7 +16,6 @@ import { guarded, toStorageError } from './pg-errors.ts';
 import { createPostgresConsent } from './postgres-consent.ts';
 import { createPostgresRunEvents } from './run-events.ts';
 import type { PGliteLike, SqlDriver, SqlResult, SqlTransaction } from './sql-driver.ts';
-import { checkStorable } from './storable-text.ts';
 import { storableMessageJson, toStoredMessage } from './stored-messages.ts';
 import { createPostgresUsers, type PreferenceValue, type UsageQuery, type UsageSummary } from './users.ts';
 

@@ -1,7 +1,6 @@
-import { StewardError } from '@steward/core';
+import { checkStorable, StewardError } from '@steward/core';
 import { guarded } from './pg-errors.ts';
 import type { PostgresStorage } from './postgres-storage.ts';
-import { checkStorable } from './storable-text.ts';
 
 /** A server registration as `@steward/mcp` stores it: a name and its JSON config. */
 export interface StoredRegistration {

@@ -1,21 +1,13 @@
-import { StewardError, type StewardEvent, type Storage, stewardEventSchema } from '@steward/core';
+import {
+  checkEventPage,
+  checkStorable,
+  StewardError,
+  type StewardEvent,
+  type Storage,
+  stewardEventSchema,
+} from '@steward/core';
 import { guarded } from './pg-errors.ts';
 import type { Db } from './postgres-storage.ts';
-import { checkStorable } from './storable-text.ts';
-
-/** @internal Refuses a page request no backend could answer the same way. */
-export function checkPage(scope: { afterSeq?: number | undefined; limit?: number | undefined }): void {
-  if (scope.afterSeq !== undefined && !(Number.isSafeInteger(scope.afterSeq) && scope.afterSeq >= 0)) {
-    throw new StewardError('invalid_input', 'afterSeq must be a whole number of 0 or more', {
-      details: { field: 'afterSeq' },
-    });
-  }
-  if (scope.limit !== undefined && !(Number.isSafeInteger(scope.limit) && scope.limit > 0)) {
-    throw new StewardError('invalid_input', 'limit must be a whole number of 1 or more', {
-      details: { field: 'limit' },
-    });
-  }
-}
 
 /**
  * @internal `appendEvents` and `listEvents` in Postgres. An append is one transaction under the
@@ -82,7 +74,7 @@ export function createPostgresRunEvents(db: Db): Pick<Storage, 'appendEvents' | 
       }),
     listEvents: (runId, scope) =>
       guarded('Reading run events', async () => {
-        checkPage(scope);
+        checkEventPage(scope);
         // The owner check is one primary-key probe of runs; the page is a range scan of the
         // run_events primary key (run_id, seq) in order, stopped after `limit` rows.
         const result = await db.query<{ event: unknown }>(

@@ -1,5 +1,4 @@
-import { type Message, messageSchema, StewardError, type StoredMessage } from '@steward/core';
-import { checkStorable } from './storable-text.ts';
+import { checkStorable, type Message, messageSchema, StewardError, type StoredMessage } from '@steward/core';
 
 /** @internal The JSON a message is stored as, after the checks every stored message passes. */
 export function storableMessageJson(message: Message, maxMessageBytes: number): string {

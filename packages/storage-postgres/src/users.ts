@@ -1,8 +1,7 @@
-import { parseOptions } from '@steward/core';
+import { checkStorable, parseOptions } from '@steward/core';
 import { z } from 'zod';
 import { guarded } from './pg-errors.ts';
 import type { Db } from './postgres-storage.ts';
-import { checkStorable } from './storable-text.ts';
 
 /** A user's token usage over their runs, from the usage records. */
 export interface UsageSummary {

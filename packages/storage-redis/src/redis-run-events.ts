@@ -1,6 +1,11 @@
-import { StewardError, type StewardEvent, stewardEventSchema } from '@steward/core';
+import {
+  checkEventPage,
+  checkStorable,
+  StewardError,
+  type StewardEvent,
+  stewardEventSchema,
+} from '@steward/core';
 import type { Redis } from 'ioredis';
-import { checkStorable } from './storable-text.ts';
 
 // Append, in one step, so concurrent writers (any instance) never leave a gap or a duplicate.
 // A batch may start inside what is stored: ioredis resends an append whose reply a dropped
@@ -30,20 +35,6 @@ redis.call('SET', KEYS[2], first + count - 1, 'EX', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return {1, first + count - 1}
 `;
-
-/** @internal Refuses a page request no backend could answer the same way. */
-export function checkPage(scope: { afterSeq?: number | undefined; limit?: number | undefined }): void {
-  if (scope.afterSeq !== undefined && !(Number.isSafeInteger(scope.afterSeq) && scope.afterSeq >= 0)) {
-    throw new StewardError('invalid_input', 'afterSeq must be a whole number of 0 or more', {
-      details: { field: 'afterSeq' },
-    });
-  }
-  if (scope.limit !== undefined && !(Number.isSafeInteger(scope.limit) && scope.limit > 0)) {
-    throw new StewardError('invalid_input', 'limit must be a whole number of 1 or more', {
-      details: { field: 'limit' },
-    });
-  }
-}
 
 function parseEntries(entries: unknown): StewardEvent[] {
   if (!Array.isArray(entries)) return [];
@@ -119,7 +110,7 @@ export function createRedisRunEvents({ redis, key, eventTtlSeconds, fail }: RunE
       runId: string,
       page: { afterSeq?: number; limit?: number } = {},
     ): Promise<StewardEvent[]> {
-      checkPage(page);
+      checkEventPage(page);
       const range = [key('run', runId, 'events'), `(${page.afterSeq ?? 0}-1`, '+'];
       try {
         return parseEntries(

@@ -1,7 +1,7 @@
 import { createInMemoryStorage, type StewardEvent } from '@steward/core';
+import { type FaultProxy, startFaultProxy } from '@steward/testing/fault-proxy';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startFaultProxy } from './fault-proxy.ts';
 import { createRedisRunStore, type RedisRunStore } from './redis-run-store.ts';
 import { withRedisRunEvents } from './with-redis-run-events.ts';
 
@@ -32,19 +32,20 @@ const tokens = (runId: string, from: number, to: number): StewardEvent[] =>
 /** Appends `batch` through a store behind the proxy, losing the reply after Redis applied it. */
 async function appendLosingTheReply(
   append: () => Promise<void>,
-  proxy: Awaited<ReturnType<typeof startFaultProxy>>,
+  proxy: FaultProxy,
   runId: string,
   storedAfter: number,
 ): Promise<void> {
-  proxy.hold();
+  proxy.pause('replies');
   const appending = append();
   // Redis applies the script before its (held) reply would go out: wait for that, then cut.
   await expect.poll(() => admin.xlen(`${prefix}:run:${runId}:events`)).toBe(storedAfter);
-  const sentBefore = proxy.forwarded();
+  const sentBefore = proxy.forwardedBytes;
   proxy.cut();
+  proxy.resume();
   await appending;
   // ioredis did resend on a new connection: the proxy carried more requests after the cut.
-  expect(proxy.forwarded()).toBeGreaterThan(sentBefore);
+  expect(proxy.forwardedBytes).toBeGreaterThan(sentBefore);
 }
 
 describe('createRedisRunStore when a reply is lost and ioredis resends the append', () => {

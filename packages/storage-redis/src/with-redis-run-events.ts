@@ -1,5 +1,4 @@
-import { StewardError, type Storage } from '@steward/core';
-import { checkPage } from './redis-run-events.ts';
+import { checkEventPage, StewardError, type Storage } from '@steward/core';
 import type { RedisRunStore } from './redis-run-store.ts';
 
 /**
@@ -36,7 +35,7 @@ export function withRedisRunEvents(storage: Storage, runs: RedisRunStore): Stora
       }
     },
     async listEvents(runId, scope) {
-      checkPage(scope);
+      checkEventPage(scope);
       // Ownership is the durable storage's to decide: no run for this user, no events.
       const run = await storage.getRun(runId, { userId: scope.userId });
       if (run === undefined) return [];

@@ -1,7 +1,8 @@
 import type { StewardEvent } from '@steward/core';
+import { startFaultProxy } from '@steward/testing/fault-proxy';
 import { describe, expect, it } from 'vitest';
 import { createStewardClient, StewardClientError } from './client.ts';
-import { mailTool, startProxy, testServers, userToken } from './test-helpers.ts';
+import { mailTool, testServers, userToken } from './test-helpers.ts';
 
 const { server, cleanups } = testServers();
 
@@ -22,7 +23,7 @@ describe('createStewardClient (Node, global fetch and WebSocket)', () => {
   it('reconnects after the connection drops and never yields an event twice', async () => {
     const { server: http } = await server([{ text: 'a b c d e f g h i j k l m n o p', delayMs: 20 }]);
     const port = (http.address() as { port: number }).port;
-    const proxy = await startProxy(port);
+    const proxy = await startFaultProxy(port);
     cleanups.push(() => proxy.close());
     const states: string[] = [];
     const client = createStewardClient({

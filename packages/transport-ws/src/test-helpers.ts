@@ -4,7 +4,7 @@ import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import { createJwtAuth } from './auth.ts';
 import { type StewardServer, startStewardServer } from './server.ts';
-import { signTestToken, startTcpProxy } from './testing.ts';
+import { signTestToken } from './testing.ts';
 
 export const secret = 'test-secret-that-is-at-least-32-bytes-long!';
 
@@ -59,9 +59,6 @@ export function testServers() {
   }
   return { server, cleanups };
 }
-
-/** @internal A TCP proxy whose connections a test can cut, to drop sockets mid-stream. */
-export const startProxy = startTcpProxy;
 
 /** @internal An SSE event as the tests read it. */
 export interface SseItem {

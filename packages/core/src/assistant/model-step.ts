@@ -2,6 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { isStewardError, StewardError, toStewardError } from '../errors/steward-error.ts';
 import type { Usage } from '../events/usage.ts';
 import { delay, raceAbort } from '../internal/abort.ts';
+import { TextCleaner, toStorableText } from '../internal/storable-text.ts';
 import type { LanguageModel, ModelFinishReason, ModelToolSpec } from '../model/language-model.ts';
 import type { Message, ToolCall } from '../model/message.ts';
 import type { RetryPolicy } from './assistant-options.ts';
@@ -109,6 +110,9 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
   let finishReason: ModelFinishReason = 'stop';
   let produced = false;
   let settled = false;
+  // A model may stream NUL or lone surrogates, which no storage keeps: they become U+FFFD here,
+  // once, so every token event, the final text and the stored message agree and can be stored.
+  const cleaner = new TextCleaner();
   const consume = async () => {
     const stream = options.model.doStream({
       messages: options.messages,
@@ -120,14 +124,21 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
       if (settled) return; // The race already ended this attempt; a late part must not leak out.
       watch.touch();
       switch (part.type) {
-        case 'text-delta':
+        case 'text-delta': {
           produced = true;
-          text += part.text;
-          options.onText(part.text);
+          const delta = cleaner.push(part.text);
+          if (delta === '') break;
+          text += delta;
+          options.onText(delta);
           break;
+        }
         case 'tool-call':
           produced = true;
-          toolCalls.push({ callId: part.callId, name: part.name, arguments: part.arguments });
+          toolCalls.push({
+            callId: toStorableText(part.callId),
+            name: toStorableText(part.name),
+            arguments: toStorableText(part.arguments),
+          });
           break;
         case 'usage':
           usage = part.usage;
@@ -139,6 +150,11 @@ async function attemptModelStep(options: ModelStepOptions): Promise<ModelStepOut
           break;
       }
       if (signal.aborted) break;
+    }
+    const rest = cleaner.end();
+    if (rest !== '' && !settled && !signal.aborted) {
+      text += rest;
+      options.onText(rest);
     }
   };
   try {

@@ -2,6 +2,7 @@ import { StewardError, toStewardError } from '../errors/steward-error.ts';
 import type { StewardEventInput, ToolErrorPayload } from '../events/stream-event.ts';
 import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import { renderToolContent } from '../internal/json.ts';
+import { toStorableText, toStorableValue } from '../internal/storable-text.ts';
 import type { ToolCall, ToolMessage } from '../model/message.ts';
 import type { CatalogEntry } from './tool-catalog.ts';
 
@@ -48,7 +49,7 @@ export async function invokeProvider(
           tool_slug: call.name,
           progress: progress.progress,
           ...(typeof progress.total === 'number' ? { total: progress.total } : {}),
-          ...(typeof progress.message === 'string' ? { message: progress.message } : {}),
+          ...(typeof progress.message === 'string' ? { message: toStorableText(progress.message) } : {}),
         });
       },
     });
@@ -64,7 +65,8 @@ export async function invokeProvider(
 /**
  * @internal The `tool_result` event and tool message of a result. What the model reads is
  * bounded; the structured result travels in events and history only when it fits, and always
- * as plain JSON (what a transport would send), never as live objects.
+ * as plain JSON (what a transport would send), never as live objects. NUL and lone surrogates
+ * (a local or MCP tool may return either; no storage keeps them) become U+FFFD, as in model text.
  */
 export function resultMessage(
   context: InvokeContext,
@@ -74,7 +76,7 @@ export function resultMessage(
 ): ToolMessage {
   let json: string;
   try {
-    json = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+    json = typeof value === 'string' ? toStorableText(value) : (JSON.stringify(value) ?? 'null');
   } catch (error) {
     const invalid = new StewardError(
       'tool_invalid_output',
@@ -84,7 +86,13 @@ export function resultMessage(
     return errorMessage(context, call, invalid, durationMs);
   }
   const fits = json.length <= context.maxToolResultChars;
-  const result: unknown = !fits || typeof value === 'string' ? value : JSON.parse(json);
+  let result: unknown = json;
+  if (fits && typeof value !== 'string') {
+    const parsed: unknown = JSON.parse(json);
+    result = toStorableValue(parsed);
+    // The model reads U+FFFD too, not the JSON escape of what was replaced.
+    if (result !== parsed) json = JSON.stringify(result);
+  }
   context.emit({
     type: 'tool_result',
     call_id: call.callId,
@@ -108,11 +116,12 @@ export function errorMessage(
   error: StewardError,
   durationMs: number,
 ): ToolMessage {
-  const payload: ToolErrorPayload = {
+  // A tool's error text (an MCP `isError` result, an exception) may hold what its output would.
+  const payload: ToolErrorPayload = toStorableValue({
     code: error.code,
     message: error.message,
     ...(Object.keys(error.details).length === 0 ? {} : { details: error.details }),
-  };
+  });
   context.emit({
     type: 'tool_result',
     call_id: call.callId,

@@ -5,50 +5,12 @@ import { parseOptions } from '../internal/parse-options.ts';
 import { type Message, messageSchema } from '../model/message.ts';
 import { createInMemoryConsent } from './in-memory-consent.ts';
 import type { OwnerScope, RunRecord, RunUpdate, SessionRecord, Storage, StoredMessage } from './storage.ts';
+import { checkEventPage, checkStorable } from './storage-checks.ts';
 
 const optionsSchema = z.object({
   /** Largest message accepted, in UTF-8 bytes of its JSON form. */
   maxMessageBytes: z.number().int().positive().default(1_000_000),
 });
-
-const plainKey = /^[A-Za-z_$][\w$]{0,63}$/;
-
-/**
- * Where in `value` a string (a key included) holds NUL or a lone surrogate (not valid UTF-8):
- * what a database refuses or silently changes is refused here too, so adapters agree.
- */
-function findUnstorableText(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed() ? path : undefined;
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      const found = findUnstorableText(value[index], `${path}[${index}]`);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const at = plainKey.test(key) ? `${path}.${key}` : `${path}[…]`;
-      const found = findUnstorableText(key, at) ?? findUnstorableText(item, at);
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
-}
-
-/** Refuses `value` with a `storage_error` naming the field when a string in it cannot be stored. */
-function checkStorable(value: unknown, field: string): void {
-  const found = findUnstorableText(value, field);
-  if (found === undefined) return;
-  throw new StewardError(
-    'storage_error',
-    `Cannot store ${found}: it holds a NUL character or invalid Unicode`,
-    {
-      retryable: false,
-      details: { field: found, reason: 'unstorable_text' },
-    },
-  );
-}
 
 /** JSON with every object's keys sorted: equal strings mean equal content, whatever the key order. */
 const canonicalJson = (value: unknown): string =>
@@ -57,20 +19,6 @@ const canonicalJson = (value: unknown): string =>
       ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : item,
   );
-
-/** A page request every backend answers the same way, or an `invalid_input` error. */
-function checkPage(scope: { afterSeq?: number | undefined; limit?: number | undefined }): void {
-  if (scope.afterSeq !== undefined && !(Number.isSafeInteger(scope.afterSeq) && scope.afterSeq >= 0)) {
-    throw new StewardError('invalid_input', 'afterSeq must be a whole number of 0 or more', {
-      details: { field: 'afterSeq' },
-    });
-  }
-  if (scope.limit !== undefined && !(Number.isSafeInteger(scope.limit) && scope.limit > 0)) {
-    throw new StewardError('invalid_input', 'limit must be a whole number of 1 or more', {
-      details: { field: 'limit' },
-    });
-  }
-}
 
 /** A valid, storable copy of `message`, or a `storage_error` saying why it is not. */
 function checkMessage(message: Message, maxMessageBytes: number): Message {
@@ -277,7 +225,7 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
         entry.events.push(event.type.startsWith('tool_') ? structuredClone(event) : event);
     },
     async listEvents(runId, scope) {
-      checkPage(scope);
+      checkEventPage(scope);
       const entry = ownRun(runId, scope);
       if (entry === undefined) return [];
       const after = scope.afterSeq ?? 0;

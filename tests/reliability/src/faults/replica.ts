@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
+import { type FaultProxy, startFaultProxy } from '@steward/testing/fault-proxy';
 
 const orchestratorMain = fileURLToPath(
   new URL('../../../../examples/orchestrator/src/main.ts', import.meta.url),
@@ -35,8 +35,8 @@ export async function startReplica(
 ): Promise<Replica> {
   const database = new URL(options.databaseUrl);
   const redisTarget = new URL(options.redisUrl);
-  const postgres = await startFaultProxy(Number(database.port || 5432), database.hostname);
-  const redis = await startFaultProxy(Number(redisTarget.port || 6379), redisTarget.hostname);
+  const postgres = await startFaultProxy(Number(database.port || 5432), { host: database.hostname });
+  const redis = await startFaultProxy(Number(redisTarget.port || 6379), { host: redisTarget.hostname });
   const proxiedDatabase = new URL(database);
   proxiedDatabase.host = `127.0.0.1:${postgres.port}`;
   proxiedDatabase.searchParams.set('application_name', `steward-reliability-${name}`);

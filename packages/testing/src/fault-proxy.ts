@@ -1,0 +1,6 @@
+export {
+  type FaultKind,
+  type FaultProxy,
+  type FaultProxyOptions,
+  startFaultProxy,
+} from './fault-proxy/fault-proxy.ts';
