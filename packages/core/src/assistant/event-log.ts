@@ -116,7 +116,8 @@ export class EventLog {
           minTimeout: this.#retry.minTimeoutMs,
           maxTimeout: this.#retry.maxTimeoutMs,
           randomize: true,
-          // A gap or a conflict will not heal by sending the batch again; a lost connection may.
+          // A refusal (a gap, a conflict, text it cannot store) will not heal by sending the
+          // batch again; a lost connection may. Adapters say which through `retryable`.
           shouldRetry: ({ error }) => !isRefusal(error),
         });
       } catch (error) {
@@ -132,8 +133,7 @@ export class EventLog {
   }
 }
 
-/** A storage refusal of the batch itself (gap, conflict), as opposed to a failure to reach it. */
+/** A storage error the adapter says will not succeed when tried again (a gap, a conflict). */
 function isRefusal(error: unknown): boolean {
-  if (!StewardError.isInstance(error) || error.code !== 'storage_error') return false;
-  return 'lastSeq' in error.details || 'conflictSeq' in error.details;
+  return StewardError.isInstance(error) && !error.retryable;
 }
