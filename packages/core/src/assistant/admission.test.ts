@@ -151,8 +151,12 @@ describe('Assistant: rate limits', () => {
 
   it('rejects a malformed rate limit or coordinator at construction', () => {
     const model = createScriptedModel([]);
-    expect(() => new Assistant({ model, rateLimit: { runs: 0, windowMs: 1 } })).toThrow(/rateLimit/);
-    expect(() => new Assistant({ model, coordinator: {} as Coordinator })).toThrow(/Coordinator/);
+    expect(() => new Assistant({ model, rateLimit: { runs: 0, windowMs: 1 } })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/rateLimit/) }),
+    );
+    expect(() => new Assistant({ model, coordinator: {} as Coordinator })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/Coordinator/) }),
+    );
   });
 });
 
