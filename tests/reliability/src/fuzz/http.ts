@@ -102,6 +102,7 @@ const httpErrorCodes: Record<HttpErrorCode, true> = {
   session_not_found: true,
   session_busy: true,
   rate_limited: true,
+  too_many_active_runs: true,
   not_found: true,
   storage_error: true,
   internal_error: true,
