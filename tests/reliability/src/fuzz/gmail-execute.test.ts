@@ -39,7 +39,10 @@ const executeAnswerSchema = z.union([
       requestId: z.string(),
       successful: z.boolean(),
       data: z.object({ results: z.array(resultSchema) }).strict(),
-      error: z.object({ code: z.string().min(1).optional(), message: z.string() }).strict().nullable(),
+      error: z
+        .object({ code: z.string().min(1).optional(), message: z.string() })
+        .strict()
+        .nullable(),
     })
     .strict(),
   z
