@@ -111,7 +111,8 @@ describe('WS /ws', () => {
   it('stops the run on a stop frame; closing the socket alone never does', async () => {
     const { url, assistant } = await server([
       { text: 'a b c d e f g h i j k l', delayMs: 25 },
-      { text: 'm n o p q r s t u v w x', delayMs: 25 },
+      // Streams, then waits: only the stop frame can end it, however late it lands.
+      { text: 'm n', stallAfterText: true },
     ]);
     const token = await userToken('ann');
     const kept = await assistant.start({ input: 'Go', userId: 'ann' });
