@@ -34,6 +34,17 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('half_open');
   });
 
+  it('lets the next call be the trial when the trial was abandoned, counting nothing', () => {
+    let now = 0;
+    const breaker = new CircuitBreaker(options, () => now);
+    for (let index = 0; index < 4; index++) breaker.record(true);
+    now = 150;
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.abandon();
+    expect(breaker.state).toBe('half_open');
+    expect(breaker.tryAcquire()).toBe(true);
+  });
+
   it('forgets failures that left the window', () => {
     let now = 0;
     const breaker = new CircuitBreaker(options, () => now);

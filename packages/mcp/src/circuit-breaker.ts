@@ -43,6 +43,14 @@ export class CircuitBreaker {
     return true;
   }
 
+  /**
+   * A call that ended without a word about the server (its caller stopped waiting): nothing is
+   * counted, and in `half_open` the next call may be the trial.
+   */
+  abandon(): void {
+    this.#trialInFlight = false;
+  }
+
   record(failed: boolean): void {
     const now = this.#now();
     if (this.#openedAt !== undefined) {

@@ -109,7 +109,10 @@ describe.each(transports)('server-everything over %s', (transport, config) => {
     setTimeout(() => controller.abort(new Error('user stopped')), 100);
     await expect(
       registry.callTool('everything__trigger-long-running-operation', { duration: 10, steps: 10 }, context),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({
+      code: 'run_aborted',
+      message: expect.stringContaining('was aborted: user stopped'),
+    });
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });

@@ -67,8 +67,27 @@ describe('the registry against fault-injecting MCP servers', () => {
       code: 'tool_execution_failed',
       message: 'mock/fail: mailbox quota exceeded',
     });
+    // The SDK server answers its own bad result with -32602, the code of bad arguments: the
+    // model must not be told its arguments were wrong.
     await expect(registry.callTool('mock__malformed', {}, context)).rejects.toMatchObject({
       name: 'StewardError',
+      code: 'tool_execution_failed',
+      message: "mock/malformed: the server's reply breaks the MCP schema",
+    });
+  });
+
+  it('rejects structured content that fails the tool’s own output schema as tool_invalid_output', async () => {
+    const { server, registry } = await connect();
+    await server.addTool({
+      name: 'typed',
+      description: 'promises a number',
+      inputSchema: { type: 'object', properties: {} },
+      outputSchema: { type: 'object', properties: { sum: { type: 'number' } }, required: ['sum'] },
+      handler: () => ({ content: [{ type: 'text', text: 'five' }], structuredContent: { sum: 'five' } }),
+    });
+    await until(async () => (await registry.listTools()).some((tool) => tool.name === 'mock__typed'));
+    await expect(registry.callTool('mock__typed', {}, callContext().context)).rejects.toMatchObject({
+      code: 'tool_invalid_output',
     });
   });
 
@@ -78,14 +97,25 @@ describe('the registry against fault-injecting MCP servers', () => {
     await expect(registry.callTool('mock__add', { a: 2, b: 3 }, context)).resolves.toEqual({ sum: 5 });
   });
 
-  it('sends notifications/cancelled when a call is aborted', async () => {
+  it('sends notifications/cancelled when a call is aborted, and reports the caller’s reason', async () => {
     const { server, registry } = await connect();
-    const controller = new AbortController();
-    const { context } = callContext(controller.signal);
-    const call = registry.callTool('mock__slow', { ms: 5_000 }, context);
-    setTimeout(() => controller.abort(new Error('stop')), 50);
-    await expect(call).rejects.toThrow();
-    await until(() => server.cancelled.includes('slow'));
+    // Twice: with the breaker's two calls at a half failure rate, counting a stop as the
+    // server's failure would open it.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const controller = new AbortController();
+      const call = registry.callTool('mock__slow', { ms: 5_000 }, callContext(controller.signal).context);
+      await until(() => server.calls.filter((call) => call.name === 'slow').length === attempt);
+      controller.abort(new Error('stop'));
+      await expect(call).rejects.toMatchObject({
+        code: 'run_aborted',
+        message: 'mock/slow was aborted: stop',
+      });
+      await until(() => server.cancelled.filter((name) => name === 'slow').length === attempt);
+    }
+    expect(registry.status()[0]?.circuit).toBe('closed');
+    await expect(
+      registry.callTool('mock__echo', { text: 'still here' }, callContext().context),
+    ).resolves.toBe('still here');
   });
 
   it('times out a call, but lets progress reset the clock', async () => {

@@ -7,7 +7,7 @@ import { closeClient, type OpenedClient, openClient, serviceAudience } from './o
 import type { ResolvedServerConfig } from './server-config.ts';
 import type { FetchLike } from './service-auth.ts';
 import type { ServiceTokenSigner } from './service-token-signer.ts';
-import { isSessionExpired, isTransient, toToolError } from './tool-errors.ts';
+import { callAborted, isSessionExpired, isTransient, toToolError } from './tool-errors.ts';
 import { toToolOutput } from './tool-result.ts';
 
 /** `connecting`: first attempt. `connected`: calls go out. `reconnecting`: it dropped and is being restored. `closed`: unregistered. */
@@ -131,6 +131,11 @@ export class ServerConnection {
       this.#breaker.record(false);
       return toToolOutput(result, server, tool.name);
     } catch (error) {
+      // The caller stopped waiting: its reason, and nothing about the server's health.
+      if (context.signal.aborted) {
+        this.#breaker.abandon();
+        throw callAborted(context.signal.reason, `${server}/${tool.name}`);
+      }
       // The server answering "invalid arguments" is the model's fault, not the server's health.
       const mapped = toToolError(error, server, tool.name, serviceAudience(this.config));
       this.#breaker.record(mapped.code === 'tool_unavailable' || mapped.code === 'tool_timeout');

@@ -47,12 +47,55 @@ export function authRefused(
   });
 }
 
+/**
+ * @internal The error for a call its caller aborted. The MCP client wraps any abort reason as a
+ * request timeout; the caller's own reason says what happened (a stop is `run_aborted`, only an
+ * `AbortSignal.timeout` is `tool_timeout`), as it does for local tools.
+ */
+export function callAborted(reason: unknown, where: string): StewardError {
+  if (isStewardError(reason)) return reason;
+  if (reason instanceof DOMException && reason.name === 'TimeoutError') {
+    return new StewardError('tool_timeout', `${where} timed out`, { cause: reason });
+  }
+  const message =
+    reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+  return new StewardError('run_aborted', `${where} was aborted: ${message}`, { cause: reason });
+}
+
+// The MCP SDK reports a bad reply with the codes of a bad request (-32602, -32600); only its
+// words tell them apart. The registry's fault tests hold these against the SDK in use.
+const malformedReply = /Invalid tools\/call result/;
+const outputMismatch =
+  /Structured content does not match the tool's output schema|Failed to validate structured content|has an output schema but did not return structured content/;
+
+/**
+ * What is wrong with the server's reply, when the reply (not the request) is at fault: the SDK
+ * server found its own result breaks the MCP schema, or its structured content fails the tool's
+ * own `outputSchema`. (The client's own schema check throws a ZodError: `tool_execution_failed`
+ * below, the same code.)
+ */
+function replyFault(error: unknown): 'malformed' | 'output' | undefined {
+  if (!(error instanceof McpError)) return undefined;
+  if (malformedReply.test(error.message)) return 'malformed';
+  if (outputMismatch.test(error.message)) return 'output';
+  return undefined;
+}
+
 /** @internal Maps what the MCP client throws to a typed tool error. */
 export function toToolError(error: unknown, server: string, tool: string, audience?: string): StewardError {
   if (isStewardError(error)) return error;
   const where = `${server}/${tool}`;
   const refused = refusedStatus(error);
   if (refused !== undefined) return authRefused(where, refused, audience, (error as Error).message, error);
+  const fault = replyFault(error);
+  if (fault === 'malformed') {
+    return new StewardError('tool_execution_failed', `${where}: the server's reply breaks the MCP schema`, {
+      cause: error,
+    });
+  }
+  if (fault === 'output') {
+    return new StewardError('tool_invalid_output', `${where}: ${(error as Error).message}`, { cause: error });
+  }
   if (error instanceof McpError) {
     switch (error.code) {
       case ErrorCode.RequestTimeout:

@@ -24,6 +24,8 @@ describe('createPostgresStorage on PGlite', () => {
   it('needs exactly one database', () => {
     expect(() =>
       createPostgresStorage({ pglite: database, connectionString: 'postgresql://x@127.0.0.1/db' }),
-    ).toThrow(/exactly one/);
+    ).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/exactly one/) }),
+    );
   });
 });

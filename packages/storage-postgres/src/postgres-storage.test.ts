@@ -173,7 +173,7 @@ describe('createPostgresStorage', () => {
     expect(() => createPostgresStorage({})).toThrow(expect.objectContaining({ code: 'invalid_options' }));
     expect(() =>
       createPostgresStorage({ connectionString, schema: 'Robert"); DROP TABLE students;--' }),
-    ).toThrow(/schema/);
+    ).toThrow(expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/schema/) }));
   });
 
   it('serves an Assistant that pauses for approval and resumes on a new instance over the same database', async () => {

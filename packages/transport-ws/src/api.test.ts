@@ -180,8 +180,12 @@ describe('auth', () => {
     const saved = process.env.STEWARD_JWT_SECRET;
     delete process.env.STEWARD_JWT_SECRET;
     try {
-      expect(() => createJwtAuth()).toThrow(/secret/);
-      expect(() => createJwtAuth({ secret: 'short' })).toThrow(/32/);
+      expect(() => createJwtAuth()).toThrow(
+        expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/secret/) }),
+      );
+      expect(() => createJwtAuth({ secret: 'short' })).toThrow(
+        expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/32/) }),
+      );
     } finally {
       if (saved !== undefined) process.env.STEWARD_JWT_SECRET = saved;
     }

@@ -134,9 +134,11 @@ describe('safe defaults: a rate limit and a cap on active runs', () => {
   it('refuses limits that are not positive whole numbers with invalid_options', () => {
     const assistant = new Assistant({ model: createScriptedModel([]) });
     const auth = createJwtAuth({ secret });
-    expect(() => createStewardApi({ assistant, auth, maxActiveRuns: 0 })).toThrow(/maxActiveRuns/);
+    expect(() => createStewardApi({ assistant, auth, maxActiveRuns: 0 })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/maxActiveRuns/) }),
+    );
     expect(() => createStewardApi({ assistant, auth, rateLimit: { runs: 1.5, windowMs: 1_000 } })).toThrow(
-      /rateLimit/,
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/rateLimit/) }),
     );
   });
 });

@@ -2,7 +2,8 @@ import { Assistant, createInMemoryStorage, type StewardEvent } from '@steward/co
 import { createScriptedModel } from '@steward/core/testing';
 import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import { createJwtAuth } from './auth.ts';
 import { startStewardServer } from './server.ts';
 import { mailTool, open, refusal, secret, testServers, userToken } from './test-helpers.ts';
@@ -110,7 +111,8 @@ describe('WS /ws', () => {
   it('stops the run on a stop frame; closing the socket alone never does', async () => {
     const { url, assistant } = await server([
       { text: 'a b c d e f g h i j k l', delayMs: 25 },
-      { text: 'm n o p q r s t u v w x', delayMs: 25 },
+      // Streams, then waits: only the stop frame can end it, however late it lands.
+      { text: 'm n', stallAfterText: true },
     ]);
     const token = await userToken('ann');
     const kept = await assistant.start({ input: 'Go', userId: 'ann' });
@@ -132,15 +134,30 @@ describe('WS /ws', () => {
     const { url, assistant } = await server([{ text: words }], {
       api: { websocket: { maxBufferedBytes: 64 * 1024, slowConsumerTimeoutMs: 300 } },
     });
+    // The moment the server gives up on the socket, seen where it happens: its close(1013) call.
+    let gaveUp: () => void = () => {};
+    const serverGaveUp = new Promise<void>((resolve) => {
+      gaveUp = resolve;
+    });
+    const close = WebSocket.prototype.close;
+    const watch = vi.spyOn(WebSocket.prototype, 'close').mockImplementation(function (
+      this: WebSocket,
+      ...args
+    ) {
+      if (args[0] === closeCodes.slowConsumer) gaveUp();
+      return close.apply(this, args);
+    });
+    cleanups.push(async () => watch.mockRestore());
     const token = await userToken('ann');
     const run = await assistant.start({ input: 'Flood', userId: 'ann' });
     const slow = open(url, { run_id: run.id, token });
     await new Promise<void>((resolve) => slow.ws.once('open', () => resolve()));
     const network = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     network.pause(); // Stop reading from the network: the server's send buffer fills.
-    // The run does not wait for its reader: it ends, and the server has given up on the socket.
+    // The run does not wait for its reader: it ends; and the server gives up on the socket
+    // (slowConsumerTimeoutMs after its buffer filled). Only then does the client read again.
     await run.result;
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await serverGaveUp;
     network.resume();
     const { code } = await slow.closed;
     expect(code).toBe(closeCodes.slowConsumer);

@@ -164,9 +164,13 @@ describe('Assistant: a cap on a user’s active runs', () => {
 
   it('refuses a cap that is not a positive whole number at construction', () => {
     const model = createScriptedModel([]);
-    expect(() => new Assistant({ model, maxActiveRuns: 0 })).toThrow(/maxActiveRuns/);
+    expect(() => new Assistant({ model, maxActiveRuns: 0 })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/maxActiveRuns/) }),
+    );
     expect(() =>
       new Assistant({ model }).run({ input: 'Hi', userId: 'ann', admission: { maxActiveRuns: 1.5 } }),
-    ).toThrow(/admission/);
+    ).toThrow(
+      expect.objectContaining({ code: 'invalid_input', message: expect.stringMatching(/admission/) }),
+    );
   });
 });

@@ -14,6 +14,8 @@ export interface AdmissionContext {
   readonly maxActiveRuns?: number | undefined;
   /** Names this instance as a session lock's owner. */
   readonly instanceId: string;
+  /** The assistant's clock, milliseconds since the epoch. */
+  readonly now: () => number;
 }
 
 /**
@@ -125,7 +127,7 @@ export async function lockForResume(
   const { coordinator, limits, storage } = context;
   if (!limits.exclusiveSessions) return {};
   const lockTtlMs = limits.heartbeatMs * 3;
-  const deadline = Date.now() + lockTtlMs + limits.approvalPollMs * 2;
+  const deadline = context.now() + lockTtlMs + limits.approvalPollMs * 2;
   while (true) {
     const lease = await coordinator.acquireSessionLock(sessionId, {
       owner: `${context.instanceId}:${runId}`,
@@ -133,7 +135,7 @@ export async function lockForResume(
     });
     if (lease !== undefined) return { lease };
     const now = await storage.getRun(runId, { userId });
-    if (now?.status !== 'awaiting_approval' || Date.now() > deadline) return undefined;
+    if (now?.status !== 'awaiting_approval' || context.now() > deadline) return undefined;
     await delay(Math.min(100, limits.heartbeatMs));
   }
 }

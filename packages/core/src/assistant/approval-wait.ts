@@ -83,7 +83,7 @@ export async function awaitDecisions(
       );
       if (open.length === 0) break;
       // Wait for the last deadline: every call gets its full time to be decided.
-      const untilExpiry = Math.max(...open.map((approval) => Date.parse(approval.expiresAt))) - Date.now();
+      const untilExpiry = Math.max(...open.map((approval) => Date.parse(approval.expiresAt))) - context.now();
       if (untilExpiry <= 0) break;
       await context.decisions.wait(
         context.runId,

@@ -12,21 +12,22 @@ export async function decide(
   callId: string,
   scope: OwnerScope,
   decision: { status: 'approved' | 'denied'; reason?: string },
+  now: () => number,
 ): Promise<ApprovalRecord> {
   const approval = await storage.getApproval(callId, scope);
   if (approval === undefined) throw new StewardError('approval_not_found', `No approval for call ${callId}`);
-  const now = new Date();
+  const at = new Date(now());
   if (approval.status === 'expired') {
     throw new StewardError(
       'approval_expired',
       `The approval for call ${callId} expired at ${approval.expiresAt}`,
     );
   }
-  if (approval.status === 'pending' && Date.parse(approval.expiresAt) <= now.getTime()) {
+  if (approval.status === 'pending' && Date.parse(approval.expiresAt) <= at.getTime()) {
     const expired = await storage.transitionApproval(callId, 'pending', { status: 'expired' });
     if (expired !== undefined) {
       await storage.appendAudit({
-        at: now.toISOString(),
+        at: at.toISOString(),
         action: 'approval_expired',
         userId: approval.userId,
         actor: 'steward',
@@ -43,7 +44,7 @@ export async function decide(
   }
   const decided = await storage.transitionApproval(callId, 'pending', {
     status: decision.status,
-    decidedAt: now.toISOString(),
+    decidedAt: at.toISOString(),
     decidedBy: scope.userId,
     ...(decision.reason === undefined ? {} : { reason: decision.reason }),
   });
@@ -54,7 +55,7 @@ export async function decide(
     );
   }
   await storage.appendAudit({
-    at: now.toISOString(),
+    at: at.toISOString(),
     action: decision.status === 'approved' ? 'approval_granted' : 'approval_denied',
     userId: approval.userId,
     actor: scope.userId,
@@ -71,8 +72,9 @@ export async function decide(
 export async function grantPermission(
   storage: Storage,
   scope: OwnerScope & { toolName: string; sessionId?: string },
+  now: () => number,
 ): Promise<void> {
-  const at = new Date().toISOString();
+  const at = new Date(now()).toISOString();
   await storage.grantToolPermission({
     userId: scope.userId,
     toolName: scope.toolName,
@@ -93,6 +95,7 @@ export async function grantPermission(
 export async function revokePermission(
   storage: Storage,
   scope: OwnerScope & { toolName: string; sessionId?: string },
+  now: () => number,
 ): Promise<boolean> {
   const removed = await storage.revokeToolPermission({
     userId: scope.userId,
@@ -101,7 +104,7 @@ export async function revokePermission(
   });
   if (removed) {
     await storage.appendAudit({
-      at: new Date().toISOString(),
+      at: new Date(now()).toISOString(),
       action: 'permission_revoked',
       userId: scope.userId,
       actor: scope.userId,

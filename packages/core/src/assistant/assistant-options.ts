@@ -222,7 +222,11 @@ export interface RunAdmission {
 
 /** See {@link AssistantOptions._internal}. Not part of the stable API. */
 export interface AssistantInternals {
-  /** Milliseconds since the epoch. Default `Date.now`. */
+  /**
+   * Milliseconds since the epoch: event timestamps, stored times, approval deadlines and stale-run
+   * checks, and the default storage's and coordinator's clock. Default `Date.now`. Timers (run
+   * timeout, heartbeat, polls) still run on real time; use fake timers for those.
+   */
   now?: () => number;
   /** Ids of runs, sessions and the instance. Default `crypto.randomUUID`. */
   generateId?: () => string;

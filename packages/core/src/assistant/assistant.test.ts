@@ -248,7 +248,8 @@ describe('Assistant.run: model failures', () => {
   });
 
   it('stops the model stream on abort and keeps the partial text', async () => {
-    const model = createScriptedModel([{ text: 'one two three four five six seven eight', delayMs: 20 }]);
+    // The model streams two words, then waits: only the abort ends its stream.
+    const model = createScriptedModel([{ text: 'one two ', stallAfterText: true }]);
     const assistant = new Assistant({ model });
     const run = assistant.run({ input: 'hi', userId: 'u' });
     const events = [];

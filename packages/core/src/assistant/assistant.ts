@@ -116,7 +116,9 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#providers =
       localTools.length === 0 ? providers : [createLocalToolProvider(localTools), ...providers];
     this.model = config.model;
-    this.storage = config.storage ?? createInMemoryStorage();
+    this.#now = config._internal?.now ?? Date.now;
+    // The defaults keep time by the assistant's clock, so an injected clock is the only one.
+    this.storage = config.storage ?? createInMemoryStorage({ _internal: { now: this.#now } });
     this.limits = config.limits;
     this.#memory = config.memory;
     this.#consent = config.consent ?? createSideEffectConsentPolicy();
@@ -125,10 +127,9 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#retry = config.retry;
     this.#countTokens = config.countTokens ?? estimateTokens;
     this.#onEvent = config.onEvent;
-    this.#coordinator = config.coordinator ?? createInMemoryCoordinator();
+    this.#coordinator = config.coordinator ?? createInMemoryCoordinator({ _internal: { now: this.#now } });
     this.#rateLimit = config.rateLimit;
     this.#maxActiveRuns = config.maxActiveRuns;
-    this.#now = config._internal?.now ?? Date.now;
     this.#generateId = config._internal?.generateId ?? (() => crypto.randomUUID());
     this.#eventLogRetry = config._internal?.eventLogRetry ?? defaultEventLogRetry;
     this.#instanceId = this.#generateId();
@@ -193,7 +194,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     // beats): end it here, as aborted, so a later approval cannot resume it.
     const stale = Date.parse(record.updatedAt) < this.#now() - this.limits.heartbeatMs * 3;
     if (record.status === 'awaiting_approval' && stale)
-      await recoverRun(this.storage, record, { stopped: true });
+      await recoverRun(this.storage, record, { stopped: true, now: this.#now });
   }
 
   /**
@@ -240,7 +241,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
    */
   async approve(callId: string, scope: OwnerScope): Promise<{ approval: ApprovalRecord; run?: Run }> {
     parseOptions(decisionInputSchema, { callId, scope }, 'assistant.approve', 'invalid_input');
-    const approval = await decide(this.storage, callId, scope, { status: 'approved' });
+    const approval = await decide(this.storage, callId, scope, { status: 'approved' }, this.#now);
     return { approval, ...(await this.#continueAfter(approval, scope)) };
   }
 
@@ -250,10 +251,13 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     scope: OwnerScope & { reason?: string },
   ): Promise<{ approval: ApprovalRecord; run?: Run }> {
     parseOptions(decisionInputSchema, { callId, scope }, 'assistant.deny', 'invalid_input');
-    const approval = await decide(this.storage, callId, scope, {
-      status: 'denied',
-      ...(scope.reason === undefined ? {} : { reason: scope.reason }),
-    });
+    const approval = await decide(
+      this.storage,
+      callId,
+      scope,
+      { status: 'denied', ...(scope.reason === undefined ? {} : { reason: scope.reason }) },
+      this.#now,
+    );
     return { approval, ...(await this.#continueAfter(approval, scope)) };
   }
 
@@ -264,7 +268,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
    */
   async resume(runId: string, scope: OwnerScope): Promise<Run | undefined> {
     parseOptions(decisionInputSchema, { callId: runId, scope }, 'assistant.resume', 'invalid_input');
-    const snapshot = await loadPausedRun(this.storage, runId, scope, this.limits.historyMessages);
+    const snapshot = await loadPausedRun(this.storage, runId, scope, this.limits.historyMessages, this.#now);
     if (snapshot === undefined) return undefined;
     // The resumed run holds the session like any run: wait for a paused owner that is alive to
     // go on itself (then this resolves undefined), or for a dead owner's lock to expire.
@@ -303,19 +307,19 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     const recovered: string[] = [];
     for (const record of stale) {
       if (this.#live.has(record.id)) continue; // Ours and alive, only slow to beat.
-      if (await recoverRun(this.storage, record)) recovered.push(record.id);
+      if (await recoverRun(this.storage, record, { now: this.#now })) recovered.push(record.id);
     }
     return recovered;
   }
 
   /** Lets `userId` run `toolName` without asking: always, or in one session. Revocable. */
   allowTool(scope: OwnerScope & { toolName: string; sessionId?: string }): Promise<void> {
-    return grantPermission(this.storage, scope);
+    return grantPermission(this.storage, scope, this.#now);
   }
 
   /** Withdraws a permission given with {@link allowTool}; resolves whether one existed. */
   revokeTool(scope: OwnerScope & { toolName: string; sessionId?: string }): Promise<boolean> {
-    return revokePermission(this.storage, scope);
+    return revokePermission(this.storage, scope, this.#now);
   }
 
   /** The audit log of a user (optionally one run): approvals, decisions, executions, permissions. */
@@ -404,6 +408,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       runId,
       [(event) => eventLog.append(event), (event) => this.#notify(event, warn)],
       init.firstSeq,
+      this.#now,
     );
     if (init.firstSeq > 1) eventLog.enable();
     const context: RunLoopContext = {
@@ -426,6 +431,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       eventLog,
       signal: controller.signal,
       warn,
+      now: this.#now,
       decisions: this.#decisions,
       pauseTimeout: () => {
         clearTimeout(timer);
@@ -470,6 +476,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       rateLimit: this.#rateLimit,
       maxActiveRuns: this.#maxActiveRuns,
       instanceId: this.#instanceId,
+      now: this.#now,
     };
   }
 

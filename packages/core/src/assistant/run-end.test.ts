@@ -29,7 +29,7 @@ describe('the end of a run: final means the session is free', () => {
   it.each([
     ['completed', [{ text: 'one two three' }], undefined],
     ['failed', [{ error: new StewardError('model_error', 'refused') }], undefined],
-    ['aborted', [{ text: 'one two three four five', delayMs: 5 }], 'abort'],
+    ['aborted', [{ text: 'one two', stallAfterText: true }], 'abort'],
   ] as const)('admits the session’s next run as soon as final is read (%s)', async (_label, steps, how) => {
     const assistant = new Assistant({ model: createScriptedModel([...steps, { text: 'next' }]) });
     const run = await assistant.start({ input: 'Hi', userId: 'u1', sessionId: 's1' });

@@ -16,15 +16,20 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
   /** The last event, stamped by {@link seal} but not yet published. */
   #sealed: StewardEvent | undefined;
   readonly #seqOffset: number;
-  #lastMillis = 0;
+  readonly #clock: () => number;
+  #lastMillis = Number.NaN;
   #lastIso = '';
   #waiters: (() => void)[] = [];
 
-  /** `firstSeq` > 1 continues a stored run (a resume): earlier events stay in storage. */
-  constructor(runId: string, sinks: readonly EventSink[], firstSeq = 1) {
+  /**
+   * `firstSeq` > 1 continues a stored run (a resume): earlier events stay in storage. `now` is
+   * the assistant's clock (milliseconds since the epoch) that stamps every event.
+   */
+  constructor(runId: string, sinks: readonly EventSink[], firstSeq = 1, now: () => number = Date.now) {
     this.#runId = runId;
     this.#sinks = sinks;
     this.#seqOffset = firstSeq - 1;
+    this.#clock = now;
   }
 
   emit(input: StewardEventInput): StewardEvent {
@@ -102,7 +107,7 @@ export class RunEventStream implements AsyncIterable<StewardEvent> {
    * `toISOString` per event would be most of an event's cost on a fast stream.
    */
   #now(): string {
-    const now = Date.now();
+    const now = this.#clock();
     if (now !== this.#lastMillis) {
       this.#lastMillis = now;
       this.#lastIso = new Date(now).toISOString();

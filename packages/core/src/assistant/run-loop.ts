@@ -48,6 +48,8 @@ export interface RunLoopContext {
   /** Aborted by `run.abort()`, the caller's signal or the run timeout; the reason says which. */
   readonly signal: AbortSignal;
   readonly warn: (message: string, cause?: unknown) => void;
+  /** The assistant's clock, milliseconds since the epoch: every stored time and deadline of the run. */
+  readonly now: () => number;
   readonly decisions: DecisionSignals;
   /** Stops the run timeout while the run waits for the user. */
   readonly pauseTimeout: () => void;
@@ -103,7 +105,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
   const guard = guardOf(context);
   try {
     await guard(context.storage.ensureSession(context.sessionId, { userId: context.userId }));
-    const createdAt = new Date().toISOString();
+    const createdAt = new Date(context.now()).toISOString();
     await guard(
       context.storage.createRun({
         id: context.runId,
@@ -171,6 +173,7 @@ export function toolContext(context: RunLoopContext, catalog: ToolCatalog): Tool
     toolTimeoutMs: context.limits.toolTimeoutMs,
     maxToolResultChars: context.limits.maxToolResultChars,
     signal: context.signal,
+    now: context.now,
     emit: (event) => context.events.emit(event),
   };
 }

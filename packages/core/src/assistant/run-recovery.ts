@@ -16,7 +16,7 @@ import type { RunRecord, Storage } from '../storage/storage.ts';
 export async function recoverRun(
   storage: Storage,
   record: RunRecord,
-  options: { stopped?: boolean } = {},
+  options: { readonly now: () => number; readonly stopped?: boolean },
 ): Promise<boolean> {
   const scope = { userId: record.userId };
   const stopped = options.stopped === true;
@@ -69,7 +69,7 @@ export async function recoverRun(
   const usage = lastUsage?.total ?? emptyUsage;
   const error = new StewardError('run_interrupted', 'The instance running this run stopped before it ended');
   const next = (events.at(-1)?.seq ?? 0) + 1;
-  const timestamp = new Date().toISOString();
+  const timestamp = new Date(options.now()).toISOString();
   const ending: StewardEvent[] = [
     ...(stopped
       ? []

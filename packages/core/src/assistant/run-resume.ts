@@ -32,13 +32,12 @@ export async function loadPausedRun(
   runId: string,
   scope: OwnerScope,
   historyMessages: number,
+  now: () => number,
 ): Promise<PausedRun | undefined> {
   const record = await storage.getRun(runId, scope);
   if (record?.status !== 'awaiting_approval') return undefined;
   const approvals = await storage.listApprovals(runId, scope);
-  if (
-    approvals.some((approval) => approval.status === 'pending' && Date.parse(approval.expiresAt) > Date.now())
-  ) {
+  if (approvals.some((approval) => approval.status === 'pending' && Date.parse(approval.expiresAt) > now())) {
     return undefined;
   }
   const [events, stored] = await Promise.all([

@@ -33,3 +33,24 @@ export function weatherTool() {
 
 /** @internal A side-effect tool that records every email it "sends": tests assert the count. */
 export const mailTool = createMailTool;
+
+/** @internal A promise the test settles: a model reply, a tool or a storage call waits on it. */
+export function gate(): { readonly promise: Promise<void>; readonly open: () => void } {
+  let open: () => void = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** @internal A clock that moves only when the test moves it, for `_internal: { now }`. */
+export function manualClock(start = Date.parse('2030-01-01T00:00:00.000Z')) {
+  let current = start;
+  return {
+    now: () => current,
+    advance: (ms: number) => {
+      current += ms;
+    },
+    iso: (offsetMs = 0) => new Date(current + offsetMs).toISOString(),
+  };
+}

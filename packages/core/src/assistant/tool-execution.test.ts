@@ -6,7 +6,7 @@ import { createScriptedModel } from '../testing/scripted-model.ts';
 import { defineTool } from '../tools/define-tool.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
 import { Assistant } from './assistant.ts';
-import { collect, mailTool, types, weatherTool } from './test-helpers.ts';
+import { collect, gate, mailTool, types, weatherTool } from './test-helpers.ts';
 
 function results(events: Awaited<ReturnType<typeof collect>>): ToolResultEvent[] {
   return events.filter((event): event is ToolResultEvent => event.type === 'tool_result');
@@ -201,6 +201,7 @@ describe('the tool loop', () => {
 
   it('aborts running tools when the run is aborted, and answers every call in history', async () => {
     let toolSignal: AbortSignal | undefined;
+    const started = gate();
     const waiting = defineTool({
       name: 'wait',
       description: 'waits for its signal',
@@ -208,6 +209,7 @@ describe('the tool loop', () => {
       execute: (_args, context) =>
         new Promise((_resolve, reject) => {
           toolSignal = context.signal;
+          started.open();
           context.signal.addEventListener('abort', () => reject(context.signal.reason));
         }),
     });
@@ -217,7 +219,8 @@ describe('the tool loop', () => {
     ]);
     const assistant = new Assistant({ model, tools: [waiting] });
     const run = assistant.run({ input: 'x', userId: 'u' });
-    for await (const event of run) if (event.type === 'tool_request') setTimeout(() => run.abort(), 5);
+    await started.promise;
+    run.abort();
     const result = await run.result;
     expect(toolSignal?.aborted).toBe(true);
     expect(result.stopReason).toBe('aborted');

@@ -15,6 +15,8 @@ export interface ToolExecutionContext extends InvokeContext {
   readonly consent: ConsentPolicy;
   readonly storage: Storage;
   readonly approvalTtlMs: number;
+  /** The run's clock, milliseconds since the epoch. */
+  readonly now: () => number;
 }
 
 /** @internal A call waiting for the user's decision. */
@@ -33,6 +35,7 @@ const gateOf = (context: ToolExecutionContext): Gate => ({
   storage: context.storage,
   policy: context.consent,
   signal: context.signal,
+  now: context.now,
 });
 
 const gateCall = (context: ToolExecutionContext, item: PendingCall): GateCall => ({
@@ -102,13 +105,13 @@ export async function resolvePendingCalls(
     pending.map(async (item) => {
       const { call } = item;
       let approval = await context.storage.getApproval(call.callId, { userId: context.userId });
-      if (approval?.status === 'pending' && Date.parse(approval.expiresAt) <= Date.now()) {
+      if (approval?.status === 'pending' && Date.parse(approval.expiresAt) <= context.now()) {
         approval =
           (await context.storage.transitionApproval(call.callId, 'pending', { status: 'expired' })) ??
           approval;
         if (approval.status === 'expired') {
           await context.storage.appendAudit({
-            at: new Date().toISOString(),
+            at: new Date(context.now()).toISOString(),
             action: 'approval_expired',
             userId: context.userId,
             actor: 'steward',
@@ -157,7 +160,7 @@ async function requestApproval(
   item: PendingCall,
   reason: string,
 ): Promise<void> {
-  const now = new Date();
+  const now = new Date(context.now());
   const expiresAt = new Date(now.getTime() + context.approvalTtlMs).toISOString();
   await context.storage.createApproval({
     callId: item.call.callId,

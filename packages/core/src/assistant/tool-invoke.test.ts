@@ -4,7 +4,7 @@ import type { ToolResultEvent } from '../events/stream-event.ts';
 import { createScriptedModel } from '../testing/scripted-model.ts';
 import { defineTool } from '../tools/define-tool.ts';
 import { Assistant } from './assistant.ts';
-import { collect } from './test-helpers.ts';
+import { collect, gate } from './test-helpers.ts';
 
 function results(events: Awaited<ReturnType<typeof collect>>): ToolResultEvent[] {
   return events.filter((event): event is ToolResultEvent => event.type === 'tool_result');
@@ -74,28 +74,48 @@ describe('tool results and progress at the edges', () => {
     });
   });
 
-  it('does not start a tool when the run stopped while consent was being decided', async () => {
-    const sent: string[] = [];
-    const send = defineTool({
-      name: 'send',
-      description: 'sends',
-      input: z.object({}),
-      sideEffect: true,
-      execute: () => {
-        sent.push('sent');
-        return 'sent';
-      },
-    });
-    const model = createScriptedModel([{ toolCalls: [{ name: 'send', args: {} }] }, { text: 'x' }]);
-    const assistant = new Assistant({
-      model,
-      tools: [send],
-      consent: { evaluate: () => new Promise((resolve) => setTimeout(() => resolve({ type: 'allow' }), 60)) },
-    });
-    const run = assistant.run({ input: 'x', userId: 'u' });
-    setTimeout(() => run.abort(), 20);
-    expect((await run.result).stopReason).toBe('aborted');
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(sent).toEqual([]);
-  });
+  // Consent is decided twice: when the step is prepared, and again at execution time (the
+  // gate trusts no earlier decision). A stop during either must keep the side effect from starting.
+  it.each([
+    ['while the step was prepared', 1],
+    ['at execution time', 2],
+  ] as const)(
+    'does not start a tool when the run stopped while consent was decided %s',
+    async (_when, stopAt) => {
+      const sent: string[] = [];
+      const send = defineTool({
+        name: 'send',
+        description: 'sends',
+        input: z.object({}),
+        sideEffect: true,
+        execute: () => {
+          sent.push('sent');
+          return 'sent';
+        },
+      });
+      const model = createScriptedModel([{ toolCalls: [{ name: 'send', args: {} }] }, { text: 'x' }]);
+      const decision = gate();
+      const evaluating = gate();
+      let evaluations = 0;
+      const assistant = new Assistant({
+        model,
+        tools: [send],
+        consent: {
+          evaluate: async () => {
+            if (++evaluations !== stopAt) return { type: 'allow' };
+            evaluating.open();
+            await decision.promise; // The policy answers "allow" only once the run was stopped.
+            return { type: 'allow' };
+          },
+        },
+      });
+      const run = assistant.run({ input: 'x', userId: 'u' });
+      await evaluating.promise;
+      run.abort();
+      decision.open();
+      expect((await run.result).stopReason).toBe('aborted');
+      expect(evaluations).toBe(stopAt);
+      expect(sent).toEqual([]);
+    },
+  );
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Assistant } from '../assistant/assistant.ts';
 import type { Run } from '../assistant/run.ts';
-import { collect, mailTool, weatherTool } from '../assistant/test-helpers.ts';
+import { collect, gate, mailTool, manualClock, weatherTool } from '../assistant/test-helpers.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -27,7 +27,7 @@ async function untilApproval(run: Run): Promise<{ events: StewardEvent[]; callId
 
 function setup(
   steps: ScriptedStep[],
-  options: { storage?: Storage; approvalTtlMs?: number; approvalPollMs?: number } = {},
+  options: { storage?: Storage; approvalTtlMs?: number; approvalPollMs?: number; now?: () => number } = {},
 ) {
   const { tool, sent } = mailTool();
   const storage = options.storage ?? createInMemoryStorage();
@@ -39,6 +39,7 @@ function setup(
       ...(options.approvalTtlMs === undefined ? {} : { approvalTtlMs: options.approvalTtlMs }),
       ...(options.approvalPollMs === undefined ? {} : { approvalPollMs: options.approvalPollMs }),
     },
+    ...(options.now === undefined ? {} : { _internal: { now: options.now } }),
   });
   return { assistant, sent, storage };
 }
@@ -102,10 +103,16 @@ describe('approvals', () => {
   });
 
   it('refuses an expired approval and tells the model', async () => {
-    const { assistant, sent } = setup([sendStep(), { text: 'Too late.' }], { approvalTtlMs: 40 });
+    const clock = manualClock();
+    // The paused run checks the (injected) clock every 10 ms of real time.
+    const { assistant, sent } = setup([sendStep(), { text: 'Too late.' }], {
+      approvalTtlMs: 60_000,
+      approvalPollMs: 10,
+      now: clock.now,
+    });
     const run = assistant.run({ input: 'mail bob', userId: 'ann' });
     const { callId } = await untilApproval(run);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    clock.advance(60_000); // The deadline has come.
     await expect(assistant.approve(callId, { userId: 'ann' })).rejects.toMatchObject({
       code: 'approval_expired',
     });
@@ -218,12 +225,20 @@ describe('approvals', () => {
 
   it('never lets a stale instance take back a run another instance resumed and paused again', async () => {
     const storage = createInMemoryStorage();
-    const first = setup([sendStep('a@example.com', 'c1')], { storage, approvalPollMs: 200 });
+    const status = async () => (await storage.getRun(run.id, { userId: 'ann' }))?.status;
+    // A is stale by construction: once paused, it reads decisions only when the test wakes it.
+    const wake = gate();
+    const stale: Storage = {
+      ...storage,
+      listApprovals: async (runId, scope) => {
+        await wake.promise;
+        return storage.listApprovals(runId, scope);
+      },
+    };
+    const first = setup([sendStep('a@example.com', 'c1')], { storage: stale, approvalPollMs: 10 });
     const run = first.assistant.run({ input: 'mail twice', userId: 'ann' });
     await untilApproval(run);
-    await expect
-      .poll(async () => (await storage.getRun(run.id, { userId: 'ann' }))?.status)
-      .toBe('awaiting_approval');
+    await expect.poll(status).toBe('awaiting_approval');
     // B decides first and resumes, then pauses on a second send: the run is awaiting approval again.
     const second = setup([sendStep('b@example.com', 'c2'), { text: 'both sent' }], { storage });
     await storage.transitionApproval('c1', 'pending', {
@@ -234,8 +249,11 @@ describe('approvals', () => {
     const resumed = await second.assistant.resume(run.id, { userId: 'ann' });
     expect(resumed).toBeDefined();
     const { callId } = await untilApproval(resumed as Run);
+    await expect.poll(status).toBe('awaiting_approval');
     // A wakes up, sees c1 decided, and must not claim the run that B paused again.
+    wake.open();
     expect((await run.result).stopReason).toBe('handed_off');
+    expect(first.sent).toEqual([]);
     await second.assistant.approve(callId, { userId: 'ann' });
     expect((await (resumed as Run).result).text).toBe('both sent');
     expect([...first.sent, ...second.sent]).toEqual(['a@example.com', 'b@example.com']);
@@ -245,11 +263,16 @@ describe('approvals', () => {
   });
 
   it('runs a call approved in time even if the run reaches it after the deadline', async () => {
+    const clock = manualClock();
+    const lookup = gate();
     const slow = defineTool({
       name: 'slow_lookup',
       description: 'slow',
       input: z.object({}),
-      execute: () => new Promise((resolve) => setTimeout(() => resolve('done'), 120)),
+      execute: async () => {
+        await lookup.promise;
+        return 'done';
+      },
     });
     const { tool, sent } = mailTool();
     const assistant = new Assistant({
@@ -263,12 +286,18 @@ describe('approvals', () => {
         { text: 'ok' },
       ]),
       tools: [slow, tool],
-      limits: { approvalTtlMs: 60 },
+      limits: { approvalTtlMs: 60_000 },
+      _internal: { now: clock.now },
     });
     const run = assistant.run({ input: 'x', userId: 'ann' });
     const { callId } = await untilApproval(run);
     await assistant.approve(callId, { userId: 'ann' });
-    await run.result;
+    // The step's other call holds the run until long after the deadline.
+    clock.advance(120_000);
+    lookup.open();
+    const rest = await collect(run);
+    expect(rest.find((event) => event.type === 'approval_resolved')).toMatchObject({ decision: 'approved' });
+    expect((await run.result).text).toBe('ok');
     expect(sent).toEqual(['x@example.com']);
   });
 

@@ -29,7 +29,7 @@ async function fixture(policy = createSideEffectConsentPolicy()) {
     runs++;
     return { sent: true };
   };
-  const gate = { storage, policy, signal: new AbortController().signal };
+  const gate = { storage, policy, signal: new AbortController().signal, now: Date.now };
   const approve = async (overrides: Partial<Parameters<typeof storage.createApproval>[0]> = {}) => {
     const now = Date.now();
     await storage.createApproval({

@@ -20,13 +20,15 @@ export interface Gate {
   readonly storage: Storage;
   readonly policy: ConsentPolicy;
   readonly signal: AbortSignal;
+  /** Milliseconds since the epoch: the time of every audit and ledger entry. */
+  readonly now: () => number;
 }
 
 const maxStoredResultChars = 64_000;
 
 async function audit(gate: Gate, call: GateCall, action: AuditAction, detail?: string): Promise<void> {
   await gate.storage.appendAudit({
-    at: new Date().toISOString(),
+    at: new Date(gate.now()).toISOString(),
     action,
     userId: call.userId,
     actor: 'steward',
@@ -109,7 +111,7 @@ export async function executeGuarded(
         toolName: call.tool.name,
         argsHash: call.argsHash,
         status: 'started',
-        startedAt: new Date().toISOString(),
+        startedAt: new Date(gate.now()).toISOString(),
       })
     : undefined;
   if (existing !== undefined) return fromLedger(gate, call, existing);
@@ -121,7 +123,7 @@ export async function executeGuarded(
       if (call.tool.sideEffect) {
         await gate.storage.finishExecution(key, {
           status: 'failed',
-          finishedAt: new Date().toISOString(),
+          finishedAt: new Date(gate.now()).toISOString(),
           error: { code: 'approval_conflict', message: 'the approval was already used' },
         });
       }
@@ -175,7 +177,7 @@ async function settle(
   detail?: string,
 ): Promise<void> {
   try {
-    await gate.storage.finishExecution(key, { ...outcome, finishedAt: new Date().toISOString() });
+    await gate.storage.finishExecution(key, { ...outcome, finishedAt: new Date(gate.now()).toISOString() });
     await audit(
       gate,
       call,

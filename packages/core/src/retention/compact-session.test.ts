@@ -180,6 +180,19 @@ describe('compactSession', () => {
     expect(await contents(storage)).toEqual([`${summaryPrefix}\nold things`, 'send the mail', '']);
   });
 
+  it('stores the summary under the run id given, or one made by the injected generator', async () => {
+    const storage = await sessionWith([user('one'), reply('1'), user('two'), reply('2'), user('three')]);
+    const options = { sessionId: 's1', userId: 'alice', summarize: async () => 'earlier' };
+    const made = await compactSession(storage, {
+      ...options,
+      keepLast: 3,
+      _internal: { generateId: () => 'x1' },
+    });
+    expect(made.summary?.runId).toBe('compaction-x1');
+    const named = await compactSession(storage, { ...options, keepLast: 1, runId: 'mine' });
+    expect(named.summary?.runId).toBe('mine');
+  });
+
   it('keeps messages appended while summarize works', async () => {
     const storage = await sessionWith([user('one'), reply('1'), user('two'), reply('2')]);
     const outcome = await compactSession(storage, {

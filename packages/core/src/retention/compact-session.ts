@@ -38,6 +38,8 @@ export interface CompactSessionOptions {
   /** The run id the summary is stored under. Default `compaction-<uuid>`. */
   readonly runId?: string;
   readonly signal?: AbortSignal;
+  /** @internal The id generator behind the default `runId`, for tests. Default `crypto.randomUUID`. */
+  readonly _internal?: { readonly generateId?: () => string };
 }
 
 /** The outcome of {@link compactSession}. */
@@ -56,6 +58,11 @@ const optionsSchema = z.object({
   summarize: z.custom<CompactSessionOptions['summarize']>(isFunction, 'must be a function'),
   runId: z.string().min(1).optional(),
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'must be an AbortSignal').optional(),
+  _internal: z
+    .object({ generateId: z.custom<() => string>(isFunction, 'must be a function') })
+    .partial()
+    .strict()
+    .optional(),
 });
 
 /** Runs that may still read or add to their messages: compacting them would break a resume. */
@@ -82,7 +89,7 @@ export async function compactSession(
   storage: Storage,
   options: CompactSessionOptions,
 ): Promise<SessionCompaction> {
-  const { sessionId, userId, keepLast, summarize, runId, signal } = parseOptions(
+  const { sessionId, userId, keepLast, summarize, runId, signal, _internal } = parseOptions(
     optionsSchema,
     options,
     'compactSession',
@@ -110,7 +117,7 @@ export async function compactSession(
   signal?.throwIfAborted();
   const compacted = await storage.compactMessages(sessionId, scope, {
     throughMessageId: (stored[boundary - 1] as StoredMessage).id,
-    runId: runId ?? `compaction-${crypto.randomUUID()}`,
+    runId: runId ?? `compaction-${_internal?.generateId?.() ?? crypto.randomUUID()}`,
     summary: createSummaryMessage(text),
   });
   return { replaced: compacted.replaced, summary: compacted.summary };

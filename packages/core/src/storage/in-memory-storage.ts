@@ -10,6 +10,11 @@ import { checkEventPage, checkStorable } from './storage-checks.ts';
 const optionsSchema = z.object({
   /** Largest message accepted, in UTF-8 bytes of its JSON form. */
   maxMessageBytes: z.number().int().positive().default(1_000_000),
+  _internal: z
+    .object({ now: z.custom<() => number>((value) => typeof value === 'function', 'must be a function') })
+    .partial()
+    .strict()
+    .optional(),
 });
 
 /** JSON with every object's keys sorted: equal strings mean equal content, whatever the key order. */
@@ -43,6 +48,8 @@ function checkMessage(message: Message, maxMessageBytes: number): Message {
 export interface InMemoryStorageOptions {
   /** Largest message accepted, in UTF-8 bytes of its JSON form. Default 1,000,000. */
   maxMessageBytes?: number;
+  /** @internal The clock of `createdAt` and `updatedAt`, for tests. Default `Date.now`. */
+  _internal?: { now?: () => number };
 }
 
 interface RunEntry {
@@ -55,7 +62,8 @@ interface RunEntry {
  * copied in and out, so callers can never mutate what is stored.
  */
 export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Storage {
-  const { maxMessageBytes } = parseOptions(optionsSchema, options, 'createInMemoryStorage');
+  const { maxMessageBytes, _internal } = parseOptions(optionsSchema, options, 'createInMemoryStorage');
+  const now = _internal?.now ?? Date.now;
   const sessions = new Map<string, SessionRecord>();
   const messages = new Map<string, StoredMessage[]>();
   const runs = new Map<string, RunEntry>();
@@ -110,7 +118,12 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       const entry = requireRun(runId);
       const current = entry.record.epoch ?? 0;
       if (entry.record.status !== from || (epoch !== undefined && epoch !== current)) return undefined;
-      entry.record = { ...entry.record, status: to, epoch: current + 1, updatedAt: new Date().toISOString() };
+      entry.record = {
+        ...entry.record,
+        status: to,
+        epoch: current + 1,
+        updatedAt: new Date(now()).toISOString(),
+      };
       return current + 1;
     },
     async ensureSession(sessionId, scope) {
@@ -125,7 +138,7 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       const created: SessionRecord = {
         id: sessionId,
         userId: scope.userId,
-        createdAt: new Date().toISOString(),
+        createdAt: new Date(now()).toISOString(),
       };
       sessions.set(sessionId, created);
       messages.set(sessionId, []);
@@ -147,7 +160,7 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
         id: String(nextMessageId++),
         sessionId,
         runId,
-        createdAt: new Date().toISOString(),
+        createdAt: new Date(now()).toISOString(),
         message: checkMessage(message, maxMessageBytes),
       }));
       list.push(...checked);
@@ -181,7 +194,11 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
     async updateRun(runId, update: RunUpdate) {
       checkStorable(update, 'run');
       const entry = requireRun(runId);
-      entry.record = { ...entry.record, ...structuredClone(update), updatedAt: new Date().toISOString() };
+      entry.record = {
+        ...entry.record,
+        ...structuredClone(update),
+        updatedAt: new Date(now()).toISOString(),
+      };
     },
     async getRun(runId, scope) {
       const entry = ownRun(runId, scope);

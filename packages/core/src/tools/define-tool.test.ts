@@ -74,6 +74,11 @@ describe('createLocalToolProvider', () => {
   });
 
   it('refuses two tools with one name', () => {
-    expect(() => createLocalToolProvider([echo, echo])).toThrow(/Two local tools are named "echo"/);
+    expect(() => createLocalToolProvider([echo, echo])).toThrow(
+      expect.objectContaining({
+        code: 'invalid_options',
+        message: expect.stringMatching(/Two local tools are named "echo"/),
+      }),
+    );
   });
 });

@@ -48,6 +48,7 @@ export function runEventConformance(create: () => Promise<Storage> | Storage): v
     expect(await storage.listEvents('run-1', { userId: 'bob' })).toEqual([]);
     await expect(storage.appendEvents('missing', [token('missing', 1)])).rejects.toMatchObject({
       name: 'StewardError',
+      code: 'not_found',
     });
   });
 

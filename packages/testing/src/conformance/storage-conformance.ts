@@ -81,16 +81,20 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           { runId: 'run-1', message: user('lost with its batch') },
           { runId: 'run-1', message: { role: 'robot' } as unknown as Message },
         ]),
-      ).rejects.toMatchObject({ name: 'StewardError' });
+      ).rejects.toMatchObject({ name: 'StewardError', code: 'storage_error', retryable: false });
       await expect(
         storage.appendMessages('session-1', [{ runId: 'run-1', message: user('nul \u0000 byte') }]),
       ).rejects.toMatchObject({
         name: 'StewardError',
+        code: 'storage_error',
+        retryable: false,
+        details: { reason: 'unstorable_text' },
       });
       await expect(
         storage.appendMessages('missing', [{ runId: 'run-1', message: user('x') }]),
       ).rejects.toMatchObject({
         name: 'StewardError',
+        code: 'not_found',
       });
       const stored = await storage.listMessages('session-1', { userId: 'alice' });
       expect(stored.map((entry) => entry.message.content)).toEqual(['kept']);
@@ -118,6 +122,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       expect(await storage.getRun('run-1', { userId: 'bob' })).toBeUndefined();
       await expect(storage.updateRun('missing', { status: 'failed' })).rejects.toMatchObject({
         name: 'StewardError',
+        code: 'not_found',
       });
     });
 

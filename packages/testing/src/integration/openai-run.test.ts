@@ -259,8 +259,12 @@ describe('createOpenAIModel configuration', () => {
     expect(() => createOpenAIModel({ model: '' })).toThrow(
       expect.objectContaining({ code: 'invalid_options' }),
     );
-    expect(() => createOpenAIModel({ model: 'm', api: 'soap' as never })).toThrow(/api/);
-    expect(() => createOpenAIModel({ model: 'm', baseURL: 'not a url' })).toThrow(/baseURL/);
+    expect(() => createOpenAIModel({ model: 'm', api: 'soap' as never })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/api/) }),
+    );
+    expect(() => createOpenAIModel({ model: 'm', baseURL: 'not a url' })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(/baseURL/) }),
+    );
   });
 });
 

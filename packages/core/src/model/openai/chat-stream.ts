@@ -11,6 +11,8 @@ export interface ChatSettings {
   readonly modelId: string;
   readonly parallelToolCalls: boolean;
   readonly temperature: number | undefined;
+  /** Names a tool call the server sent without an id. */
+  readonly generateId: () => string;
 }
 
 /** @internal Steward messages → Chat Completions messages. */
@@ -138,7 +140,7 @@ export async function* streamChat(
       }
       yield {
         type: 'tool-call',
-        callId: call.id === '' ? `call_${crypto.randomUUID()}` : call.id,
+        callId: call.id === '' ? `call_${settings.generateId()}` : call.id,
         name: call.name,
         arguments: call.arguments,
       };

@@ -29,6 +29,13 @@ const optionsSchema = z
       .optional(),
     parallelToolCalls: z.boolean().default(true),
     temperature: z.number().min(0).max(2).optional(),
+    _internal: z
+      .object({
+        generateId: z.custom<() => string>((value) => typeof value === 'function', 'must be a function'),
+      })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -51,6 +58,8 @@ export interface OpenAIModelOptions {
   /** Let the model call several tools at once. Default true. */
   parallelToolCalls?: boolean;
   temperature?: number;
+  /** @internal Ids for tool calls a server sent without one, for tests. Default `crypto.randomUUID`. */
+  _internal?: { generateId?: () => string };
 }
 
 const _options: (value: OpenAIModelOptions) => z.input<typeof optionsSchema> = (value) => value;
@@ -82,6 +91,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
     modelId: config.model,
     parallelToolCalls: config.parallelToolCalls,
     temperature: config.temperature,
+    generateId: config._internal?.generateId ?? (() => crypto.randomUUID()),
   };
   const stream = config.api === 'chat' ? streamChat : streamResponses;
   return {
