@@ -16,6 +16,8 @@ export interface InteractionOptions {
 }
 
 const maxFormBytes = 8 * 1024;
+const favicon =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#6d28d9"/><circle cx="32" cy="26" r="10" fill="#fff"/><path d="M14 54c2-10 9-15 18-15s16 5 18 15z" fill="#fff"/></svg>';
 
 function send(response: ServerResponse, status: number, body: string, type = 'text/html; charset=utf-8') {
   response.writeHead(status, { ...pageSecurityHeaders, 'content-type': type });
@@ -151,6 +153,10 @@ export function createInteractionHandler(options: InteractionOptions): NodeHandl
 
   return (request, response) => {
     const path = new URL(request.url ?? '/', 'http://idp.invalid').pathname;
+    if (path === '/favicon.ico') {
+      send(response, 200, favicon, 'image/svg+xml');
+      return;
+    }
     if (path === '/idp.css') {
       send(response, 200, stylesheet, 'text/css; charset=utf-8');
       return;
