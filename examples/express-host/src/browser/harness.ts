@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 
 /** Debian's Chromium; `.ci/run` installs it when missing. Never a browser download. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -105,4 +105,19 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   return violations.filter((violation) =>
     ['critical', 'serious', 'moderate'].includes(violation.impact ?? ''),
   );
+}
+
+/** @internal The first match's text, whitespace collapsed (waits for it to exist). */
+export async function textOf(locator: Locator): Promise<string> {
+  return ((await locator.first().textContent({ timeout: 10_000 })) ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/** @internal Whether the element is wholly inside the viewport. */
+export function inViewport(locator: Locator): Promise<boolean> {
+  return locator.evaluate((node) => {
+    const box = node.getBoundingClientRect();
+    return (
+      box.top >= 0 && box.left >= 0 && box.bottom <= window.innerHeight && box.right <= window.innerWidth
+    );
+  });
 }
