@@ -253,11 +253,7 @@ function createRunView(turn, runId) {
 
 function announce(message) {
   if (!announcer) return;
-  announcer.textContent = '';
-  // A fresh text node after a tick, so screen readers announce it even when it repeats.
-  setTimeout(() => {
-    announcer.textContent = message;
-  }, 50);
+  announcer.textContent = message;
 }
 
 async function freshToken(runId) {
