@@ -60,9 +60,10 @@ describe.skipIf(!hasChromium)('the demo in Chromium', () => {
       const lengths: number[] = [];
       (globalThis as unknown as { lengths: number[] }).lengths = lengths;
       new MutationObserver(() => {
-        const text = [...document.querySelectorAll('article.assistant .text')]
-          .map((node) => node.textContent)
-          .join('');
+        const text = Array.from(
+          document.querySelectorAll('article.assistant .text'),
+          (node) => node.textContent,
+        ).join('');
         if (lengths.at(-1) !== text.length) lengths.push(text.length);
       }).observe(document.getElementById('transcript') as Node, {
         subtree: true,
