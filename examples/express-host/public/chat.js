@@ -1,12 +1,34 @@
 // The chat page's script: no build step, no framework. It sends the composer's form with fetch,
 // then streams the run straight from the orchestrator's WebSocket with the run token the server
-// handed out (pattern B), rendering tokens, tool cards with Approve/Deny, and the final answer.
-// Every piece of text goes in through textContent, never as markup. Without this script the
-// forms still work: the server renders the answer after a redirect.
+// handed out (pattern B), rendering tokens, tool cards (Approve, Always allow, Deny), Stop and
+// Retry. Every piece of text goes in through textContent, never as markup. Without this script
+// the forms still work: the server renders the answer after a redirect.
+import {
+  describeRunError,
+  describeToolError,
+  endingWords,
+  statusWords,
+  summarizeArguments,
+  summarizeResult,
+  toolTitle,
+} from './tool-words.js';
 
 const transcript = document.getElementById('transcript');
 const composer = document.getElementById('composer');
+const field = document.getElementById('message');
+const sendButton = document.getElementById('send');
+const stopButton = document.getElementById('stop');
+const announcer = document.getElementById('announcer');
+const jump = document.getElementById('jump');
+const composerError = document.getElementById('composer-error');
 const csrf = composer?.querySelector('input[name="_csrf"]')?.value ?? '';
+const sessionId = transcript?.dataset.sessionId ?? '';
+let titles = {};
+try {
+  titles = JSON.parse(transcript?.dataset.toolTitles ?? '{}');
+} catch {
+  titles = {};
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -17,43 +39,51 @@ function element(tag, className, text) {
   return node;
 }
 
+// Auto-scroll: follow the stream while the reader is at the bottom; leave them alone once they
+// scroll up, and offer a way back.
+const atBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 96;
+function scrollToEnd() {
+  window.scrollTo({ top: document.documentElement.scrollHeight, behavior: 'instant' });
+  if (jump) jump.hidden = true;
+}
+/** Runs a change to the transcript, keeping the view at the end only if it was there. */
+function changing(change) {
+  const follow = atBottom();
+  change();
+  if (follow) scrollToEnd();
+  else if (jump) jump.hidden = false;
+}
+jump?.addEventListener('click', scrollToEnd);
+window.addEventListener('scroll', () => {
+  if (jump && !jump.hidden && atBottom()) jump.hidden = true;
+});
+
+/** The run this tab streams now, if any: Stop and Esc act on it. */
+let current;
+
 function setBusy(busy) {
-  const button = composer?.querySelector('button[type="submit"]');
-  if (button) button.disabled = busy;
+  if (sendButton) sendButton.disabled = busy;
+  if (stopButton) stopButton.hidden = !busy;
 }
 
-/** One line per fetched email, or one line for anything else (as the server's tool cards). */
-function summarize(result) {
-  if (result && Array.isArray(result.messages)) {
-    const total = result.resultSizeEstimate ?? result.messages.length;
-    return [
-      `${result.messages.length} of ${total} emails`,
-      ...result.messages.map((message) => `${message.subject} (from ${message.sender})`),
-    ];
-  }
-  if (result && typeof result.id === 'string' && Array.isArray(result.labelIds)) {
-    return [`sent: message ${result.id} (${result.labelIds.join(', ')})`];
-  }
-  const text = typeof result === 'string' ? result : JSON.stringify(result);
-  return [text.length > 300 ? `${text.slice(0, 300)}…` : text];
+function showError(message) {
+  if (composerError) composerError.textContent = message;
 }
 
-/** How each of core's stop reasons (`StopReason`) reads at the end of an answer; `stop` reads as nothing. */
-const endings = {
-  length: 'the answer reached its length limit',
-  content_filter: 'the provider filtered the answer',
-  max_steps: 'the assistant took too many steps',
-  aborted: 'the answer was stopped',
-  timeout: 'the answer took too long',
-  stalled: 'the model stopped responding',
-  interrupted: 'the server running the answer went down',
-  error: 'an error ended the answer',
-};
+async function post(path, fields = {}) {
+  return fetch(path, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'x-csrf-token': csrf },
+    body: new URLSearchParams({ _csrf: csrf, ...fields }),
+  });
+}
 
 /** Renders one run's events into its assistant turn. */
-function createRunView(turn, decide) {
+function createRunView(turn, runId) {
   const cards = new Map();
   let text;
+  let answer = '';
+  turn.setAttribute('aria-busy', 'true');
   const status = element('p', 'status', 'Working…');
   turn.append(status);
   // New content goes above the "Working…" line while it shows, and at the end once the run is over.
@@ -65,13 +95,39 @@ function createRunView(turn, decide) {
   function card(event) {
     let view = cards.get(event.call_id);
     if (view) return view;
+    const { title, server } = toolTitle(event.tool_slug, titles[event.tool_slug]);
     const root = element('section', 'tool-card');
+    root.dataset.callId = event.call_id;
+    root.setAttribute('aria-label', title);
     const header = element('header');
     const state = element('span', 'tool-status');
-    header.append(element('span', 'tool-name', event.tool_slug), ' ', state);
-    root.append(header, element('pre', 'tool-args', JSON.stringify(event.args, null, 2)));
+    header.append(element('span', 'tool-title', title));
+    if (server) header.append(' ', element('span', 'tool-server', server));
+    header.append(' ', state);
+    root.append(header);
+    const lines = summarizeArguments(event.args);
+    if (lines.length > 0) {
+      const list = element('dl', 'tool-args');
+      for (const [label, value] of lines)
+        list.append(element('dt', undefined, label), element('dd', undefined, value));
+      root.append(list);
+    }
+    const raw = element('details', 'tool-raw');
+    raw.append(
+      element('summary', undefined, 'Details'),
+      element('pre', undefined, JSON.stringify(event.args, null, 2)),
+    );
+    root.append(raw);
     add(root);
-    view = { root, state };
+    view = {
+      root,
+      state,
+      title,
+      setStatus: (key) => {
+        root.dataset.status = key;
+        state.textContent = statusWords[key] ?? key;
+      },
+    };
     cards.set(event.call_id, view);
     text = undefined; // Tokens after a tool card start a new paragraph.
     return view;
@@ -79,22 +135,51 @@ function createRunView(turn, decide) {
 
   function askApproval(event) {
     const view = card(event);
-    view.state.textContent = 'waiting for your approval';
+    view.setStatus('waiting');
+    if (view.approval) return;
     const box = element('div', 'approval');
-    box.append(element('p', undefined, `${event.tool_slug} has side effects and needs your approval.`));
+    box.append(
+      element('p', undefined, `${view.title} changes something outside this chat. Do you want it to run?`),
+    );
+    const buttons = element('div', 'buttons');
     const approve = element('button', undefined, 'Approve');
+    const always = element('button', 'secondary', 'Always allow');
     const deny = element('button', 'secondary', 'Deny');
-    const choose = (type) => {
-      approve.disabled = true;
-      deny.disabled = true;
-      view.state.textContent = type === 'approve' ? 'approving…' : 'denying…';
-      decide({ type, call_id: event.call_id });
+    for (const button of [approve, always, deny]) button.type = 'button';
+    const choose = async (decision) => {
+      for (const button of [approve, always, deny]) button.disabled = true;
+      view.setStatus(decision === 'deny' ? 'denying' : 'approving');
+      const response = await post('/chat/approvals', {
+        call_id: event.call_id,
+        decision,
+        session_id: sessionId,
+      }).catch(() => undefined);
+      if (response?.ok) return;
+      const body = await response?.json().catch(() => ({}));
+      for (const button of [approve, always, deny]) button.disabled = false;
+      view.setStatus('waiting');
+      box.append(element('p', 'error', body?.error?.message ?? 'That did not go through. Try again.'));
     };
     approve.addEventListener('click', () => choose('approve'));
+    always.addEventListener('click', () => choose('always'));
     deny.addEventListener('click', () => choose('deny'));
-    box.append(approve, ' ', deny);
+    buttons.append(approve, always, deny);
+    box.append(buttons);
     view.root.append(box);
     view.approval = box;
+    announce(`${view.title} needs your approval.`);
+  }
+
+  function addRetry() {
+    const retry = element('button', 'secondary retry-button', 'Retry');
+    retry.type = 'button';
+    retry.addEventListener('click', () => {
+      const question = turn.previousElementSibling?.classList.contains('user')
+        ? turn.previousElementSibling.textContent
+        : undefined;
+      if (question) send(question.trim());
+    });
+    turn.append(retry);
   }
 
   return {
@@ -106,9 +191,10 @@ function createRunView(turn, decide) {
             add(text);
           }
           text.textContent += event.text;
+          answer += event.text;
           break;
         case 'tool_request':
-          card(event).state.textContent = event.require_confirmation ? 'needs approval' : 'running';
+          card(event).setStatus(event.require_confirmation ? 'needs_approval' : 'running');
           break;
         case 'approval_required':
           askApproval(event);
@@ -116,51 +202,58 @@ function createRunView(turn, decide) {
         case 'approval_resolved': {
           const view = card(event);
           view.approval?.remove();
-          view.state.textContent = event.decision;
+          view.approval = undefined;
+          view.setStatus(event.decision === 'approved' ? 'approved' : 'denied');
           break;
         }
         case 'tool_result': {
           const view = card(event);
-          view.state.textContent = !event.error
-            ? 'done'
-            : event.error.code === 'tool_denied'
-              ? 'denied'
-              : 'error';
+          view.approval?.remove();
+          const denied = event.error?.code === 'tool_denied';
+          view.setStatus(!event.error ? 'done' : denied ? 'denied' : 'error');
           const list = element('ul', 'tool-result');
-          const lines = event.error
-            ? [`${event.error.code}: ${event.error.message}`]
-            : summarize(event.result);
+          const lines = event.error ? [describeToolError(event.error)] : summarizeResult(event.result);
           for (const line of lines) list.append(element('li', undefined, line));
           view.root.append(list);
           break;
         }
         case 'error':
-          add(element('p', 'error', event.message));
+          add(element('p', 'error', describeRunError(event.code, event.message)));
           break;
         case 'final': {
           status.remove();
+          turn.removeAttribute('aria-busy');
           turn.dataset.stopReason = event.stop_reason;
           if (event.partial) text?.classList.add('partial');
-          if (event.stop_reason === 'stop') break;
-          const why = endings[event.stop_reason];
-          add(
-            element(
-              'p',
-              'error stopped',
-              why === undefined ? `Stopped: ${event.stop_reason}` : `Stopped: ${why} (${event.stop_reason}).`,
-            ),
-          );
+          if (event.stop_reason === 'stop' && !event.partial) {
+            announce(answer || event.text || 'The answer is complete.');
+            break;
+          }
+          const words = endingWords[event.stop_reason] ?? 'The answer ended early.';
+          add(element('p', event.stop_reason === 'aborted' ? 'ending' : 'ending error', words));
+          announce(words);
+          addRetry();
           break;
         }
+        default:
+          // Later event kinds (an authorization or input request) get their own renderers here.
+          break;
       }
     },
     notice(message) {
       add(element('p', 'error', message));
     },
-    stopped() {
+    lost() {
       status.remove();
+      turn.removeAttribute('aria-busy');
     },
+    runId,
   };
+}
+
+function announce(message) {
+  if (!announcer) return;
+  announcer.textContent = message;
 }
 
 async function freshToken(runId) {
@@ -173,28 +266,34 @@ async function freshToken(runId) {
   return (await response.json()).token;
 }
 
+/** Runs this tab streams, so a broadcast of the same run from another tab is not streamed twice. */
+const streaming = new Set();
+
 /** Streams a run, reconnecting with `last_seq` after a drop so no event shows twice. */
 function streamRun(runId, firstToken, turn) {
+  streaming.add(runId);
   let token = firstToken;
   let lastSeq = 0;
   let failures = 0;
   let finished = false;
-  let socket;
-  const unsent = [];
-  const view = createRunView(turn, (frame) => {
-    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-    else unsent.push(frame);
-  });
+  const view = createRunView(turn, runId);
+  current = runId;
+  setBusy(true);
+
+  const done = () => {
+    finished = true;
+    streaming.delete(runId);
+    if (current === runId) {
+      current = undefined;
+      setBusy(false);
+    }
+  };
 
   const connect = () => {
     const url = new URL('/ws', window.location.href);
     url.protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
     url.search = new URLSearchParams({ run_id: runId, last_seq: String(lastSeq), token }).toString();
     const ws = new WebSocket(url);
-    socket = ws;
-    ws.addEventListener('open', () => {
-      for (const frame of unsent.splice(0)) ws.send(JSON.stringify(frame));
-    });
     ws.addEventListener('message', (message) => {
       let event;
       try {
@@ -204,32 +303,31 @@ function streamRun(runId, firstToken, turn) {
       }
       if (typeof event.seq !== 'number') {
         // A protocol error (a decision refused, say): the socket stays open.
-        view.notice(event.message ?? 'The server refused that.');
+        changing(() => view.notice(describeRunError(event.code, event.message)));
         return;
       }
       if (event.seq <= lastSeq) return;
       lastSeq = event.seq;
       failures = 0;
       if (event.type !== 'final') {
-        view.apply(event);
+        changing(() => view.apply(event));
         return;
       }
       // The run is over whatever rendering it does: no reconnect, and the composer is free again.
-      finished = true;
       try {
-        view.apply(event);
+        changing(() => view.apply(event));
       } finally {
-        setBusy(false);
+        done();
         ws.close();
       }
     });
     ws.addEventListener('close', async () => {
-      if (finished || socket !== ws) return;
+      if (finished) return;
       failures += 1;
       if (failures > 8) {
-        view.notice('Lost the connection. Reload the page to see the answer.');
-        view.stopped();
-        setBusy(false);
+        changing(() => view.notice('Lost the connection. Reload the page to see the answer.'));
+        view.lost();
+        done();
         return;
       }
       await sleep(Math.min(5_000, 250 * 2 ** failures));
@@ -244,54 +342,92 @@ function streamRun(runId, firstToken, turn) {
 function assistantTurn(runId) {
   const turn = element('article', 'turn assistant');
   turn.dataset.runId = runId;
+  turn.setAttribute('aria-label', 'Assistant');
   transcript.append(turn);
   return turn;
 }
 
-function showError(message) {
-  const note = element('p', 'error', message);
-  transcript.append(note);
-  note.scrollIntoView({ block: 'end' });
+function userTurn(text) {
+  transcript.querySelector('.empty')?.remove();
+  const turn = element('article', 'turn user');
+  turn.setAttribute('aria-label', 'You');
+  turn.append(element('p', 'text', text));
+  transcript.append(turn);
 }
 
-composer?.addEventListener('submit', async (submit) => {
-  submit.preventDefault();
-  const field = composer.elements.namedItem('message');
-  const text = field.value.trim();
-  if (text === '') return;
+// Other tabs of the same conversation: a run started here is streamed there too, and back.
+const channel = 'BroadcastChannel' in window ? new BroadcastChannel('steward-chat') : undefined;
+channel?.addEventListener('message', (message) => {
+  const { type, session, runId, text } = message.data ?? {};
+  if (type !== 'run_started' || session !== sessionId || streaming.has(runId)) return;
+  changing(() => userTurn(text));
+  const turn = assistantTurn(runId);
+  freshToken(runId)
+    .then((token) => streamRun(runId, token, turn))
+    .catch(() => turn.append(element('p', 'error', 'Reload the page to see this answer.')));
+});
+
+async function send(text) {
+  if (text === '' || current !== undefined) return;
+  showError('');
   setBusy(true);
   let response;
   try {
-    response = await fetch('/chat/send', {
-      method: 'POST',
-      headers: { accept: 'application/json' },
-      body: new URLSearchParams(new FormData(composer)),
-    });
+    response = await post('/chat/send', { message: text, session_id: sessionId });
   } catch {
-    showError('Could not reach the server.');
+    showError('Could not reach the server. Check your connection and try again.');
     setBusy(false);
     return;
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    showError(body.error?.message ?? `The server answered ${response.status}.`);
+    if (response.status === 401) window.location.assign('/login');
+    showError(body.error?.message ?? describeRunError(body.error?.code, undefined));
     setBusy(false);
     return;
   }
-  field.value = '';
-  transcript.querySelector('.empty')?.remove();
-  const user = element('article', 'turn user');
-  user.append(element('p', 'text', text));
-  transcript.append(user);
+  if (field && field.value.trim() === text) field.value = '';
+  document.getElementById('retry')?.remove();
+  changing(() => userTurn(text));
+  scrollToEnd();
+  channel?.postMessage({ type: 'run_started', session: sessionId, runId: body.run_id, text });
   streamRun(body.run_id, body.token, assistantTurn(body.run_id));
-});
+}
 
-composer?.querySelector('textarea')?.addEventListener('keydown', (key) => {
-  if (key.key === 'Enter' && !key.shiftKey) {
+async function stop() {
+  if (current === undefined) return;
+  if (stopButton) stopButton.disabled = true;
+  await post(`/chat/runs/${encodeURIComponent(current)}/stop`, { session_id: sessionId }).catch(
+    () => undefined,
+  );
+  if (stopButton) stopButton.disabled = false;
+}
+
+composer?.addEventListener('submit', (submit) => {
+  submit.preventDefault();
+  void send(field.value.trim());
+});
+stopButton?.addEventListener('click', () => void stop());
+field?.addEventListener('keydown', (key) => {
+  if (key.key === 'Enter' && !key.shiftKey && !key.isComposing) {
     key.preventDefault();
     composer.requestSubmit();
   }
 });
+document.addEventListener('keydown', (key) => {
+  if (key.key === 'Escape' && current !== undefined) {
+    key.preventDefault();
+    void stop();
+  }
+});
+// The server's Retry form (a failed or stopped last answer): sent like the composer.
+document.getElementById('retry')?.addEventListener('submit', (submit) => {
+  submit.preventDefault();
+  const message = submit.currentTarget.querySelector('input[name="message"]')?.value ?? '';
+  void send(message.trim());
+});
+// The script has its own Stop button; the server's form is for pages without script.
+document.getElementById('stop-form')?.remove();
 
 // A run still going when the page was rendered (a reload mid-answer): stream it again from the
 // start into its turn, replacing what the server could render of it.
@@ -306,3 +442,5 @@ if (active) {
     .then((token) => streamRun(active, token, turn))
     .catch(() => setBusy(false));
 }
+scrollToEnd();
+field?.focus();

@@ -15,7 +15,26 @@ const environmentSchema = z.object({
   SESSION_ABSOLUTE_MS: milliseconds.optional(),
   SECURE_COOKIES: z.enum(['auto', 'true', 'false']).optional(),
   TRUST_PROXY: z.string().min(1).optional(),
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_REDIRECT_URI: z.url().optional(),
+  OIDC_SCOPES: z
+    .string()
+    .regex(/\bopenid\b/, 'must include openid')
+    .optional(),
+  OIDC_AUTHORIZATION_PARAMS: z.string().optional(),
+  OIDC_ROLES_CLAIM: z.string().min(1).optional(),
+  OIDC_PROVIDER_NAME: z.string().min(1).max(60).optional(),
+  ADMIN_USERS: z.string().optional(),
+  STEWARD_DEV_SIGN_IN: z.enum(['true', 'false']).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  MCP_ALLOWED_ORIGINS: z.string().optional(),
+  MCP_ALLOWED_NETWORKS: z.string().optional(),
 });
+
+const list = (value: string | undefined) =>
+  value === undefined ? [] : value.split(/[\s,]+/).filter((item) => item !== '');
 
 /** `true`, `false`, a hop count, or Express's names and addresses (`loopback`, `10.0.0.0/8`). */
 function trustProxy(value: string): boolean | number | string {
@@ -29,9 +48,36 @@ function trustProxy(value: string): boolean | number | string {
  * PostgreSQL, unset for this process's memory. Throws a message naming each bad variable.
  */
 export function hostOptionsFromEnvironment(env: Record<string, string | undefined>): ExpressHostOptions {
-  const parsed = environmentSchema.safeParse(env);
+  const parsed = environmentSchema
+    .refine((value) => value.OIDC_ISSUER === undefined || value.OIDC_CLIENT_ID !== undefined, {
+      path: ['OIDC_CLIENT_ID'],
+      message: 'is needed with OIDC_ISSUER',
+    })
+    .safeParse(env);
   if (!parsed.success) throw new Error(`Invalid environment: ${z.prettifyError(parsed.error)}`);
   const config = parsed.data;
+  const oidc: ExpressHostOptions['oidc'] =
+    config.OIDC_ISSUER === undefined
+      ? undefined
+      : {
+          issuer: config.OIDC_ISSUER,
+          clientId: config.OIDC_CLIENT_ID as string,
+          ...(config.OIDC_CLIENT_SECRET === undefined ? {} : { clientSecret: config.OIDC_CLIENT_SECRET }),
+          ...(config.OIDC_REDIRECT_URI === undefined ? {} : { redirectUris: [config.OIDC_REDIRECT_URI] }),
+          ...(config.OIDC_SCOPES === undefined ? {} : { scopes: config.OIDC_SCOPES }),
+          ...(config.OIDC_AUTHORIZATION_PARAMS === undefined
+            ? {}
+            : {
+                authorizationParams: Object.fromEntries(
+                  new URLSearchParams(config.OIDC_AUTHORIZATION_PARAMS),
+                ),
+              }),
+          ...(config.OIDC_ROLES_CLAIM === undefined ? {} : { rolesClaim: config.OIDC_ROLES_CLAIM }),
+          ...(config.OIDC_PROVIDER_NAME === undefined ? {} : { providerName: config.OIDC_PROVIDER_NAME }),
+          adminUsers: list(config.ADMIN_USERS),
+        };
+  const origins = list(config.MCP_ALLOWED_ORIGINS);
+  const networks = list(config.MCP_ALLOWED_NETWORKS);
   const url = config.SESSION_STORE_URL;
   const store: SessionStoreOptions | undefined =
     url === undefined
@@ -59,5 +105,11 @@ export function hostOptionsFromEnvironment(env: Record<string, string | undefine
     },
     ...(secure === undefined ? {} : { secureCookies: secure === 'auto' ? 'auto' : secure === 'true' }),
     ...(config.TRUST_PROXY === undefined ? {} : { trustProxy: trustProxy(config.TRUST_PROXY) }),
+    ...(oidc === undefined ? {} : { oidc }),
+    ...(config.STEWARD_DEV_SIGN_IN === 'true' ? { devSignIn: true } : {}),
+    ...(config.DATABASE_URL === undefined ? {} : { databaseUrl: config.DATABASE_URL }),
+    ...(origins.length === 0 && networks.length === 0
+      ? {}
+      : { mcpRegistrations: { allowedOrigins: origins, allowedNetworks: networks } }),
   };
 }

@@ -1,21 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Assistant } from '@steward/core';
+import { Assistant, type Storage } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
+import { type IdentityProvider, startIdentityProvider } from '@steward/example-identity-provider';
 import { startGmailServer } from '@steward/example-mcp-gmail';
 import {
   createMcpRegistry,
   createServiceTokenSigner,
   type McpRegistrationPolicy,
   type McpRegistry,
+  type McpServerRegistration,
 } from '@steward/mcp';
+import { createPostgresStorage } from '@steward/storage-postgres';
 import { type MockOpenAIServer, startMockOpenAI } from '@steward/testing';
 import { type Authenticator, attachWebSocket, createJwtAuth, createStewardApi } from '@steward/transport-ws';
 import type { Express } from 'express';
 import { SignJWT } from 'jose';
+import { type CalendarServer, startCalendarServer } from './calendar-server.ts';
 import { createHostApp } from './frontend/app.ts';
+import { createInProcessBackend } from './frontend/backend.ts';
 import { createWebSessionStore, type SessionStoreOptions } from './frontend/session-store.ts';
+import { createInMemoryHostStore, type HostStore } from './identity/host-store.ts';
+import { createOidcSignIn, type OidcOptions } from './identity/oidc.ts';
+import { createPostgresHostStore } from './identity/postgres-host-store.ts';
+import { createInMemoryRefreshTokenStore, type RefreshTokenStore } from './identity/refresh-tokens.ts';
 import { gmailModelReply } from './scripted-model.ts';
 
 /** Options of {@link startExpressHost}. Every secret defaults to a random one per process. */
@@ -42,10 +51,25 @@ export interface ExpressHostOptions {
   _internal?: { now?: () => number };
   /**
    * What admins may register through `POST /api/v1/tools/register`: the registry's
-   * `registrations` policy (origins, non-public networks). Default: nothing. The Gmail mock is
-   * the operator's own server, configured in code, and needs no entry here.
+   * `registrations` policy (origins, non-public networks). Default: the demo calendar's origin
+   * and address (see `demoCalendar`), nothing else. The Gmail mock is the operator's own server,
+   * configured in code, and needs no entry here.
    */
   mcpRegistrations?: McpRegistrationPolicy;
+  /**
+   * Sign-in: `'built-in'` (the default) starts the demo identity provider in this process (alice,
+   * bob and admin); OIDC options sign in with any other provider; `false` turns OIDC off (only
+   * the development sign-in, if on, remains).
+   */
+  oidc?: 'built-in' | (Omit<OidcOptions, 'redirectUris'> & { redirectUris?: readonly string[] }) | false;
+  /** The development sign-in: any name, no password. Only behind this explicit flag. Default false. */
+  devSignIn?: boolean;
+  /** PostgreSQL for Steward's storage and the host's users and conversation lists. Default: memory. */
+  databaseUrl?: string;
+  /** Start the demo calendar MCP server, for admins to register from the page. Default true. */
+  demoCalendar?: boolean;
+  /** Where OIDC refresh tokens are kept. Default: encrypted in this process's memory. */
+  refreshTokens?: RefreshTokenStore;
 }
 
 /** The running system: the pages and API on one port, the mock model and the Gmail mock beside it. */
@@ -58,8 +82,14 @@ export interface ExpressHost {
   readonly registry: McpRegistry;
   readonly gmail: Awaited<ReturnType<typeof startGmailServer>>;
   readonly model: MockOpenAIServer;
+  /** The demo calendar MCP server (unregistered until an admin registers it), when started. */
+  readonly calendar?: CalendarServer;
+  /** The built-in identity provider, when it runs. */
+  readonly identityProvider?: IdentityProvider;
+  readonly store: HostStore;
+  readonly refreshTokens: RefreshTokenStore;
   /** A user JWT for the API, as an OIDC provider would issue one (HS256 with the JWT secret). */
-  userToken(userId: string): Promise<string>;
+  userToken(userId: string, roles?: readonly string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -88,6 +118,15 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     const serviceKey = randomSecret();
     const gmail = await startGmailServer({ auth: { secret: serviceKey, issuer: 'steward' } });
     cleanups.push(() => gmail.stop());
+    const calendar = options.demoCalendar === false ? undefined : await startCalendarServer();
+    if (calendar !== undefined) cleanups.push(() => calendar.stop());
+    // Admins may register the demo calendar (a loopback server, so its address is allowed too).
+    const policy: McpRegistrationPolicy =
+      options.mcpRegistrations ??
+      (calendar === undefined
+        ? {}
+        : { allowedOrigins: [new URL(calendar.mcpUrl).origin], allowedNetworks: ['127.0.0.1'] });
+    const signer = createServiceTokenSigner({ issuer: 'steward', key: serviceKey });
     const registry = createMcpRegistry({
       servers: [
         {
@@ -99,8 +138,8 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
           serviceAuth: {},
         },
       ],
-      serviceAuth: { signer: createServiceTokenSigner({ issuer: 'steward', key: serviceKey }) },
-      ...(options.mcpRegistrations === undefined ? {} : { registrations: options.mcpRegistrations }),
+      serviceAuth: { signer },
+      registrations: policy,
     });
     cleanups.push(() => registry.close());
     await registry.ready();
@@ -108,9 +147,23 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     if (status?.state !== 'connected')
       throw new Error(`The Gmail MCP server did not connect: ${status?.lastError ?? status?.state}`);
 
+    let storage: Storage | undefined;
+    let store: HostStore;
+    if (options.databaseUrl === undefined) store = createInMemoryHostStore();
+    else {
+      const postgres = createPostgresStorage({ connectionString: options.databaseUrl });
+      cleanups.push(() => postgres.close());
+      await postgres.migrate();
+      storage = postgres;
+      store = await createPostgresHostStore({ url: options.databaseUrl });
+    }
+    cleanups.push(() => store.close());
+    const refreshTokens = options.refreshTokens ?? createInMemoryRefreshTokenStore();
+
     const assistant = new Assistant({
       model: createOpenAIModel({ model: 'gpt-4.1-mini', baseURL: model.baseURL, apiKey: 'mock-key' }),
       tools: [registry],
+      ...(storage === undefined ? {} : { storage }),
       system: 'You are a concise email assistant. Read mail freely; sending mail needs the user’s approval.',
     });
     cleanups.push(async () => assistant.close());
@@ -118,28 +171,27 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     const jwtSecret = options.jwtSecret ?? randomSecret();
     const auth = createJwtAuth({ secret: jwtSecret });
     const api = createStewardApi({ assistant, auth, tools: registry });
+    const key = new TextEncoder().encode(jwtSecret);
+    const userToken = (userId: string, roles: readonly string[] = []) =>
+      new SignJWT(roles.length === 0 ? {} : { roles: [...roles] })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key);
     const now = options._internal?.now;
     const sessionStore = await createWebSessionStore(
       options.sessions?.store,
       now === undefined ? {} : { now },
     );
     cleanups.push(() => sessionStore.close());
-    const app = createHostApp({
-      assistant,
-      auth,
-      api,
-      sessionSecret: options.sessionSecret ?? randomSecret(),
-      sessionStore: sessionStore.store,
-      ...(options.sessions?.idleMs === undefined ? {} : { sessionIdleMs: options.sessions.idleMs }),
-      ...(options.sessions?.absoluteMs === undefined
-        ? {}
-        : { sessionAbsoluteMs: options.sessions.absoluteMs }),
-      ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
-      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-      ...(now === undefined ? {} : { _internal: { now } }),
-      ...(options.formWaitMs === undefined ? {} : { formWaitMs: options.formWaitMs }),
+
+    // Listen first: the sign-in's redirect URIs name the port.
+    let app: Express | undefined;
+    const server = createServer((request, response) => {
+      if (app === undefined) response.writeHead(503).end();
+      else app(request, response);
     });
-    const server = createServer(app);
     const detach = attachWebSocket(server, api);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -153,24 +205,110 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       });
     });
     const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const key = new TextEncoder().encode(jwtSecret);
+    const hostName = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${hostName}:${address.port}`;
+    const origins = [...new Set([url, `http://localhost:${address.port}`])];
+
+    let identityProvider: IdentityProvider | undefined;
+    let oidcOptions: OidcOptions | undefined;
+    if (options.oidc === undefined || options.oidc === 'built-in') {
+      const clientSecret = randomSecret();
+      identityProvider = await startIdentityProvider({
+        clients: [
+          {
+            clientId: 'steward-express-host',
+            clientSecret,
+            clientName: 'Steward',
+            redirectUris: origins.map((origin) => `${origin}/auth/callback`),
+            postLogoutRedirectUris: origins.map((origin) => `${origin}/login`),
+          },
+        ],
+        // A confidential web client gets its refresh token without a consent prompt at every sign-in.
+        refreshTokens: 'confidential',
+      });
+      cleanups.push(() => (identityProvider as IdentityProvider).stop());
+      oidcOptions = {
+        issuer: identityProvider.issuer,
+        clientId: 'steward-express-host',
+        clientSecret,
+        redirectUris: origins.map((origin) => `${origin}/auth/callback`),
+        scopes: 'openid profile email roles offline_access',
+        providerName: 'Steward ID',
+      };
+    } else if (options.oidc !== false) {
+      oidcOptions = {
+        ...options.oidc,
+        redirectUris: options.oidc.redirectUris ?? origins.map((origin) => `${origin}/auth/callback`),
+      };
+    }
+
+    const probeTimeoutMs = 5_000;
+    app = createHostApp({
+      backend: createInProcessBackend(assistant, auth),
+      api,
+      callApi: async (userId, roles, path, body) =>
+        api.fetch(
+          new Request(`${url}${path}`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${await userToken(userId, roles)}`,
+              'content-type': 'application/json',
+            },
+            body: JSON.stringify(body),
+          }),
+        ),
+      registry,
+      testServer: async (registration) => {
+        if (registry.status().some((server) => server.name === registration.name))
+          throw Object.assign(new Error('A server of that name is registered already'), {
+            details: { issues: [{ path: ['name'], message: 'is taken by a registered server' }] },
+          });
+        // A throwaway registry under the same policy: the same checks as registering, nothing kept.
+        const probe = createMcpRegistry({
+          registrations: policy,
+          serviceAuth: { signer },
+          connectTimeoutMs: probeTimeoutMs,
+        });
+        try {
+          await probe.register(registration as unknown as McpServerRegistration);
+          const probed = probe.status()[0];
+          if (probed?.state !== 'connected')
+            throw new Error(`Could not connect: ${probed?.lastError ?? 'no answer'}`);
+          return await probe.listTools();
+        } finally {
+          await probe.close();
+        }
+      },
+      allowedOrigins: policy.allowedOrigins ?? [],
+      store,
+      refreshTokens,
+      ...(oidcOptions === undefined ? {} : { oidc: createOidcSignIn(oidcOptions) }),
+      devSignIn: options.devSignIn ?? false,
+      sessionSecret: options.sessionSecret ?? randomSecret(),
+      sessionStore: sessionStore.store,
+      ...(options.sessions?.idleMs === undefined ? {} : { sessionIdleMs: options.sessions.idleMs }),
+      ...(options.sessions?.absoluteMs === undefined
+        ? {}
+        : { sessionAbsoluteMs: options.sessions.absoluteMs }),
+      ...(options.secureCookies === undefined ? {} : { secureCookies: options.secureCookies }),
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...(now === undefined ? {} : { _internal: { now } }),
+      ...(options.formWaitMs === undefined ? {} : { formWaitMs: options.formWaitMs }),
+    });
 
     return {
-      url: `http://${host}:${address.port}`,
+      url,
       app,
       assistant,
       auth,
       registry,
       gmail,
       model,
-      userToken: (userId) =>
-        new SignJWT({})
-          .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-          .setSubject(userId)
-          .setIssuedAt()
-          .setExpirationTime('1h')
-          .sign(key),
+      ...(calendar === undefined ? {} : { calendar }),
+      ...(identityProvider === undefined ? {} : { identityProvider }),
+      store,
+      refreshTokens,
+      userToken,
       stop,
     };
   } catch (error) {

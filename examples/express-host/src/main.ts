@@ -1,3 +1,4 @@
+import { demoPassword } from '@steward/example-identity-provider';
 import { hostOptionsFromEnvironment } from './environment.ts';
 import { startExpressHost } from './host.ts';
 import { runWalkthrough } from './walkthrough.ts';
@@ -34,7 +35,11 @@ if (once) {
 
 const browserUrl = host.url.replace('://127.0.0.1:', '://localhost:');
 console.log(`
-Steward express host: open ${browserUrl} and sign in with any name.
+Steward express host: open ${browserUrl} and sign in${
+  host.identityProvider === undefined
+    ? '.'
+    : ` as alice, bob or admin (password: ${demoPassword}).\n  sign-in      ${host.identityProvider.issuer} (the demo's OpenID Connect provider)`
+}
   chat pages   ${browserUrl}/chat (server-rendered, streams over ${browserUrl.replace(/^http/, 'ws')}/ws)
   API          ${browserUrl}/api/v1 (JWT; run tokens for the page's streams)
   mock model   ${host.model.baseURL} (scripted: reads and sends mail through the tools)

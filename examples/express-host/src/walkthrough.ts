@@ -1,6 +1,6 @@
 import type { FinalEvent, StewardEvent } from '@steward/core';
 import { createStewardClient, type StewardClient } from '@steward/transport-ws/client';
-import { summarizeToolResult } from './frontend/tool-summary.ts';
+import { summarizeResult as summarizeToolResult } from '../public/tool-words.js';
 import type { ExpressHost } from './host.ts';
 
 /** The walkthrough's two messages: one read, one side effect. */

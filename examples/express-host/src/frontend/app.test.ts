@@ -9,7 +9,13 @@ const sessionSecret = 'a-test-session-secret-of-at-least-32-characters';
 let host: ExpressHost;
 
 beforeAll(async () => {
-  host = await startExpressHost({ chunkDelayMs: 0, sessionSecret, formWaitMs: 10_000 });
+  host = await startExpressHost({
+    devSignIn: true,
+    oidc: false,
+    chunkDelayMs: 0,
+    sessionSecret,
+    formWaitMs: 10_000,
+  });
 });
 afterAll(() => host?.stop());
 
@@ -54,7 +60,7 @@ describe('login', () => {
     expect(cookie).toMatch(/;\s*HttpOnly/i);
     expect(cookie).toMatch(/;\s*SameSite=Lax/i);
     expect(cookie).toMatch(/;\s*Path=\//i);
-    expect(await browser.page('/chat')).toContain('signed in as <b>ann</b>');
+    expect(await browser.page('/chat')).toContain('<span class="who" title="">ann</span>');
   });
 
   it('refuses a login form without its CSRF token, and names with markup', async () => {
@@ -231,7 +237,7 @@ describe('sending email needs the user’s approval', () => {
     const paused = await judy.page('/chat');
     const callId = /name="call_id" value="([^"]+)"/.exec(paused)?.[1];
     expect(callId).toBeDefined();
-    expect(paused).toContain('waiting for your approval');
+    expect(paused).toContain('Waiting for your approval');
     expect(host.gmail.mailbox.sent.length).toBe(sentBefore);
 
     // Another user cannot decide it, even with a valid form of their own.

@@ -1,21 +1,48 @@
 import { fileURLToPath } from 'node:url';
-import { type Assistant, isStewardError } from '@steward/core';
-import { type Authenticator, type StewardApi, toNodeHandler } from '@steward/transport-ws';
+import { isStewardError, type ToolDefinition } from '@steward/core';
+import type { McpRegistry } from '@steward/mcp';
+import { type StewardApi, toNodeHandler } from '@steward/transport-ws';
 import cookieParser from 'cookie-parser';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type session from 'express-session';
+import type { HostStore } from '../identity/host-store.ts';
+import type { OidcSignIn } from '../identity/oidc.ts';
+import type { RefreshTokenStore } from '../identity/refresh-tokens.ts';
+import { createAccountRoutes } from './account-routes.ts';
+import { createAuthRoutes } from './auth-routes.ts';
+import type { ChatBackend } from './backend.ts';
 import { createChatRoutes } from './chat-routes.ts';
 import type { FormErrorCode } from './form-body.ts';
 import { MemorySessionStore } from './memory-session-store.ts';
-import { messagePage } from './pages.ts';
+import { createRouteKit } from './route-kit.ts';
 import { createWebSessions, SessionStoreUnavailableError } from './session.ts';
+import { type ConnectionStatusOf, createToolsRoutes } from './tools-routes.ts';
+import { messagePage } from './views.ts';
 
 /** Options of {@link createHostApp}. */
 export interface HostAppOptions {
-  assistant: Assistant;
-  auth: Authenticator;
+  /** What the pages ask of the orchestrator (in process, or pattern A over its API). */
+  backend: ChatBackend;
   /** The orchestrator API (`createStewardApi`), served under `/api/v1`. */
   api: StewardApi;
+  /** Sends a request to the orchestrator API as a user (the admin form registers servers through it). */
+  callApi: (userId: string, roles: readonly string[], path: string, body: unknown) => Promise<Response>;
+  /** The MCP servers, for the Tools page and the tools' titles. */
+  registry: McpRegistry;
+  /** Connects to a registration without keeping it and lists its tools (the admin form's "test connection"). */
+  testServer: (registration: Record<string, unknown>) => Promise<readonly ToolDefinition[]>;
+  /** The origins admins may register, shown on the form. */
+  allowedOrigins: readonly string[];
+  /** Users and conversation lists. */
+  store: HostStore;
+  /** Where OIDC refresh tokens are kept, server-side. */
+  refreshTokens: RefreshTokenStore;
+  /** OpenID Connect sign-in; without it only the development sign-in (if on) signs anyone in. */
+  oidc?: OidcSignIn;
+  /** The development sign-in (any name, no password). Default false. */
+  devSignIn?: boolean;
+  /** Per-user connection status of a server on the Tools page (OAuth servers). Default: none shown. */
+  connectionStatus?: ConnectionStatusOf;
   /** Signs the session cookie and the CSRF tokens; at least 32 characters. */
   sessionSecret: string;
   /** Where sessions live (`createWebSessionStore`). Default: this process's memory. */
@@ -38,19 +65,27 @@ export interface HostAppOptions {
   _internal?: { now?: () => number };
 }
 
-/** Headers for every page and file: no framing, no sniffing, scripts and styles from this origin only. */
-const pageHeaders: RequestHandler = (request, response, next) => {
-  const host = request.headers.host ?? '';
-  // The page's script opens a WebSocket to this same host.
-  const socket = /^[a-zA-Z0-9.:[\]-]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
-  response.setHeader(
-    'content-security-policy',
-    `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'${socket}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-  );
-  response.setHeader('x-content-type-options', 'nosniff');
-  response.setHeader('referrer-policy', 'same-origin');
-  next();
-};
+/**
+ * Headers for every page and file: no framing, no sniffing, scripts and styles from this origin
+ * only; forms post here, or redirect on to the identity provider (sign-in and sign-out).
+ */
+const pageHeaders =
+  (formOrigins: () => readonly string[]): RequestHandler =>
+  (request, response, next) => {
+    const host = request.headers.host ?? '';
+    // The page's script opens a WebSocket to this same host.
+    const socket = /^[a-zA-Z0-9.:[\]-]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
+    const forms = formOrigins()
+      .map((origin) => ` ${origin}`)
+      .join('');
+    response.setHeader(
+      'content-security-policy',
+      `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'${socket}; form-action 'self'${forms}; frame-ancestors 'none'; base-uri 'none'`,
+    );
+    response.setHeader('x-content-type-options', 'nosniff');
+    response.setHeader('referrer-policy', 'same-origin');
+    next();
+  };
 
 /**
  * What an error that reached the end of the chain means for the caller: the body parser's and
@@ -110,7 +145,11 @@ export function createHostApp(options: HostAppOptions): Express {
     else next();
   });
 
-  app.use(pageHeaders);
+  app.use(pageHeaders(() => options.oidc?.formOrigins() ?? []));
+  const favicon = fileURLToPath(new URL('../../public/favicon.svg', import.meta.url));
+  app.get('/favicon.ico', (_request, response) => {
+    response.type('image/svg+xml').sendFile(favicon, { maxAge: '1d' });
+  });
   app.use(
     '/static',
     express.static(fileURLToPath(new URL('../../public', import.meta.url)), { index: false, maxAge: '5m' }),
@@ -126,12 +165,33 @@ export function createHostApp(options: HostAppOptions): Express {
     now,
   });
   app.use(...sessions.middleware);
+  const kit = createRouteKit(sessions);
+  const toolTitles = async () => {
+    const titles: Record<string, string> = {};
+    for (const tool of await options.registry.listTools().catch(() => [])) {
+      const title = tool.annotations?.title;
+      if (typeof title === 'string' && title !== '') titles[tool.name] = title;
+    }
+    return titles;
+  };
+  const { backend, store, refreshTokens } = options;
   app.use(
-    createChatRoutes({
-      assistant: options.assistant,
-      auth: options.auth,
-      sessions,
-      formWaitMs: options.formWaitMs ?? 20_000,
+    createAuthRoutes({
+      kit,
+      oidc: options.oidc,
+      devSignIn: options.devSignIn ?? false,
+      store,
+      refreshTokens,
+    }),
+    createChatRoutes({ kit, backend, store, formWaitMs: options.formWaitMs ?? 20_000, toolTitles }),
+    createAccountRoutes({ kit, backend, store, refreshTokens, toolTitles }),
+    createToolsRoutes({
+      kit,
+      registry: options.registry,
+      callApi: options.callApi,
+      testServer: options.testServer,
+      allowedOrigins: options.allowedOrigins,
+      ...(options.connectionStatus === undefined ? {} : { connectionStatus: options.connectionStatus }),
     }),
   );
 

@@ -1,12 +1,13 @@
-import { type Assistant, isStewardError } from '@steward/core';
-import type { Authenticator } from '@steward/transport-ws';
-import { type Request, type RequestHandler, type Response, Router } from 'express';
+import { randomUUID } from 'node:crypto';
+import { isStewardError, type RunRecord } from '@steward/core';
+import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
+import type { HostStore } from '../identity/host-store.ts';
+import type { ChatBackend } from './backend.ts';
+import { buildTurns } from './chat-view.ts';
 import { fieldsOf, formBody, refuse } from './form-body.ts';
-import { type ChatView, chatPage, loginPage } from './pages.ts';
-import type { WebSession, WebSessions } from './session.ts';
-import { usernameSchema } from './session.ts';
-import { settleRun } from './settle.ts';
+import { firstIssue, idPattern, type RouteKit, wantsJson } from './route-kit.ts';
+import { messagePage, render } from './views.ts';
 
 // Control characters other than tab and line breaks (a textarea sends \r\n): NUL and friends
 // have no place in a chat message and some storage engines refuse them.
@@ -17,115 +18,105 @@ const messageSchema = z
   .min(1, 'Write a message first')
   .max(4_000, 'At most 4,000 characters')
   .refine((text) => !controlCharacter.test(text), 'Remove the control characters from the message');
+const conversationSchema = z.uuid({ error: 'Not a conversation' });
 const decisionSchema = z.object({
   call_id: z
     .string({ error: 'Choose a call to decide' })
     .min(1, 'Choose a call to decide')
     .max(512, 'Not a call id')
     .regex(/^[\x21-\x7e]+$/, 'Not a call id'),
-  decision: z.enum(['approve', 'deny'], { error: 'Choose approve or deny' }),
+  decision: z.enum(['approve', 'deny', 'always'], { error: 'Choose approve, always or deny' }),
 });
-const problemOf: Partial<Record<string, string>> = {
-  failed: 'The last answer stopped early because of an error.',
-  aborted: 'The last answer was stopped.',
-  interrupted: 'The last answer was interrupted.',
-};
+const live = (run: RunRecord | undefined) => run?.status === 'running' || run?.status === 'awaiting_approval';
 
-const wantsJson = (request: Request) => request.accepts(['html', 'json']) === 'json';
-
-/** The first problem of a failed parse: its message and the field it is about. */
-function firstIssue(error: z.ZodError, fallback: string): { message: string; field: string | undefined } {
-  const issue = error.issues[0];
-  const field = issue?.path[0];
-  return { message: issue?.message ?? fallback, field: typeof field === 'string' ? field : undefined };
-}
-
-/** The login, chat, send and approval routes, over the Assistant directly (Flask's view functions). */
+/** The chat: a conversation's page, sending, approvals, stop and the run token for the page's stream. */
 export function createChatRoutes(options: {
-  assistant: Assistant;
-  auth: Authenticator;
-  sessions: WebSessions;
+  kit: RouteKit;
+  backend: ChatBackend;
+  store: HostStore;
   formWaitMs: number;
+  /** Tool titles by the name the model sees (`gmail__GMAIL_SEND_EMAIL`), from the MCP servers. */
+  toolTitles: () => Promise<Readonly<Record<string, string>>>;
 }): Router {
-  const { assistant, auth, sessions, formWaitMs } = options;
+  const { kit, backend, store, formWaitMs } = options;
+  const { signedIn, noStore, sessions } = kit;
   const router = Router();
 
-  /** Lets only signed-in users through, with their session in `response.locals.session`. */
-  const signedIn: RequestHandler = (request, response, next) => {
-    const session = sessions.read(request);
-    if (session !== undefined) {
-      response.locals.session = session;
-      next();
-    } else if (wantsJson(request)) refuse(request, response, 401, 'unauthorized', 'Sign in first');
-    else response.redirect(303, '/login');
-  };
-  const sessionOf = (response: Response) => response.locals.session as WebSession;
-  const noStore: RequestHandler = (_request, response, next) => {
-    response.setHeader('cache-control', 'no-store');
-    next();
-  };
+  async function renderChat(request: Request, response: Response, sid: string) {
+    const { user } = kit.sessionOf(response);
+    // Scoped to the signed-in user: another user's conversation reads as empty, whatever the id.
+    const [history, conversation, titles] = await Promise.all([
+      backend.history(user, sid),
+      store.getConversation(user, sid),
+      options.toolTitles(),
+    ]);
+    if (conversation === undefined && history.length > 0) {
+      // Deleted from the list: it is gone for the pages.
+      response.status(404).type('html').send(messagePage('Not found', 'That conversation was deleted.'));
+      return;
+    }
+    sessions.open(request, sid);
+    const runIds = [...new Set(history.map((stored) => stored.runId))];
+    const runs = new Map<string, RunRecord>();
+    for (const run of await Promise.all(runIds.map((id) => backend.run(user, id))))
+      if (run !== undefined) runs.set(run.id, run);
+    const last = runs.get(runIds.at(-1) ?? '');
+    const active = live(last) ? last : undefined;
+    const pending =
+      active?.status === 'awaiting_approval'
+        ? (await backend.approvals(user, active.id)).filter((approval) => approval.status === 'pending')
+        : [];
+    const lastUser = [...history].reverse().find((stored) => stored.message.role === 'user')?.message;
+    const failed =
+      last !== undefined && !live(last) && (last.status !== 'completed' || last.partial === true);
+    const frame = kit.frame(request, response, '/chat', conversation?.title ?? 'New conversation');
+    response.type('html').send(
+      render(
+        'chat',
+        { ...frame, refresh: active?.status === 'running' },
+        {
+          heading: conversation?.title ?? 'New conversation',
+          sessionId: sid,
+          selfUrl: `/chat/${sid}`,
+          toolTitles: JSON.stringify(titles),
+          turns: buildTurns(history, runs, pending, titles, active?.id),
+          ...(active === undefined ? {} : { activeRun: { id: active.id, status: active.status } }),
+          ...(failed && lastUser?.role === 'user' ? { retry: lastUser.content } : {}),
+        },
+      ),
+    );
+  }
 
   router.get('/', (request, response) => {
     response.redirect(303, sessions.read(request) === undefined ? '/login' : '/chat');
   });
 
-  router.get('/login', noStore, (request, response) => {
-    if (sessions.read(request) !== undefined) {
-      response.redirect(303, '/chat');
+  router.get('/chat', noStore, signedIn, (request, response) =>
+    renderChat(request, response, kit.sessionOf(response).sid),
+  );
+
+  router.get('/chat/new', noStore, signedIn, (request, response) => {
+    const sid = randomUUID();
+    sessions.open(request, sid);
+    response.redirect(303, `/chat/${sid}`);
+  });
+
+  router.get('/chat/:sid', noStore, signedIn, async (request, response) => {
+    const sid = conversationSchema.safeParse(request.params.sid);
+    if (!sid.success) {
+      response.status(404).type('html').send(messagePage('Not found', 'There is no such conversation.'));
       return;
     }
-    response.type('html').send(loginPage({ csrf: sessions.csrfToken(request, response) }));
+    await renderChat(request, response, sid.data);
   });
 
-  router.post('/login', noStore, formBody, sessions.csrfProtection, async (request, response) => {
-    const raw = fieldsOf(request).username;
-    const username = usernameSchema.safeParse(raw);
-    if (!username.success) {
-      response
-        .status(400)
-        .type('html')
-        .send(
-          loginPage({
-            csrf: sessions.csrfToken(request, response),
-            error: username.error.issues[0]?.message ?? 'Invalid username',
-            ...(typeof raw === 'string' ? { username: raw.slice(0, 64) } : {}),
-          }),
-        );
-      return;
-    }
-    await sessions.start(request, username.data);
-    response.redirect(303, '/chat');
-  });
-
-  router.post('/logout', noStore, formBody, signedIn, sessions.csrfProtection, async (request, response) => {
-    await sessions.end(request, response);
-    response.redirect(303, '/login');
-  });
-
-  router.get('/chat', noStore, signedIn, async (request, response) => {
-    const { user, sid } = sessionOf(response);
-    const scope = { userId: user };
-    // Scoped to the signed-in user: another user's session reads as empty, whatever the id.
-    const history = await assistant.getHistory(sid, scope);
-    const lastRunId = history.at(-1)?.runId;
-    const lastRun = lastRunId === undefined ? undefined : await assistant.getRun(lastRunId, scope);
-    const active =
-      lastRun !== undefined && (lastRun.status === 'running' || lastRun.status === 'awaiting_approval')
-        ? { id: lastRun.id, status: lastRun.status }
-        : undefined;
-    const approvals =
-      lastRun?.status === 'awaiting_approval' ? await assistant.storage.listApprovals(lastRun.id, scope) : [];
-    const problem = lastRun === undefined ? undefined : problemOf[lastRun.status];
-    const view: ChatView = {
-      user,
-      csrf: sessions.csrfToken(request, response),
-      history,
-      pendingApprovals: approvals.filter((approval) => approval.status === 'pending'),
-      ...(active === undefined ? {} : { activeRun: active }),
-      ...(problem === undefined ? {} : { lastRunProblem: problem }),
-    };
-    response.type('html').send(chatPage(view));
-  });
+  /** The conversation a form names (`session_id`), or the one `/chat` opens. */
+  const conversationOf = (request: Request, response: Response): string | undefined => {
+    const field = fieldsOf(request).session_id;
+    if (field === undefined || field === '') return kit.sessionOf(response).sid;
+    const parsed = conversationSchema.safeParse(field);
+    return parsed.success ? parsed.data : undefined;
+  };
 
   router.post(
     '/chat/send',
@@ -134,7 +125,12 @@ export function createChatRoutes(options: {
     signedIn,
     sessions.csrfProtection,
     async (request, response) => {
-      const { user, sid } = sessionOf(response);
+      const { user } = kit.sessionOf(response);
+      const sid = conversationOf(request, response);
+      if (sid === undefined) {
+        refuse(request, response, 400, 'invalid_request', 'Not a conversation', 'session_id');
+        return;
+      }
       const message = messageSchema.safeParse(fieldsOf(request).message);
       if (!message.success) {
         const { message: text } = firstIssue(message.error, 'Invalid message');
@@ -143,36 +139,38 @@ export function createChatRoutes(options: {
       }
       let runId: string;
       try {
-        runId = (await assistant.start({ input: message.data, userId: user, sessionId: sid })).id;
+        runId = (await backend.start(user, sid, message.data)).runId;
       } catch (error) {
-        if (isStewardError(error) && error.code === 'session_busy') {
+        const code = isStewardError(error) ? error.code : undefined;
+        if (code === 'session_busy') {
           refuse(
             request,
             response,
             409,
             'session_busy',
-            'The assistant is still answering. Wait for it first.',
+            'The assistant is still answering. Wait for it, or stop it first.',
           );
           return;
         }
-        if (isStewardError(error) && error.code === 'rate_limited') {
+        if (code === 'rate_limited' || code === 'too_many_active_runs') {
           refuse(request, response, 429, 'rate_limited', 'Too many messages; try again in a minute.');
           return;
         }
-        if (isStewardError(error) && error.code === 'invalid_input') {
-          refuse(request, response, 400, 'invalid_request', 'That message cannot be sent.', 'message');
+        if (code === 'session_not_found') {
+          refuse(request, response, 404, 'not_found', 'There is no such conversation.', 'session_id');
           return;
         }
         throw error;
       }
+      await store.touchConversation(user, sid, message.data);
       if (wantsJson(request)) {
-        // Pattern B: the browser streams the run straight from /ws with a token for this run only.
-        const token = await auth.issueRunToken({ userId: user, runId });
-        response.status(202).json({ run_id: runId, session_id: sid, token });
+        response
+          .status(202)
+          .json({ run_id: runId, session_id: sid, token: await backend.runToken(user, runId) });
         return;
       }
-      await settleRun(assistant, runId, user, formWaitMs);
-      response.redirect(303, '/chat');
+      await backend.settle(user, runId, formWaitMs);
+      response.redirect(303, `/chat/${sid}`);
     },
   );
 
@@ -183,22 +181,29 @@ export function createChatRoutes(options: {
     signedIn,
     sessions.csrfProtection,
     async (request, response) => {
-      const { user, sid } = sessionOf(response);
+      const { user } = kit.sessionOf(response);
       const parsed = decisionSchema.safeParse(fieldsOf(request));
       if (!parsed.success) {
         const { message, field } = firstIssue(parsed.error, 'Invalid decision');
         refuse(request, response, 400, 'invalid_request', message, field);
         return;
       }
-      const scope = { userId: user };
-      const approval = await assistant.storage.getApproval(parsed.data.call_id, scope);
-      if (approval === undefined || approval.sessionId !== sid) {
-        refuse(request, response, 404, 'approval_not_found', 'There is no such approval in this chat.');
+      const approval = await backend.approval(user, parsed.data.call_id);
+      if (approval === undefined) {
+        refuse(
+          request,
+          response,
+          404,
+          'approval_not_found',
+          'There is no such approval in your conversations.',
+        );
         return;
       }
+      const { decision } = parsed.data;
       try {
-        if (parsed.data.decision === 'approve') await assistant.approve(approval.callId, scope);
-        else await assistant.deny(approval.callId, { ...scope, reason: 'denied in the chat page' });
+        await backend.decide(user, approval.callId, decision === 'deny' ? 'deny' : 'approve', {
+          always: decision === 'always',
+        });
       } catch (error) {
         if (
           isStewardError(error) &&
@@ -210,32 +215,52 @@ export function createChatRoutes(options: {
         throw error;
       }
       if (wantsJson(request)) {
-        response.json({ call_id: approval.callId, decision: parsed.data.decision });
+        response.json({ call_id: approval.callId, decision });
         return;
       }
-      await settleRun(assistant, approval.runId, user, formWaitMs);
-      response.redirect(303, '/chat');
+      await backend.settle(user, approval.runId, formWaitMs);
+      response.redirect(303, `/chat/${approval.sessionId}`);
     },
   );
 
-  // A fresh run token for a reconnect after the first one expired (they live five minutes).
+  /** The signed-in user's run, or a 404 (an id no run could have never reaches storage). */
+  async function runOf(request: Request, response: Response): Promise<RunRecord | undefined> {
+    const runId = String(request.params.runId);
+    const run = idPattern.test(runId) ? await backend.run(kit.sessionOf(response).user, runId) : undefined;
+    if (run === undefined) refuse(request, response, 404, 'not_found', 'There is no such answer.');
+    return run;
+  }
+
+  // A fresh run token for a reconnect after the first one expired (they live five minutes), or
+  // for another tab that streams the same run.
   router.post(
     '/chat/runs/:runId/token',
     noStore,
     signedIn,
     sessions.csrfProtection,
     async (request, response) => {
-      const { user, sid } = sessionOf(response);
-      const runId = String(request.params.runId);
-      // An id no run could have is simply not found, before any storage sees it.
-      const run = /^[\x21-\x7e]{1,200}$/.test(runId)
-        ? await assistant.getRun(runId, { userId: user })
-        : undefined;
-      if (run === undefined || run.sessionId !== sid) {
-        refuse(request, response, 404, 'not_found', `Run ${runId} does not exist`);
+      const run = await runOf(request, response);
+      if (run === undefined) return;
+      response.json({ run_id: run.id, token: await backend.runToken(run.userId, run.id) });
+    },
+  );
+
+  router.post(
+    '/chat/runs/:runId/stop',
+    noStore,
+    formBody,
+    signedIn,
+    sessions.csrfProtection,
+    async (request, response) => {
+      const run = await runOf(request, response);
+      if (run === undefined) return;
+      await backend.stop(run.userId, run.id);
+      if (wantsJson(request)) {
+        response.status(202).json({ run_id: run.id, stopping: true });
         return;
       }
-      response.json({ run_id: runId, token: await auth.issueRunToken({ userId: user, runId }) });
+      await backend.settle(run.userId, run.id, formWaitMs);
+      response.redirect(303, `/chat/${run.sessionId}`);
     },
   );
 

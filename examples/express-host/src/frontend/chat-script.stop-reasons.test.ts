@@ -1,5 +1,6 @@
 import { type StewardEvent, type StopReason, stewardEventSchema } from '@steward/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { endingWords } from '../../public/tool-words.js';
 import { type ExpressHost, startExpressHost } from '../host.ts';
 import { openChat, openWindows, until } from './chat-harness.ts';
 import { TestBrowser } from './test-browser.ts';
@@ -13,7 +14,7 @@ const stopReasons = (finalSchema?.shape as { stop_reason: { options: readonly St
 let host: ExpressHost;
 beforeAll(async () => {
   // Slow enough chunks that a test can stop a real run while it streams.
-  host = await startExpressHost({ chunkDelayMs: 40 });
+  host = await startExpressHost({ devSignIn: true, oidc: false, chunkDelayMs: 40 });
 });
 afterEach(async () => {
   for (const window of openWindows.splice(0)) await window.happyDOM.close();
@@ -129,9 +130,11 @@ describe('public/chat.js at the end of a run', () => {
       expect(turn?.getAttribute('data-stop-reason')).toBe(reason);
       expect(turn?.querySelector('.text')?.textContent).toBe('Half an answer');
       expect(turn?.querySelector('.text')?.classList.contains('partial')).toBe(partial);
-      const stopped = turn?.querySelector('.stopped')?.textContent;
-      if (reason === 'stop') expect(stopped).toBeUndefined();
-      else expect(stopped).toMatch(new RegExp(`^Stopped: .*${reason}`));
+      // Each reason in the user's words (core's newer reasons read as an early end), with Retry.
+      const ending = turn?.querySelector('.ending')?.textContent;
+      if (reason === 'stop' && !partial) expect(ending).toBeUndefined();
+      else expect(ending).toBe(endingWords[reason] ?? 'The answer ended early.');
+      expect(turn?.querySelector('.retry-button') != null).toBe(!(reason === 'stop' && !partial));
       // The socket closed after final: a reconnect would have planned its back-off by now (the
       // close listener runs synchronously), and that back-off is the script's only timer.
       expect(timers).toEqual([]);
@@ -146,9 +149,7 @@ describe('public/chat.js at the end of a run', () => {
     const runId = chat.lastTurn()?.getAttribute('data-run-id') ?? '';
     await host.assistant.stop(runId, { userId: 'stop-real' });
     await until(() => !chat.busy(), 'the composer to be free again');
-    expect(chat.lastTurn()?.querySelector('.stopped')?.textContent).toBe(
-      'Stopped: the answer was stopped (aborted).',
-    );
+    expect(chat.lastTurn()?.querySelector('.ending')?.textContent).toBe('Stopped.');
     expect(chat.lastTurn()?.querySelector('.status')).toBeNull();
   });
 });

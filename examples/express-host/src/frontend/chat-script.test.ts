@@ -6,7 +6,7 @@ import { TestBrowser } from './test-browser.ts';
 let host: ExpressHost;
 
 beforeAll(async () => {
-  host = await startExpressHost({ chunkDelayMs: 1 });
+  host = await startExpressHost({ devSignIn: true, oidc: false, chunkDelayMs: 1 });
 });
 afterEach(async () => {
   for (const window of openWindows.splice(0)) await window.happyDOM.close();
@@ -30,14 +30,15 @@ describe('public/chat.js', () => {
     await until(() => chat.lastTurn()?.querySelector('.status') === null, 'the final event');
     const turn = chat.lastTurn();
     expect(chat.document.querySelector('article.user')?.textContent).toBe("What's in my inbox?");
-    expect(turn?.querySelector('.tool-name')?.textContent).toBe('gmail__GMAIL_FETCH_EMAILS');
-    expect(turn?.querySelector('.tool-status')?.textContent).toBe('done');
+    expect(turn?.querySelector('.tool-title')?.textContent).toBe('Fetch emails');
+    expect(turn?.querySelector('.tool-server')?.textContent).toBe('Gmail');
+    expect(turn?.querySelector('.tool-status')?.textContent).toBe('Done');
     expect(turn?.querySelectorAll('.tool-result li')).toHaveLength(6);
 
     const sentBefore = host.gmail.mailbox.sent.length;
     chat.send('Send an email to ada@engine.example saying the page works');
     await until(() => chat.lastTurn()?.querySelector('.approval button') != null, 'the Approve button');
-    expect(chat.lastTurn()?.querySelector('.tool-status')?.textContent).toBe('waiting for your approval');
+    expect(chat.lastTurn()?.querySelector('.tool-status')?.textContent).toBe('Waiting for your approval');
     expect(host.gmail.mailbox.sent.length).toBe(sentBefore);
     chat.click('.approval button');
     await until(() => chat.lastTurn()?.textContent?.includes('Done: the email is sent') === true, 'the send');
@@ -94,9 +95,9 @@ describe('public/chat.js', () => {
     );
     // The server-rendered form was replaced by the live card: one card, no duplicate.
     expect(chat.lastTurn()?.querySelectorAll('.tool-card')).toHaveLength(1);
-    chat.click('.approval button.secondary');
+    chat.click('.approval button:last-child');
     await until(() => chat.lastTurn()?.textContent?.includes('I did not send it') === true, 'the reply');
-    expect(chat.lastTurn()?.querySelector('.tool-status')?.textContent).toBe('denied');
+    expect(chat.lastTurn()?.querySelector('.tool-status')?.textContent).toBe('Denied');
     expect(host.gmail.mailbox.sent.length).toBe(sentBefore);
   });
 });

@@ -1,5 +1,5 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import { messagePage } from './pages.ts';
+import { messagePage } from './views.ts';
 
 const wantsJson = (request: Request) => request.accepts(['html', 'json']) === 'json';
 

@@ -6,7 +6,7 @@ import { TestBrowser } from './test-browser.ts';
 // a missing or invalid field, 415 for a body type it does not take, 403 for CSRF), never a 500.
 let host: ExpressHost;
 beforeAll(async () => {
-  host = await startExpressHost({ chunkDelayMs: 0, formWaitMs: 5_000 });
+  host = await startExpressHost({ devSignIn: true, oidc: false, chunkDelayMs: 0, formWaitMs: 5_000 });
 });
 afterAll(() => host?.stop());
 

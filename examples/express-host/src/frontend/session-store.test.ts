@@ -79,6 +79,8 @@ describe('createWebSessionStore', () => {
   it('answers 503 while Redis is unreachable, and the process carries on', async () => {
     const proxy = await redisProxy();
     const host = await startExpressHost({
+      devSignIn: true,
+      oidc: false,
       chunkDelayMs: 0,
       sessions: { store: { type: 'redis', url: proxy.url, prefix } },
     });

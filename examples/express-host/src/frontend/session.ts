@@ -8,25 +8,51 @@ import { z } from 'zod';
 export interface WebSession {
   /** The user id every Steward call is scoped to. */
   readonly user: string;
-  /** The Steward session this login chats in. */
+  /** The conversation (Steward session) `/chat` opens: a new one at sign-in, then the last one opened. */
   readonly sid: string;
   /** When the user signed in (epoch milliseconds). */
   readonly signedInAt: number;
+  /** Their name, as the identity provider gave it. */
+  readonly name: string;
+  readonly email?: string;
+  /** `admin` may register MCP servers. */
+  readonly roles: readonly string[];
+  /** The ID token, kept server-side for the provider's sign-out (`id_token_hint`). */
+  readonly idToken?: string;
 }
+
+/** Who signs in: what {@link WebSessions.start} records. */
+export type SignedInUser = Omit<WebSession, 'sid' | 'signedInAt'>;
 
 declare module 'express-session' {
   interface SessionData {
     user: string;
     sid: string;
     signedInAt: number;
+    name: string;
+    email?: string;
+    roles: string[];
+    idToken?: string;
+    /** An OpenID Connect sign-in under way: state, nonce and PKCE verifier until the callback. */
+    signIn?: {
+      state: string;
+      nonce: string;
+      codeVerifier: string;
+      redirectUri: string;
+      startedAt: number;
+    };
   }
 }
 
 // What the store hands back is checked like any other stored row.
 const sessionSchema = z.object({
-  user: z.string().min(1).max(64),
+  user: z.string().min(1).max(256),
   sid: z.uuid(),
   signedInAt: z.number().int().positive(),
+  name: z.string().min(1).max(256),
+  email: z.string().max(320).optional(),
+  roles: z.array(z.string().max(64)).max(50),
+  idToken: z.string().max(16_384).optional(),
 });
 
 /** Usernames of the demo login: no password, but no markup or spaces either. */
@@ -62,7 +88,9 @@ export interface WebSessions {
   readonly middleware: readonly RequestHandler[];
   read(request: Request): WebSession | undefined;
   /** Signs the user in with a fresh session id and a fresh Steward session. */
-  start(request: Request, user: string): Promise<WebSession>;
+  start(request: Request, user: SignedInUser): Promise<WebSession>;
+  /** Makes `sid` the conversation `/chat` opens. */
+  open(request: Request, sid: string): void;
   /** Signs out: the session is deleted from the store, so no copy of the cookie opens it again. */
   end(request: Request, response: Response): Promise<void>;
   /** The per-session CSRF token for forms (set in its own cookie too: double submit). */
@@ -118,9 +146,13 @@ export function createWebSessions(options: WebSessionOptions): WebSessions {
       user: stored.user,
       sid: stored.sid,
       signedInAt: stored.signedInAt,
+      name: stored.name,
+      email: stored.email,
+      roles: stored.roles,
+      idToken: stored.idToken,
     });
     if (!parsed.success || now() - parsed.data.signedInAt >= absoluteMs) return undefined;
-    return parsed.data;
+    return parsed.data as WebSession;
   };
 
   // A session past its absolute lifetime (or one the store returned in a shape it never wrote)
@@ -170,8 +202,8 @@ export function createWebSessions(options: WebSessionOptions): WebSessions {
             reject(new SessionStoreUnavailableError(error));
             return;
           }
-          const started: WebSession = { user, sid: randomUUID(), signedInAt: now() };
-          Object.assign(request.session, started);
+          const started: WebSession = { ...user, sid: randomUUID(), signedInAt: now() };
+          Object.assign(request.session, { ...started, roles: [...started.roles] });
           // Saved before the redirect, so the next request finds it on any host sharing the store.
           request.session.save((saveError?: unknown) =>
             failed(saveError) ? reject(new SessionStoreUnavailableError(saveError)) : resolve(started),
@@ -199,6 +231,9 @@ export function createWebSessions(options: WebSessionOptions): WebSessions {
           else clear();
         });
       }),
+    open: (request, sid) => {
+      if (request.session !== undefined) request.session.sid = sid;
+    },
     csrfToken: (request, response) => csrfOf(request).generateCsrfToken(request, response),
     csrfProtection: (request, response, next) =>
       csrfOf(request).doubleCsrfProtection(request, response, next),

@@ -1,0 +1,133 @@
+import type { ApprovalRecord, RunRecord, StoredMessage, ToolCall } from '@steward/core';
+import {
+  describeToolError,
+  endingWords,
+  statusWords,
+  summarizeArguments,
+  summarizeResult,
+  toolTitle,
+} from '../../public/tool-words.js';
+
+/** One tool card as the page renders it. */
+export interface ToolCardView {
+  readonly callId: string;
+  readonly title: string;
+  readonly server: string;
+  readonly statusKey: string;
+  readonly status: string;
+  readonly args: readonly [string, string][];
+  readonly rawArgs: string;
+  readonly result?: readonly string[];
+  readonly approval: boolean;
+}
+
+/** A user message and the assistant's answer to it (text and tool cards, in order). */
+export interface TurnView {
+  readonly user?: string;
+  readonly runId?: string;
+  readonly live: boolean;
+  readonly parts: readonly { text?: string; partial?: boolean; card?: ToolCardView }[];
+  readonly ending?: { readonly reason: string; readonly text: string; readonly problem: boolean };
+}
+
+interface ToolResultMessage {
+  content: string;
+  result?: unknown;
+  isError?: boolean;
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** The stored tool message's structured result, or its text read back as JSON when it has none. */
+export function toolMessageResult(message: { content: string; result?: unknown }): unknown {
+  return message.result !== undefined ? message.result : parsed(message.content);
+}
+
+function card(
+  call: ToolCall,
+  result: ToolResultMessage | undefined,
+  pending: boolean,
+  titles: Readonly<Record<string, string>>,
+): ToolCardView {
+  const args = parsed(call.arguments);
+  const { title, server } = toolTitle(call.name, titles[call.name]);
+  const outcome = result === undefined ? undefined : toolMessageResult(result);
+  const error = result?.isError === true ? (outcome as { error?: { code?: string } }).error : undefined;
+  const statusKey = pending
+    ? 'waiting'
+    : result === undefined
+      ? 'no_result'
+      : result.isError !== true
+        ? 'done'
+        : error?.code === 'tool_denied'
+          ? 'denied'
+          : 'error';
+  return {
+    callId: call.callId,
+    title,
+    server,
+    statusKey,
+    status: statusWords[statusKey] ?? statusKey,
+    args: summarizeArguments(args),
+    rawArgs: typeof args === 'string' ? args : JSON.stringify(args, null, 2),
+    ...(result === undefined
+      ? {}
+      : { result: result.isError === true ? [describeToolError(error)] : summarizeResult(outcome) }),
+    approval: pending,
+  };
+}
+
+/** How a run that ended other than normally reads at its end. */
+function endingOf(run: RunRecord | undefined): TurnView['ending'] {
+  if (run === undefined || run.status === 'running' || run.status === 'awaiting_approval') return undefined;
+  const reason = run.stopReason ?? (run.status === 'completed' ? 'stop' : run.status);
+  if (reason === 'stop') return undefined;
+  return {
+    reason,
+    text: endingWords[reason] ?? 'The answer ended early.',
+    problem: reason !== 'aborted',
+  };
+}
+
+/** The conversation's turns from its stored messages, the runs' records and the pending approvals. */
+export function buildTurns(
+  history: readonly StoredMessage[],
+  runs: ReadonlyMap<string, RunRecord>,
+  pending: readonly ApprovalRecord[],
+  titles: Readonly<Record<string, string>>,
+  activeRunId: string | undefined,
+): TurnView[] {
+  const groups: { runId: string; messages: StoredMessage[] }[] = [];
+  for (const stored of history) {
+    const last = groups.at(-1);
+    if (last !== undefined && last.runId === stored.runId) last.messages.push(stored);
+    else groups.push({ runId: stored.runId, messages: [stored] });
+  }
+  const waiting = new Set(pending.map((approval) => approval.callId));
+  return groups.map(({ runId, messages }) => {
+    const results = new Map<string, ToolResultMessage>();
+    for (const { message } of messages) if (message.role === 'tool') results.set(message.callId, message);
+    const user = messages.find(({ message }) => message.role === 'user')?.message;
+    const parts: { text?: string; partial?: boolean; card?: ToolCardView }[] = [];
+    for (const { message } of messages) {
+      if (message.role !== 'assistant') continue;
+      if (message.content !== '') parts.push({ text: message.content, partial: message.partial === true });
+      for (const call of message.toolCalls ?? [])
+        parts.push({ card: card(call, results.get(call.callId), waiting.has(call.callId), titles) });
+    }
+    const ending = endingOf(runs.get(runId));
+    return {
+      ...(user?.role === 'user' ? { user: user.content } : {}),
+      runId,
+      live: runId === activeRunId,
+      parts,
+      ...(ending === undefined ? {} : { ending }),
+    };
+  });
+}

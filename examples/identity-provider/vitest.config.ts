@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// Generous limits: CI runs every project at once on two cores, and several tests start
+// databases (PGlite), servers or child processes. Timing targets live in `npm run bench`.
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
