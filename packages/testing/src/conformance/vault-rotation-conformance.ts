@@ -75,11 +75,14 @@ export function runVaultRotationConformance(create: () => Promise<VaultStore> | 
     expect(await app.rotate()).toEqual({ keyId: 'new', rewrapped: 0, skipped: 0, failed: 0 });
   });
 
-  it('pages past a record it cannot unwrap, re-wraps the rest and reports it', async () => {
+  it('pages through every owner, past a record it cannot unwrap, re-wraps the rest and reports it', async () => {
     const store = await create();
     const keys = suiteKeys();
     const before = vaultOver(store, keys.before());
-    for (const name of names) await before.put({ userId: 'alice', kind, name }, value(name));
+    const refs = ['carol', 'alice', 'bob'].flatMap((userId) =>
+      names.slice(0, userId === 'alice' ? 5 : 2).map((name) => ({ userId, kind, name })),
+    );
+    for (const ref of refs) await before.put(ref, value(`${ref.userId}-${ref.name}`));
     const broken = await stored(store, { owner: 'alice', kind, name: 's2' });
     await store.put({ ...broken, wrappedKey: flipBit(broken.wrappedKey, 20) });
 
@@ -91,12 +94,15 @@ export function runVaultRotationConformance(create: () => Promise<VaultStore> | 
     });
     expect(await vault.rotate({ batchSize: 1 })).toEqual({
       keyId: 'new',
-      rewrapped: 4,
+      rewrapped: 8,
       skipped: 0,
       failed: 1,
     });
     expect(warnings).toMatchObject([
       { code: 'vault_error', details: { reason: 'undecryptable', name: 's2' } },
+    ]);
+    expect(await store.listForRotation('new', { limit: 100 })).toMatchObject([
+      { owner: 'alice', name: 's2' },
     ]);
     expect(await vault.rotate({ batchSize: 3 })).toEqual({
       keyId: 'new',
@@ -104,8 +110,8 @@ export function runVaultRotationConformance(create: () => Promise<VaultStore> | 
       skipped: 0,
       failed: 1,
     });
-    for (const name of ['s0', 's1', 's3', 's4']) {
-      expect(await vault.get({ userId: 'alice', kind, name })).toEqual(value(name));
+    for (const ref of refs.filter((each) => each.userId !== 'alice' || each.name !== 's2')) {
+      expect(await vault.get(ref)).toEqual(value(`${ref.userId}-${ref.name}`));
     }
   });
 }
