@@ -5,7 +5,7 @@ import { createEnvironmentKeyProvider } from './environment-key-provider.ts';
 import { createInMemoryVaultStore } from './in-memory-vault-store.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { createTokenVault } from './token-vault.ts';
-import type { VaultStore } from './vault-store.ts';
+import type { VaultRecord, VaultStore } from './vault-store.ts';
 
 const randomKey = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
 const secret = 'ya29.SECRET-ACCESS-TOKEN';
@@ -174,7 +174,7 @@ describe('createTokenVault', () => {
     await vault.put(ref, { access_token: secret });
     const record = await store.get({ owner: 'alice', kind: ref.kind, name: ref.name });
     await store.put({
-      ...(record as never),
+      ...(record as VaultRecord),
       ciphertext: Buffer.from('garbage-of-16-bytes').toString('base64'),
     });
     const returned = [
@@ -182,7 +182,7 @@ describe('createTokenVault', () => {
       await vault.list({ userId: 'alice', kind: ref.kind }),
       await vault.rotate(),
       await thrown(() => vault.get(ref)),
-      await thrown(() => vault.put(ref, { access_token: secret, bad: () => 1 })),
+      await thrown(() => vault.put(ref, { access_token: secret, bad: () => 1 } as never)),
     ];
     for (const value of returned) {
       expect(shown(value)).not.toContain('SECRET');

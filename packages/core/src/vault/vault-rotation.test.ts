@@ -4,6 +4,7 @@ import { createEnvironmentKeyProvider } from './environment-key-provider.ts';
 import { createInMemoryVaultStore } from './in-memory-vault-store.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { createTokenVault } from './token-vault.ts';
+import type { VaultRecord } from './vault-store.ts';
 
 const randomKey = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
 const kind = 'mcp_oauth_tokens';
@@ -56,7 +57,7 @@ describe('TokenVault.rotate', () => {
   it('counts and reports a record it cannot unwrap, and re-wraps the others', async () => {
     const { store, keys } = await storeUnderOldKey(3);
     const broken = await store.get({ owner: 'alice', kind, name: 'server-0' });
-    await store.put({ ...(broken as never), keyId: 'lost' });
+    await store.put({ ...(broken as VaultRecord), keyId: 'lost' });
     const warnings: StewardError[] = [];
     const vault = createTokenVault({ store, keys, onWarning: (warning) => warnings.push(warning) });
     expect(await vault.rotate({ batchSize: 1 })).toEqual({

@@ -3,9 +3,12 @@ import { StewardError } from '../errors/steward-error.ts';
 /** What the vault stores and gives back: JSON (an OAuth token set, a client registration, a string). */
 export type VaultValue = string | number | boolean | null | readonly VaultValue[] | VaultObject;
 
-/** A JSON object in a {@link VaultValue}. */
+/**
+ * A JSON object in a {@link VaultValue}. A property may be `undefined` (so types with optional
+ * properties fit): JSON leaves it out, and it reads back as absent.
+ */
 export interface VaultObject {
-  readonly [key: string]: VaultValue;
+  readonly [key: string]: VaultValue | undefined;
 }
 
 const maxDepth = 64;
