@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createInMemoryVaultStore } from './in-memory-vault-store.ts';
@@ -142,5 +143,17 @@ describe('a KMS-shaped key provider (the docs’ Vault transit adapter)', () => 
       code: 'vault_error',
       details: { reason: 'key_provider_failed', keyId: 'steward:v2' },
     });
+  });
+
+  it('is the code docs/storage.md shows', () => {
+    const between = (text: string, start: string, end: string) => {
+      const from = text.indexOf(start);
+      return text.slice(from, text.indexOf(end, from)).trim();
+    };
+    const docs = readFileSync(new URL('../../../../docs/storage.md', import.meta.url), 'utf8');
+    const test = readFileSync(new URL(import.meta.url), 'utf8');
+    const shown = between(docs, 'const encrypted = ', '```');
+    expect(shown.length).toBeGreaterThan(500);
+    expect(between(test, 'const encrypted = ', '// ---- end of the docs ----')).toBe(shown);
   });
 });
