@@ -9,7 +9,7 @@ export const vaultFormatVersion = 1;
 const dataKeyBytes = 32;
 const ivBytes = 12;
 
-/** What identifies a record in errors: never its value, never a key. */
+/** @internal What identifies a record in errors: never its value, never a key. */
 export const describeRecord = (ref: VaultRecordRef, keyId?: string) => ({
   userId: ref.owner,
   kind: ref.kind,
