@@ -59,4 +59,22 @@ describe('core dependency boundaries', () => {
     visit(join(srcDir, 'index.ts'));
     expect(seen.size).toBeGreaterThan(10);
   });
+
+  it('the token vault reaches no Node API: WebCrypto, atob and btoa only, so it runs in any runtime', () => {
+    const seen = new Set<string>();
+    const offenders: string[] = [];
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      if (/\bBuffer\b|\bprocess\.|require\(/.test(code)) offenders.push(relative(srcDir, file));
+      for (const specifier of imports(file)) {
+        if (specifier.startsWith('.')) visit(join(file, '..', specifier));
+        else if (specifier !== 'zod') offenders.push(`${relative(srcDir, file)} imports ${specifier}`);
+      }
+    };
+    for (const file of files.filter((path) => relative(srcDir, path).startsWith('vault/'))) visit(file);
+    expect(seen.size).toBeGreaterThan(5);
+    expect(offenders).toEqual([]);
+  });
 });

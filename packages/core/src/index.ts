@@ -116,3 +116,28 @@ export {
   type ToolProgress,
   type ToolProvider,
 } from './tools/tool-provider.ts';
+export {
+  createEnvironmentKeyProvider,
+  type EnvironmentKeyProviderOptions,
+  type VaultKey,
+  vaultKeysVariable,
+} from './vault/environment-key-provider.ts';
+export { createInMemoryVaultStore } from './vault/in-memory-vault-store.ts';
+export type { KeyProvider, KeyProviderCallOptions, WrappedKey } from './vault/key-provider.ts';
+export {
+  createTokenVault,
+  type TokenVault,
+  type TokenVaultOptions,
+  type VaultCallOptions,
+  type VaultEntry,
+  type VaultRef,
+} from './vault/token-vault.ts';
+export type { VaultRotation, VaultRotationOptions } from './vault/vault-rotation.ts';
+export type {
+  VaultRecord,
+  VaultRecordRef,
+  VaultRecordSummary,
+  VaultRotationPage,
+  VaultStore,
+} from './vault/vault-store.ts';
+export type { VaultObject, VaultValue } from './vault/vault-value.ts';

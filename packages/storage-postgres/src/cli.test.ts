@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { migrations } from './migrations.ts';
 import { connectionString, useTestSchemas } from './test-helpers.ts';
 
 const db = useTestSchemas();
 const cli = new URL('./cli.ts', import.meta.url).pathname;
+const latest = migrations.at(-1) as (typeof migrations)[number];
 
 function steward(args: string[], env: Record<string, string | undefined> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -30,16 +32,17 @@ describe('steward-postgres migrate', () => {
     const schema = db.schema('cli');
     const first = await steward(['migrate', '--connection-string', connectionString, '--schema', schema]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
-    expect(first.stdout).toContain(`Steward schema "${schema}": version 0 before, 4 after.`);
+    expect(first.stdout).toContain(`Steward schema "${schema}": version 0 before, ${latest.version} after.`);
     expect(first.stdout).toContain('applied 4: users, usage records and user preferences');
+    expect(first.stdout).toContain(`applied ${latest.version}: ${latest.name}`);
     const tables = await db.admin((client) =>
       client.query(`SELECT version FROM ${pg.escapeIdentifier(schema)}.migrations ORDER BY version`),
     );
-    expect(tables.rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
+    expect(tables.rows.map((row) => row.version)).toEqual(migrations.map((migration) => migration.version));
 
     const second = await steward(['migrate', '--schema', schema], { DATABASE_URL: connectionString });
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('version 4 before, 4 after.');
+    expect(second.stdout).toContain(`version ${latest.version} before, ${latest.version} after.`);
     expect(second.stdout).toContain('already up to date');
   });
 

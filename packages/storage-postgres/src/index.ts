@@ -7,6 +7,7 @@ export {
   type PostgresStorage,
   type PostgresStorageOptions,
 } from './postgres-storage.ts';
+export { createPostgresVaultStore } from './postgres-vault-store.ts';
 export { createPostgresRegistrationStore, type StoredRegistration } from './registration-store.ts';
 export type { PGliteLike } from './sql-driver.ts';
 export type { PreferenceValue, UsageQuery, UsageSummary } from './users.ts';

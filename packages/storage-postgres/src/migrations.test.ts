@@ -1,16 +1,27 @@
+import { createEnvironmentKeyProvider, createTokenVault } from '@steward/core';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { migrations } from './migrations.ts';
 import { runMigrations } from './migrator.ts';
+import { createPostgresVaultStore } from './postgres-vault-store.ts';
 import { pgDriver } from './sql-driver.ts';
 import { connectionString, useTestSchemas } from './test-helpers.ts';
 
 const db = useTestSchemas();
 const tables = ['sessions', 'runs', 'messages', 'run_events', 'approvals', 'audit_log', 'tool_permissions'];
+const versionFourTables = [...tables, 'mcp_registrations', 'users', 'usage_records', 'user_preferences'];
+const versions = migrations.map((migration) => migration.version);
+const latest = Math.max(...versions);
+// Found by name, so the test keeps working if the migration is renumbered before release.
+const vaultVersion = migrations.find((migration) => migration.name === 'token vault records')?.version ?? 0;
 
-async function counts(client: pg.Client, schema: string): Promise<Record<string, number>> {
+async function counts(
+  client: pg.Client,
+  schema: string,
+  list: readonly string[] = tables,
+): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
-  for (const table of tables) {
+  for (const table of list) {
     const { rows } = await client.query(
       `SELECT count(*)::integer AS n FROM ${pg.escapeIdentifier(schema)}.${table}`,
     );
@@ -19,17 +30,17 @@ async function counts(client: pg.Client, schema: string): Promise<Record<string,
   return result;
 }
 
-/** A schema at version 3, holding what a version-3 Steward wrote. */
-async function versionThreeWithData(schema: string) {
+/** A schema at `version` (3 or more), holding what a version-3 Steward wrote. */
+async function versionThreeWithData(schema: string, version = 3) {
   const pool = new pg.Pool({ connectionString });
   const driver = pgDriver(pool, true);
   expect(
     await runMigrations(
       driver,
       schema,
-      migrations.filter((migration) => migration.version <= 3),
+      migrations.filter((migration) => migration.version <= version),
     ),
-  ).toEqual({ before: 0, after: 3, applied: [1, 2, 3] });
+  ).toEqual({ before: 0, after: version, applied: versions.filter((each) => each <= version) });
   const s = pg.escapeIdentifier(schema);
   await driver.exec(`
     INSERT INTO ${s}.sessions (id, user_id, created_at) VALUES
@@ -53,14 +64,18 @@ async function versionThreeWithData(schema: string) {
 }
 
 describe('migrations', () => {
-  it('upgrades a version-3 database with data to version 4 without losing a row, and fills users and usage', async () => {
+  it('upgrades a version-3 database with data to the latest without losing a row, and fills users and usage', async () => {
     const schema = db.schema('upgrade');
     await versionThreeWithData(schema);
     const before = await db.admin((client) => counts(client, schema));
 
     const storage = db.storage(schema);
-    expect(await storage.migrate()).toEqual({ before: 3, after: 4, applied: [4] });
-    expect(await storage.migrate()).toEqual({ before: 4, after: 4, applied: [] });
+    expect(await storage.migrate()).toEqual({
+      before: 3,
+      after: latest,
+      applied: versions.filter((version) => version > 3),
+    });
+    expect(await storage.migrate()).toEqual({ before: latest, after: latest, applied: [] });
 
     await db.admin(async (client) => {
       expect(await counts(client, schema)).toEqual(before);
@@ -71,8 +86,8 @@ describe('migrations', () => {
         ['bob', '2025-02-01T00:00:00.000Z'],
         ['carol', '2025-03-01T00:00:00.000Z'],
       ]);
-      const versions = await client.query(`SELECT version FROM ${s}.migrations ORDER BY version`);
-      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
+      const applied = await client.query(`SELECT version FROM ${s}.migrations ORDER BY version`);
+      expect(applied.rows.map((row) => row.version)).toEqual(versions);
     });
     // What version 3 stored reads back through the upgraded adapter.
     expect(
@@ -95,19 +110,52 @@ describe('migrations', () => {
     });
   });
 
+  it('adds the token vault to a database of the version before it, losing no row', async () => {
+    const schema = db.schema('vault');
+    await versionThreeWithData(schema, vaultVersion - 1);
+    const s = pg.escapeIdentifier(schema);
+    await db.admin((client) =>
+      client.query(`
+        INSERT INTO ${s}.mcp_registrations (name, config) VALUES ('gmail', '{"name": "gmail"}');
+        INSERT INTO ${s}.user_preferences (user_id, key, value) VALUES ('alice', 'theme', '"dark"');
+        INSERT INTO ${s}.users (id) VALUES ('alice'), ('bob');
+        INSERT INTO ${s}.usage_records (run_id, user_id, session_id, input_tokens, output_tokens, total_tokens)
+          VALUES ('r-alice', 'alice', 's-alice', 7, 5, 12);`),
+    );
+    const before = await db.admin((client) => counts(client, schema, versionFourTables));
+    expect(Object.values(before).every((count) => count > 0)).toBe(true);
+
+    const storage = db.storage(schema);
+    expect(await storage.migrate()).toEqual({
+      before: vaultVersion - 1,
+      after: latest,
+      applied: versions.filter((version) => version >= vaultVersion),
+    });
+    expect(await db.admin((client) => counts(client, schema, versionFourTables))).toEqual(before);
+    expect(await storage.getPreferences('alice')).toEqual({ theme: 'dark' });
+    const keys = createEnvironmentKeyProvider({
+      keys: `k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`,
+    });
+    const vault = createTokenVault({ store: createPostgresVaultStore(storage), keys });
+    await vault.put({ userId: 'alice', kind: 'mcp_oauth_tokens', name: 'gmail' }, { access_token: 't' });
+    expect(await vault.get({ userId: 'alice', kind: 'mcp_oauth_tokens', name: 'gmail' })).toEqual({
+      access_token: 't',
+    });
+  });
+
   it('leaves the schema as it was when a migration fails', async () => {
     const schema = db.schema('broken');
     await db.storage(schema).migrate();
     const pool = new pg.Pool({ connectionString });
     const broken = [
       ...migrations,
-      { version: 5, name: 'broken', sql: 'CREATE TABLE {schema}.half (id text); SELECT nope' },
+      { version: latest + 1, name: 'broken', sql: 'CREATE TABLE {schema}.half (id text); SELECT nope' },
     ];
     await expect(runMigrations(pgDriver(pool, true), schema, broken)).rejects.toThrow(/nope/);
     await pool.end();
     await db.admin(async (client) => {
       const s = pg.escapeIdentifier(schema);
-      expect((await client.query(`SELECT max(version) AS v FROM ${s}.migrations`)).rows[0].v).toBe(4);
+      expect((await client.query(`SELECT max(version) AS v FROM ${s}.migrations`)).rows[0].v).toBe(latest);
       expect((await client.query(`SELECT to_regclass($1) AS t`, [`${schema}.half`])).rows[0].t).toBeNull();
     });
   });

@@ -152,4 +152,25 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'token vault records',
+    // Ciphertext only: the values are sealed by the vault in core before they get here. Ordered
+    // by the primary key, which rotation pages through.
+    sql: `
+      CREATE TABLE {schema}.vault_records (
+        owner text NOT NULL,
+        kind text NOT NULL,
+        name text NOT NULL,
+        key_id text NOT NULL,
+        wrapped_key bytea NOT NULL,
+        iv bytea NOT NULL,
+        ciphertext bytea NOT NULL,
+        version integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (owner, kind, name)
+      );
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import { startMockMcpServer } from '@steward/testing';
 import { runStorageConformance } from '@steward/testing/conformance';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { migrations } from './migrations.ts';
 import { createPostgresStorage, type PostgresStorage } from './postgres-storage.ts';
 import { createPostgresRegistrationStore } from './registration-store.ts';
 
@@ -47,7 +48,7 @@ describe('createPostgresStorage', () => {
       `SELECT version FROM ${pg.escapeIdentifier(schema)}.migrations ORDER BY version`,
     );
     await admin.end();
-    expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
+    expect(versions.rows.map((row) => row.version)).toEqual(migrations.map((migration) => migration.version));
   });
 
   it('deletes everything about a user on request, and nothing of anyone else', async () => {

@@ -58,8 +58,8 @@ export interface PostgresStorage extends Storage {
   close(): Promise<void>;
   /**
    * Deletes everything stored about a user, in one transaction: the user, sessions, messages,
-   * runs and their events, approvals, executions, audit entries, permissions, usage records and
-   * preferences. Resolves the rows deleted per table. (Memories live in the memory adapter: see
+   * runs and their events, approvals, executions, audit entries, permissions, usage records,
+   * preferences and token vault records. Resolves the rows deleted per table. (Memories live in the memory adapter: see
    * `PgVectorMemory.forgetUser`.)
    */
   deleteUser(userId: string): Promise<Record<string, number>>;
@@ -80,7 +80,7 @@ export interface PostgresStorage extends Storage {
    * reported with its error and the others go on.
    */
   compactSessions(options: CompactSessionsOptions): Promise<readonly CompactedSession[]>;
-  /** @internal Query access for companion stores in this package (registrations). */
+  /** @internal Query access for companion stores in this package (registrations, the vault). */
   readonly sql: Db;
 }
 

@@ -114,6 +114,7 @@ export function createPostgresUsers(db: Db) {
             ['audit_log', `DELETE FROM ${t('audit_log')} WHERE user_id = $1`],
             ['tool_permissions', `DELETE FROM ${t('tool_permissions')} WHERE user_id = $1`],
             ['user_preferences', `DELETE FROM ${t('user_preferences')} WHERE user_id = $1`],
+            ['vault_records', `DELETE FROM ${t('vault_records')} WHERE owner = $1`],
             ['users', `DELETE FROM ${t('users')} WHERE id = $1`],
           ];
           const deleted: Record<string, number> = {};

@@ -1,1 +1,2 @@
 export { runStorageConformance, type StorageConformanceOptions } from './conformance/storage-conformance.ts';
+export { runVaultConformance, type VaultConformanceOptions } from './conformance/vault-conformance.ts';

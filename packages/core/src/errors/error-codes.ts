@@ -32,6 +32,12 @@
  *   knows when a run ends). Retryable once one of them ends.
  * - `not_found`: a stored record (run, session) does not exist for this caller.
  * - `storage_error`: the storage adapter failed or rejected a write (`details` says why).
+ * - `vault_error`: the token vault cannot open a record or reach its keys, though the store worked
+ *   (`details.reason`): `undecryptable` (tampered, moved to another owner or name, or wrapped
+ *   under a key that does not match), `unknown_key` (the key provider lacks `details.keyId`, e.g.
+ *   a key removed before rotation finished), `unsupported_version` (a record format this release
+ *   cannot read) or `key_provider_failed` (the provider, e.g. a KMS, threw; `cause` keeps its
+ *   error). `details` names the record (`userId`, `kind`, `name`, `keyId`), never its value.
  * - `internal_error`: a bug in Steward or an adapter threw something unexpected.
  */
 export type StewardErrorCode =
@@ -63,6 +69,7 @@ export type StewardErrorCode =
   | 'too_many_active_runs'
   | 'not_found'
   | 'storage_error'
+  | 'vault_error'
   | 'internal_error';
 
 /** Codes that describe a failed tool call; they go back to the model as a tool error. */

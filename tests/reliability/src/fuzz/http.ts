@@ -105,6 +105,7 @@ const httpErrorCodes: Record<HttpErrorCode, true> = {
   too_many_active_runs: true,
   not_found: true,
   storage_error: true,
+  vault_error: true,
   internal_error: true,
   unauthorized: true,
   forbidden: true,
