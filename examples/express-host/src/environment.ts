@@ -29,6 +29,7 @@ const environmentSchema = z.object({
   ADMIN_USERS: z.string().optional(),
   STEWARD_DEV_SIGN_IN: z.enum(['true', 'false']).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  STEWARD_VAULT_KEYS: z.string().min(1).optional(),
   MCP_ALLOWED_ORIGINS: z.string().optional(),
   MCP_ALLOWED_NETWORKS: z.string().optional(),
 });
@@ -108,6 +109,7 @@ export function hostOptionsFromEnvironment(env: Record<string, string | undefine
     ...(oidc === undefined ? {} : { oidc }),
     ...(config.STEWARD_DEV_SIGN_IN === 'true' ? { devSignIn: true } : {}),
     ...(config.DATABASE_URL === undefined ? {} : { databaseUrl: config.DATABASE_URL }),
+    ...(config.STEWARD_VAULT_KEYS === undefined ? {} : { vaultKeys: config.STEWARD_VAULT_KEYS }),
     ...(origins.length === 0 && networks.length === 0
       ? {}
       : { mcpRegistrations: { allowedOrigins: origins, allowedNetworks: networks } }),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Assistant, type Storage } from '@steward/core';
+import { Assistant, createInMemoryVaultStore, type Storage, type VaultStore } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
 import { type IdentityProvider, startIdentityProvider } from '@steward/example-identity-provider';
 import { startGmailServer } from '@steward/example-mcp-gmail';
@@ -12,7 +12,7 @@ import {
   type McpRegistry,
   type McpServerRegistration,
 } from '@steward/mcp';
-import { createPostgresStorage } from '@steward/storage-postgres';
+import { createPostgresStorage, createPostgresVaultStore } from '@steward/storage-postgres';
 import { type MockOpenAIServer, startMockOpenAI } from '@steward/testing';
 import { type Authenticator, attachWebSocket, createJwtAuth, createStewardApi } from '@steward/transport-ws';
 import type { Express } from 'express';
@@ -24,7 +24,11 @@ import { createWebSessionStore, type SessionStoreOptions } from './frontend/sess
 import { createInMemoryHostStore, type HostStore } from './identity/host-store.ts';
 import { createOidcSignIn, type OidcOptions } from './identity/oidc.ts';
 import { createPostgresHostStore } from './identity/postgres-host-store.ts';
-import { createInMemoryRefreshTokenStore, type RefreshTokenStore } from './identity/refresh-tokens.ts';
+import {
+  createHostVault,
+  createVaultRefreshTokenStore,
+  type RefreshTokenStore,
+} from './identity/refresh-tokens.ts';
 import { gmailModelReply } from './scripted-model.ts';
 
 /** Options of {@link startExpressHost}. Every secret defaults to a random one per process. */
@@ -66,6 +70,8 @@ export interface ExpressHostOptions {
   devSignIn?: boolean;
   /** PostgreSQL for Steward's storage and the host's users and conversation lists. Default: memory. */
   databaseUrl?: string;
+  /** `STEWARD_VAULT_KEYS`: the keys of the token vault that keeps refresh tokens (needed with `databaseUrl`). */
+  vaultKeys?: string;
   /** Start the demo calendar MCP server, for admins to register from the page. Default true. */
   demoCalendar?: boolean;
   /** Where OIDC refresh tokens are kept. Default: encrypted in this process's memory. */
@@ -149,16 +155,25 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
 
     let storage: Storage | undefined;
     let store: HostStore;
+    let vaultStore: VaultStore = createInMemoryVaultStore();
     if (options.databaseUrl === undefined) store = createInMemoryHostStore();
     else {
       const postgres = createPostgresStorage({ connectionString: options.databaseUrl });
       cleanups.push(() => postgres.close());
       await postgres.migrate();
       storage = postgres;
+      vaultStore = createPostgresVaultStore(postgres);
       store = await createPostgresHostStore({ url: options.databaseUrl });
     }
     cleanups.push(() => store.close());
-    const refreshTokens = options.refreshTokens ?? createInMemoryRefreshTokenStore();
+    const refreshTokens =
+      options.refreshTokens ??
+      createVaultRefreshTokenStore(
+        createHostVault(vaultStore, {
+          ...(options.vaultKeys === undefined ? {} : { keys: options.vaultKeys }),
+          durable: options.databaseUrl !== undefined,
+        }),
+      );
 
     const assistant = new Assistant({
       model: createOpenAIModel({ model: 'gpt-4.1-mini', baseURL: model.baseURL, apiKey: 'mock-key' }),

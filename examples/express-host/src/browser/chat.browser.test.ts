@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExpressHost, startExpressHost } from '../host.ts';
+import type { RefreshTokenStore } from '../identity/refresh-tokens.ts';
 import {
   axeViolations,
   hasChromium,
@@ -15,12 +16,22 @@ import {
 // pages, the chat, every page, a phone's viewport, and axe-core on each of them.
 let host: ExpressHost;
 let browser: Browser;
+/** Refresh tokens the sign-in handed to the host's store (which is the token vault's). */
+const savedRefreshTokens: string[] = [];
 
 beforeAll(async () => {
   if (!hasChromium) return;
   // Chunks 15 ms apart: slow enough to see an answer grow and to stop it, fast enough for CI.
   [host, browser] = await Promise.all([
-    startExpressHost({ chunkDelayMs: 15, formWaitMs: 10_000 }),
+    startExpressHost({ chunkDelayMs: 15, formWaitMs: 10_000 }).then((started) => {
+      const vault: RefreshTokenStore = started.refreshTokens;
+      const save = vault.save.bind(vault);
+      vault.save = async (userId, token) => {
+        savedRefreshTokens.push(token);
+        await save(userId, token);
+      };
+      return started;
+    }),
     launchChromium(),
   ]);
 });
@@ -53,6 +64,9 @@ describe.skipIf(!hasChromium)('the demo in Chromium', () => {
       .poll(() => textOf(page.getByRole('navigation', { name: 'Main' })))
       .toContain('Conversations');
     await expect.poll(() => textOf(page.locator('.who'))).toBe('Alice Adams');
+    // The provider's refresh token went to the vault, never to the page.
+    expect(savedRefreshTokens).toHaveLength(1);
+    expect(await page.content()).not.toContain(savedRefreshTokens[0]);
     await expectAccessible(page);
 
     // Sample the answer's length as it streams: it must be seen growing, not appear at once.

@@ -1,9 +1,13 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  createEnvironmentKeyProvider,
+  createTokenVault,
+  type TokenVault,
+  type VaultStore,
+} from '@steward/core';
 
 /**
  * Where a user's OIDC refresh token is kept: server-side only, never in a page, a cookie or an
- * event. The host's in-memory store below is the stand-in until `@steward/core`'s token vault
- * (envelope encryption with a `KeyProvider`, in memory or PostgreSQL) takes its place.
+ * event.
  */
 export interface RefreshTokenStore {
   save(userId: string, token: string): Promise<void>;
@@ -12,30 +16,38 @@ export interface RefreshTokenStore {
 }
 
 /**
- * Refresh tokens in this process's memory, each encrypted with AES-256-GCM under a key made at
- * start (a heap dump shows ciphertext; a restart forgets them, as it forgets in-memory sessions).
- * The user id is the additional data, so one user's record cannot be swapped into another's.
+ * Refresh tokens in Steward's token vault: each sealed with AES-256-GCM under a key of its own,
+ * wrapped by the vault's key (`STEWARD_VAULT_KEYS`), bound to its user so a record moved to
+ * another user does not open. A stolen database without the keys reveals none of them.
  */
-export function createInMemoryRefreshTokenStore(): RefreshTokenStore {
-  const key = randomBytes(32);
-  const records = new Map<string, Buffer>();
+export function createVaultRefreshTokenStore(vault: TokenVault): RefreshTokenStore {
+  const ref = (userId: string) => ({ userId, kind: 'oidc_refresh_token', name: 'sign-in' });
   return {
-    async save(userId, token) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(userId));
-      const sealed = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
-      records.set(userId, Buffer.concat([iv, cipher.getAuthTag(), sealed]));
-    },
+    save: (userId, token) => vault.put(ref(userId), { token }),
     async get(userId) {
-      const record = records.get(userId);
-      if (record === undefined) return undefined;
-      const decipher = createDecipheriv('aes-256-gcm', key, record.subarray(0, 12))
-        .setAAD(Buffer.from(userId))
-        .setAuthTag(record.subarray(12, 28));
-      return Buffer.concat([decipher.update(record.subarray(28)), decipher.final()]).toString('utf8');
+      const value = await vault.get(ref(userId));
+      return typeof value === 'object' &&
+        value !== null &&
+        'token' in value &&
+        typeof value.token === 'string'
+        ? value.token
+        : undefined;
     },
-    async delete(userId) {
-      return records.delete(userId);
-    },
+    delete: (userId) => vault.delete(ref(userId)),
   };
+}
+
+/**
+ * The host's vault: `keys` (`STEWARD_VAULT_KEYS`) when set; otherwise a key made at start, which
+ * only a store that forgets at restart (memory) may use: records in PostgreSQL under a forgotten
+ * key could never be opened again, so that is refused.
+ */
+export function createHostVault(store: VaultStore, options: { keys?: string; durable: boolean }): TokenVault {
+  if (options.keys === undefined && options.durable)
+    throw new Error(
+      'STEWARD_VAULT_KEYS is needed with DATABASE_URL: refresh tokens stored under a key made at start could not be read after a restart',
+    );
+  const keys =
+    options.keys ?? `start:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`;
+  return createTokenVault({ store, keys: createEnvironmentKeyProvider({ keys }) });
 }
