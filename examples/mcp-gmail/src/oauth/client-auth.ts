@@ -86,6 +86,8 @@ export function authenticateClient(
         if (expiresAt !== 0 && expiresAt * 1000 < Date.now())
           throw new InvalidClientError('The client secret has expired');
       }
+      // What the client sent, for the request log: the SDK gets the credentials in the form.
+      response.locals.sentForm = body;
       request.body = {
         ...body,
         client_id: clientId,

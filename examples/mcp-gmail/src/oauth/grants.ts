@@ -47,8 +47,12 @@ interface AccessRecord {
 interface RefreshRecord {
   readonly grant: Grant;
   readonly expiresAt: number;
-  /** Rotated away: presenting it again means it leaked, so the whole grant is revoked. */
-  used: boolean;
+  /**
+   * When it was rotated away, and the refresh token that replaced it. Presenting it again means
+   * it leaked, so the whole grant is revoked; except within `refreshTokenReuseIntervalMs`, when
+   * the same client gets its successor again (two refreshes of one client that crossed).
+   */
+  rotated?: { readonly at: number; readonly successor: string };
 }
 
 const secret = (prefix: string) => `${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -79,7 +83,7 @@ export function createGrantStore(config: ResolvedOAuthConfig, now: () => number)
     for (const [token, record] of refreshTokens) if (record.grant === grant) refreshTokens.delete(token);
   };
 
-  const issue = (grant: Grant, scopes: readonly string[]): OAuthTokens => {
+  const issue = (grant: Grant, scopes: readonly string[], keepRefreshToken?: string): OAuthTokens => {
     prune();
     const accessToken = secret('gmat');
     accessTokens.set(accessToken, { grant, scopes, expiresAt: now() + config.accessTokenTtlMs });
@@ -90,8 +94,9 @@ export function createGrantStore(config: ResolvedOAuthConfig, now: () => number)
       scope: scopes.join(' '),
     };
     if (!grant.refreshable) return tokens;
+    if (keepRefreshToken !== undefined) return { ...tokens, refresh_token: keepRefreshToken };
     const refreshToken = secret('gmrt');
-    refreshTokens.set(refreshToken, { grant, expiresAt: now() + config.refreshTokenTtlMs, used: false });
+    refreshTokens.set(refreshToken, { grant, expiresAt: now() + config.refreshTokenTtlMs });
     return { ...tokens, refresh_token: refreshToken };
   };
 
@@ -164,21 +169,28 @@ export function createGrantStore(config: ResolvedOAuthConfig, now: () => number)
       const record = refreshTokens.get(refreshToken);
       if (record === undefined || record.grant.clientId !== client.client_id)
         throw new InvalidGrantError('the refresh token is invalid or was issued to another client');
-      if (record.used) {
+      if (record.expiresAt <= now() || record.grant.revoked)
+        throw new InvalidGrantError('the refresh token has expired or was revoked');
+      const { rotated } = record;
+      const crossed =
+        rotated !== undefined &&
+        now() - rotated.at < config.refreshTokenReuseIntervalMs &&
+        refreshTokens.get(rotated.successor)?.rotated === undefined;
+      if (rotated !== undefined && !crossed) {
         revokeGrant(record.grant);
         throw new InvalidGrantError(
           'the refresh token was already used: every token of its grant is revoked',
         );
       }
-      if (record.expiresAt <= now() || record.grant.revoked)
-        throw new InvalidGrantError('the refresh token has expired or was revoked');
       checkResource(resource, record.grant.resource);
       const narrowed = scopes ?? record.grant.scopes;
       const extra = narrowed.find((scope) => !record.grant.scopes.includes(scope));
       if (extra !== undefined)
         throw new InvalidScopeError(`the scope ${extra} was not granted: authorize again to add it`);
-      record.used = true;
-      return issue(record.grant, narrowed);
+      if (rotated !== undefined) return issue(record.grant, narrowed, rotated.successor);
+      const tokens = issue(record.grant, narrowed);
+      record.rotated = { at: now(), successor: tokens.refresh_token ?? '' };
+      return tokens;
     },
 
     verify(token: string): AuthInfo {

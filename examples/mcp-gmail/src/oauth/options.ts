@@ -61,6 +61,14 @@ export interface GmailOAuthOptions {
   /** Authorization code lifetime. Default 60 seconds. */
   authorizationCodeTtlMs?: number;
   /**
+   * Refresh tokens rotate: each use returns a new one, and presenting a used one again revokes
+   * every token of its grant (it must have leaked). Within this interval after the rotation, the
+   * same client presenting it again gets the new one back instead, as Okta's grace period and
+   * Auth0's reuse interval allow for clients whose refreshes cross (the MCP SDK 1.32 client's
+   * POST and GET stream can both see a 401 and refresh at once). Default 0: strict.
+   */
+  refreshTokenReuseIntervalMs?: number;
+  /**
    * When a refresh token comes with the access token. `always` (the default): for every client
    * registered for the `refresh_token` grant, as OAuth 2.1 leaves it to the server and the MCP
    * specification says nothing more. `offline_access`: only when the client asked for the
@@ -122,6 +130,7 @@ export const oauthOptionsSchema = z
       .positive()
       .default(30 * 24 * 3_600_000),
     authorizationCodeTtlMs: z.number().int().positive().default(60_000),
+    refreshTokenReuseIntervalMs: z.number().int().nonnegative().default(0),
     refreshTokens: z.enum(['always', 'offline_access']).default('always'),
     tokenEndpointAuthMethods: z
       .array(methodSchema)

@@ -57,10 +57,11 @@ function recordRequests(requests: OAuthRequestRecord[]): RequestHandler {
   return (request, response, next) => {
     response.on('finish', () => {
       const url = new URL(request.originalUrl, 'http://gmail.invalid');
+      const sent: unknown = response.locals.sentForm ?? request.body;
       const body =
-        typeof request.body === 'object' && request.body !== null && !Array.isArray(request.body)
+        typeof sent === 'object' && sent !== null && !Array.isArray(sent)
           ? Object.fromEntries(
-              Object.entries(request.body as Record<string, unknown>).map(([key, value]) => [
+              Object.entries(sent as Record<string, unknown>).map(([key, value]) => [
                 key,
                 redacted.has(key) ? '[redacted]' : value,
               ]),
@@ -75,6 +76,31 @@ function recordRequests(requests: OAuthRequestRecord[]): RequestHandler {
         status: response.statusCode,
       });
     });
+    next();
+  };
+}
+
+/**
+ * Completes the MCP SDK's error redirects from `/authorize`: it drops `state` when the
+ * parameters fail its schema (it reads `state` only once they parse), which RFC 6749 §4.1.2.1
+ * requires whenever the request had one; and RFC 9207 wants `iss` on every authorization
+ * response, errors too. The body is read when the redirect is sent: the SDK parses it first.
+ */
+function completeErrorRedirects(issuer: string): RequestHandler {
+  return (request, response, next) => {
+    const redirect = response.redirect.bind(response) as (status: number, url: string) => void;
+    response.redirect = ((status: number, url: string) => {
+      const target = new URL(url);
+      const sent = (request.method === 'POST' ? request.body : request.query) as
+        | { state?: unknown }
+        | undefined;
+      if (target.searchParams.has('error')) {
+        if (!target.searchParams.has('state') && typeof sent?.state === 'string')
+          target.searchParams.set('state', sent.state);
+        target.searchParams.set('iss', issuer);
+      }
+      redirect(status, target.href);
+    }) as typeof response.redirect;
     next();
   };
 }
@@ -129,7 +155,11 @@ export function createGmailOAuth(
     recordRequests(requests),
   );
   router.use(['/authorize', '/token', '/register', '/revoke', '/consent'], recordRequests(requests));
-  router.use('/authorize', authorizationHandler({ provider, ...rateLimit }));
+  router.use(
+    '/authorize',
+    completeErrorRedirects(config.issuer),
+    authorizationHandler({ provider, ...rateLimit }),
+  );
   router.use('/consent', consent.router);
   router.use(
     '/token',

@@ -176,12 +176,11 @@ export async function rpcResult(response: Response): Promise<{ result?: unknown;
   return JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? text);
 }
 
-/** An MCP session over plain fetch, with `token`. */
-export async function mcpSession(gmail: Gmail, token: string) {
-  const auth = { authorization: `Bearer ${token}` };
-  const init = await fetch(gmail.mcpUrl, {
+/** An MCP `initialize` with `token`: 200 and a session, or the server's refusal. */
+export function initialize(gmail: Gmail, token: string, headers: Record<string, string> = {}) {
+  return fetch(gmail.mcpUrl, {
     method: 'POST',
-    headers: { ...mcpHeaders, ...auth },
+    headers: { ...mcpHeaders, authorization: `Bearer ${token}`, ...headers },
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -189,6 +188,12 @@ export async function mcpSession(gmail: Gmail, token: string) {
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
     }),
   });
+}
+
+/** An MCP session over plain fetch, with `token`. */
+export async function mcpSession(gmail: Gmail, token: string) {
+  const auth = { authorization: `Bearer ${token}` };
+  const init = await initialize(gmail, token);
   expect(init.status).toBe(200);
   await init.text();
   const session = { ...mcpHeaders, 'mcp-session-id': init.headers.get('mcp-session-id') ?? '' };
