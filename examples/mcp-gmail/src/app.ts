@@ -80,6 +80,13 @@ export interface GmailAppOptions {
  * (always open, for probes and scrapers).
  */
 export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions = {}): GmailApp {
+  const now = options._internal?.now ?? Date.now;
+  const { auth } = options;
+  // First, so bad OAuth options throw before anything is started.
+  const oauth =
+    auth !== undefined && 'oauth' in auth
+      ? createGmailOAuth(auth.oauth, { mailboxes: mailbox.owners(), now })
+      : undefined;
   const metrics = createMetrics(mailbox);
   const executor = new Executor(mailbox, metrics);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -93,7 +100,6 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
   // Sessions a client never ended are closed after a while, so they cannot pile up.
   const lastSeen = new Map<string, number>();
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-  const now = options._internal?.now ?? Date.now;
   const sweepIdleSessions = () => {
     const at = now();
     let closed = 0;
@@ -111,11 +117,6 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
   const sweeper = setInterval(sweepIdleSessions, Math.min(idleMs, 60_000));
   sweeper.unref();
   const touch = (id: string) => lastSeen.set(id, now());
-  const { auth } = options;
-  const oauth =
-    auth !== undefined && 'oauth' in auth
-      ? createGmailOAuth(auth.oauth, { mailboxes: mailbox.owners(), now })
-      : undefined;
   const app = express();
   app.disable('x-powered-by');
   // First of all, in every mode: a page that rebound its domain to us gets nothing, not even a 401.

@@ -123,8 +123,17 @@ export function createGmailOAuth(
   const rateLimit = config.rateLimit ? {} : { rateLimit: false as const };
   const issuerUrl = new URL(config.issuer);
   const methods = [...config.tokenEndpointAuthMethods];
+  let sdkMetadata: OAuthMetadata;
+  try {
+    sdkMetadata = createOAuthMetadata({ provider, issuerUrl, scopesSupported: [...config.scopes] });
+  } catch (error) {
+    // The SDK's own rule: HTTPS, or HTTP on localhost or 127.0.0.1 (a server on 0.0.0.0 needs an issuer).
+    throw new Error(
+      `Gmail mock OAuth: the issuer ${config.issuer} is refused (${(error as Error).message}): set issuer (GMAIL_MCP_OAUTH_ISSUER) to an https or http://localhost origin`,
+    );
+  }
   const metadata: OAuthMetadata = {
-    ...createOAuthMetadata({ provider, issuerUrl, scopesSupported: [...config.scopes] }),
+    ...sdkMetadata,
     // The SDK writes the issuer as URL.href (a trailing slash); RFC 8414 compares it as a string.
     issuer: config.issuer,
     // The SDK advertises client_secret_post and none; Basic is added in front of its handlers.
