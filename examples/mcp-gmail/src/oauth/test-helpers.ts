@@ -1,3 +1,5 @@
+// The OAuth mode driven with plain fetch, as a browser and a client would: for tests here and in
+// the apps that use the mock (`@steward/example-mcp-gmail/testing`).
 import { createHash, randomBytes } from 'node:crypto';
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { expect } from 'vitest';
