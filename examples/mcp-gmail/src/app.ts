@@ -4,18 +4,32 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { hostnameOf, loopbackHostnames, protectFromDnsRebinding } from './dns-rebinding.ts';
 import { type ExecuteErrorCode, Executor, fail } from './execute.ts';
 import { Mailbox } from './mailbox.ts';
-import { createGmailMcpServer } from './mcp-server.ts';
+import { createGmailMcpServer, oauthPrincipal } from './mcp-server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import type { GmailOAuthOptions, GmailServerOAuthOptions } from './oauth/options.ts';
+import { createGmailOAuth, type GmailOAuth } from './oauth/server.ts';
 import { type GmailAuthOptions, type GmailServerAuthOptions, requireServiceToken } from './service-auth.ts';
 import { gmailTools } from './tools.ts';
+
+/** How callers authenticate: service JWTs (Steward's own), or OAuth access tokens from the mock's own authorization server. */
+export type GmailAppAuthOptions = GmailAuthOptions | { oauth: GmailOAuthOptions };
+
+/** {@link GmailAppAuthOptions} for `startGmailServer`, where URLs default to the server's. */
+export type GmailServerAuthMode = GmailServerAuthOptions | { oauth: GmailServerOAuthOptions };
+
+/** The MCP endpoints: DNS rebinding protection and the token check cover them, and only them. */
+const mcpPaths = ['/mcp', '/.well-known/mcp'];
 
 /** The Gmail mock's HTTP app and the state behind it. */
 export interface GmailApp {
   readonly app: Express;
   readonly mailbox: Mailbox;
   readonly metrics: Metrics;
+  /** The OAuth mode's authorization server, when it is on. */
+  readonly oauth: GmailOAuth | undefined;
   /** Closes every MCP session. */
   close(): Promise<void>;
   /** @internal Closes the sessions idle for `sessionIdleMs` now, as the periodic sweep does; returns how many. */
@@ -44,10 +58,18 @@ export interface GmailAppOptions {
   /** MCP sessions idle this long are closed. Default 30 minutes. */
   sessionIdleMs?: number;
   /**
-   * Require a service JWT on every MCP and discover/execute request. Without it the mock is open
-   * to anyone who can reach it: for local development only.
+   * Require a service JWT, or (`{ oauth }`) an access token from the mock's own authorization
+   * server, on every MCP and discover/execute request. Without it the mock is open to anyone who
+   * can reach it: for local development only.
    */
-  auth?: GmailAuthOptions;
+  auth?: GmailAppAuthOptions;
+  /**
+   * Host names (no port) the MCP endpoints answer to, besides localhost, 127.0.0.1 and [::1]:
+   * any other `Host` gets 403 (DNS rebinding protection).
+   */
+  allowedHosts?: readonly string[];
+  /** Origins of browser pages allowed to call the MCP endpoints; a request with any other `Origin` gets 403. */
+  allowedOrigins?: readonly string[];
   /** @internal The clock idle sessions are timed by (tests move it). */
   _internal?: { now?: () => number };
 }
@@ -58,19 +80,33 @@ export interface GmailAppOptions {
  * (always open, for probes and scrapers).
  */
 export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions = {}): GmailApp {
+  const now = options._internal?.now ?? Date.now;
+  const { auth } = options;
+  // First, so bad OAuth options throw before anything is started.
+  const oauth =
+    auth !== undefined && 'oauth' in auth
+      ? createGmailOAuth(auth.oauth, { mailboxes: mailbox.owners(), now })
+      : undefined;
   const metrics = createMetrics(mailbox);
   const executor = new Executor(mailbox, metrics);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
+  // In the OAuth mode a session belongs to the client and user that opened it (the MCP
+  // specification's session hijacking advice): anyone else is told it does not exist.
+  const owners = new Map<string, string>();
+  const ownerOf = (request: express.Request) => {
+    const principal = oauthPrincipal(request.auth);
+    return principal === undefined ? '' : `${request.auth?.clientId} ${principal.mailbox}`;
+  };
   // Sessions a client never ended are closed after a while, so they cannot pile up.
   const lastSeen = new Map<string, number>();
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-  const now = options._internal?.now ?? Date.now;
   const sweepIdleSessions = () => {
     const at = now();
     let closed = 0;
     for (const [id, seen] of lastSeen) {
       if (at - seen < idleMs) continue;
       lastSeen.delete(id);
+      owners.delete(id);
       const transport = sessions.get(id);
       sessions.delete(id);
       void transport?.close();
@@ -83,14 +119,25 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
   const touch = (id: string) => lastSeen.set(id, now());
   const app = express();
   app.disable('x-powered-by');
+  // First of all, in every mode: a page that rebound its domain to us gets nothing, not even a 401.
+  app.use(
+    mcpPaths,
+    ...protectFromDnsRebinding({
+      allowedHosts: [...loopbackHostnames, ...(options.allowedHosts ?? [])],
+      allowedOrigins: options.allowedOrigins ?? [],
+    }),
+  );
+  if (oauth !== undefined) app.use(oauth.router);
   // Before the body parser, so a caller without a valid token gets nothing parsed or run.
-  if (options.auth !== undefined) app.use(['/mcp', '/.well-known/mcp'], requireServiceToken(options.auth));
+  if (oauth !== undefined) app.use(mcpPaths, oauth.requireToken);
+  else if (auth !== undefined && !('oauth' in auth)) app.use(mcpPaths, requireServiceToken(auth));
   app.use(express.json({ limit: '1mb' }));
+  if (oauth !== undefined) app.use('/mcp', oauth.requireToolScopes);
 
   app.post('/mcp', async (request, response) => {
     const sessionId = request.header('mcp-session-id');
     if (sessionId !== undefined) {
-      const transport = sessions.get(sessionId);
+      const transport = owners.get(sessionId) === ownerOf(request) ? sessions.get(sessionId) : undefined;
       if (transport !== undefined) touch(sessionId);
       if (transport === undefined) {
         response
@@ -109,16 +156,19 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
       });
       return;
     }
+    const owner = ownerOf(request);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, transport);
+        owners.set(id, owner);
         touch(id);
       },
     });
     transport.onclose = () => {
       if (transport.sessionId === undefined) return;
       sessions.delete(transport.sessionId);
+      owners.delete(transport.sessionId);
       lastSeen.delete(transport.sessionId);
     };
     await createGmailMcpServer(mailbox, metrics).connect(transport);
@@ -126,7 +176,7 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
   });
   const sessionRequest: express.RequestHandler = async (request, response) => {
     const id = request.header('mcp-session-id') ?? '';
-    const transport = sessions.get(id);
+    const transport = owners.get(id) === ownerOf(request) ? sessions.get(id) : undefined;
     if (transport !== undefined) touch(id);
     if (transport === undefined) {
       response
@@ -150,7 +200,11 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
     const outcome =
       sentBody && request.is('application/json') === false
         ? fail(415, null, 'unsupported_media_type', 'Send the execute envelope as application/json')
-        : await executor.execute(request.body, request.header('idempotency-key'));
+        : await executor.execute(
+            request.body,
+            request.header('idempotency-key'),
+            oauthPrincipal(request.auth)?.mailbox,
+          );
     response
       .status(outcome.status)
       .setHeader('idempotent-replayed', String(outcome.replayed))
@@ -194,6 +248,7 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
     app,
     mailbox,
     metrics,
+    oauth,
     sweepIdleSessions,
     close: async () => {
       clearInterval(sweeper);
@@ -229,8 +284,16 @@ export interface GmailServerOptions {
   host?: string;
   mailbox?: Mailbox;
   sessionIdleMs?: number;
-  /** As in {@link GmailAppOptions}; the audience defaults to the server's origin (`http://host:port`). */
-  auth?: GmailServerAuthOptions;
+  /**
+   * As in {@link GmailAppOptions}. For service JWTs the audience defaults to the server's origin
+   * (`http://host:port`); in the OAuth mode the issuer to that origin and the resource to
+   * `http://host:port/mcp`.
+   */
+  auth?: GmailServerAuthMode;
+  /** As in {@link GmailAppOptions}; the host names of the server's URL, audience, issuer and resource are added. */
+  allowedHosts?: readonly string[];
+  /** As in {@link GmailAppOptions}. */
+  allowedOrigins?: readonly string[];
   /** @internal As in {@link GmailAppOptions}. */
   _internal?: { now?: () => number };
 }
@@ -242,13 +305,26 @@ export async function startGmailServer(options: GmailServerOptions = {}) {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
-  const { auth } = options;
   let gmail: GmailApp;
   try {
+    const auth = appAuth(options.auth, url);
+    // The server is reached at these URLs: their hosts are ours, not a rebinding page's.
+    const own = [
+      url,
+      ...(auth === undefined
+        ? []
+        : 'oauth' in auth
+          ? [auth.oauth.issuer, auth.oauth.resource]
+          : [auth.audience]),
+    ].filter((value) => URL.canParse(value));
     gmail = createGmailApp(options.mailbox, {
       ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
-      // Steward mints service tokens for the origin of the URL it calls: that is our audience.
-      ...(auth === undefined ? {} : { auth: { ...auth, audience: auth.audience ?? new URL(url).origin } }),
+      ...(auth === undefined ? {} : { auth }),
+      allowedHosts: [...own.map(hostnameOf), ...(options.allowedHosts ?? [])],
+      allowedOrigins: [
+        ...new Set(own.map((value) => new URL(value).origin)),
+        ...(options.allowedOrigins ?? []),
+      ],
       ...(options._internal === undefined ? {} : { _internal: options._internal }),
     });
   } catch (error) {
@@ -268,4 +344,15 @@ export async function startGmailServer(options: GmailServerOptions = {}) {
       });
     },
   };
+}
+
+/** The auth options with the server's URL filled in where they default to it. */
+function appAuth(auth: GmailServerAuthMode | undefined, url: string): GmailAppAuthOptions | undefined {
+  if (auth === undefined) return undefined;
+  if ('oauth' in auth) {
+    const { issuer, resource, ...rest } = auth.oauth;
+    return { oauth: { ...rest, issuer: issuer ?? url, resource: resource ?? `${url}/mcp` } };
+  }
+  // Steward mints service tokens for the origin of the URL it calls: that is our audience.
+  return { ...auth, audience: auth.audience ?? new URL(url).origin };
 }

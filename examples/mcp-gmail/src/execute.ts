@@ -79,7 +79,15 @@ export class Executor {
     this.#metrics = metrics;
   }
 
-  async execute(body: unknown, idempotencyKey: string | undefined): Promise<ExecuteOutcome> {
+  /**
+   * Runs the envelope on `principal`'s mailbox (the OAuth mode's signed-in user; see `Mailbox`).
+   * requestIds are remembered per principal: one user's id never replays another's response.
+   */
+  async execute(
+    body: unknown,
+    idempotencyKey: string | undefined,
+    principal?: string,
+  ): Promise<ExecuteOutcome> {
     const parsed = executeEnvelopeSchema.safeParse(body);
     const requestId = (parsed.success ? parsed.data.requestId : undefined) ?? idempotencyKey ?? randomUUID();
     if (!parsed.success) {
@@ -108,7 +116,8 @@ export class Executor {
     if (problems.length > 0)
       return fail(400, requestId, 'invalid_arguments', 'Arguments do not match the tool schemas', problems);
     const fingerprint = createHash('sha256').update(JSON.stringify(parsed.data.tools)).digest('hex');
-    const previous = this.#done.get(requestId);
+    const key = principal === undefined ? requestId : `${principal}\u0000${requestId}`;
+    const previous = this.#done.get(key);
     if (previous !== undefined) {
       if (previous.fingerprint !== fingerprint) {
         return fail(
@@ -121,16 +130,20 @@ export class Executor {
       this.#metrics?.replays.inc();
       return { ...(await previous.outcome), replayed: true };
     }
-    const outcome = Promise.resolve().then(() => this.#run(requestId, parsed.data.tools));
-    this.#done.set(requestId, { fingerprint, outcome });
+    const outcome = Promise.resolve().then(() => this.#run(requestId, parsed.data.tools, principal));
+    this.#done.set(key, { fingerprint, outcome });
     return outcome;
   }
 
-  #run(requestId: string, calls: z.output<typeof executeEnvelopeSchema>['tools']): ExecuteOutcome {
+  #run(
+    requestId: string,
+    calls: z.output<typeof executeEnvelopeSchema>['tools'],
+    principal: string | undefined,
+  ): ExecuteOutcome {
     const results = calls.map(({ tool_slug, arguments: args }) => {
       const tool = gmailTools.find((candidate) => candidate.slug === tool_slug);
       try {
-        const response = runTool(this.#mailbox, tool as (typeof gmailTools)[number], args);
+        const response = runTool(this.#mailbox, tool as (typeof gmailTools)[number], args, principal);
         this.#metrics?.calls.inc({ tool: tool_slug, protocol: 'http', outcome: 'ok' });
         return { tool_slug, response };
       } catch (error) {

@@ -85,27 +85,54 @@ export interface SendEmailArgs {
   body: string;
 }
 
+/** One email GMAIL_SEND_EMAIL sent: its arguments, its id and the mailbox it was sent from. */
+export interface SentEmail extends SendEmailArgs {
+  readonly id: string;
+  readonly from: string;
+}
+
 /** Thrown for arguments that pass the schema but name something that does not exist. */
 export class MailboxError extends Error {}
 
-/** The mock mailbox: 201 messages for alice, 37 for bob, and a record of every email sent. */
+/**
+ * The mock mailbox: 201 messages for alice, 37 for bob, and a record of every email sent.
+ *
+ * Which mailbox a call reaches: with a `principal` (the mailbox the caller signed in as, from an
+ * OAuth access token), `user_id` `me` means that mailbox and any other user's is refused, as
+ * Gmail refuses delegation. Without one (no auth, or a service JWT that names no user),
+ * `user_id` picks the mailbox and `me` means alice's.
+ */
 export class Mailbox {
   readonly #boxes = new Map<string, MailMessage[]>([
     [fixtureUsers.alice, buildMailbox(fixtureUsers.alice, 201, 7)],
     [fixtureUsers.bob, buildMailbox(fixtureUsers.bob, 37, 11)],
   ]);
-  readonly sent: (SendEmailArgs & { id: string })[] = [];
+  /** Every email sent, by every user, oldest first. */
+  readonly sent: SentEmail[] = [];
 
-  #box(userId: string): { owner: string; messages: MailMessage[] } {
-    const owner = userId === 'me' ? fixtureUsers.alice : userId;
+  /** The addresses that have a mailbox. */
+  owners(): string[] {
+    return [...this.#boxes.keys()];
+  }
+
+  /** The emails `owner` sent, oldest first. */
+  sentBy(owner: string): SentEmail[] {
+    return this.sent.filter((email) => email.from === owner);
+  }
+
+  #box(userId: string, principal: string | undefined): { owner: string; messages: MailMessage[] } {
+    const owner = userId === 'me' ? (principal ?? fixtureUsers.alice) : userId;
+    if (principal !== undefined && owner !== principal) {
+      throw new MailboxError(`Delegation denied: ${principal} cannot use the mailbox of "${userId}"`);
+    }
     const messages = this.#boxes.get(owner);
     if (messages === undefined) throw new MailboxError(`No mailbox for user_id "${userId}"`);
     return { owner, messages };
   }
 
   /** GMAIL_FETCH_EMAILS: newest first, filtered by every label and the query, paged by page_token. */
-  fetch(args: FetchEmailsArgs) {
-    const { messages } = this.#box(args.user_id);
+  fetch(args: FetchEmailsArgs, principal?: string) {
+    const { messages } = this.#box(args.user_id, principal);
     const labels = args.label_ids ?? [];
     const query = (args.query ?? '').trim().toLowerCase();
     const from = /^from:(\S+)/.exec(query)?.[1];
@@ -133,10 +160,10 @@ export class Mailbox {
   }
 
   /** GMAIL_SEND_EMAIL: records the email in the sender's SENT label. */
-  send(args: SendEmailArgs) {
-    const { owner, messages } = this.#box(args.user_id);
+  send(args: SendEmailArgs, principal?: string) {
+    const { owner, messages } = this.#box(args.user_id, principal);
     const id = `s${(this.sent.length + 1).toString(16).padStart(15, '0')}`;
-    this.sent.push({ ...args, id });
+    this.sent.push({ ...args, id, from: owner });
     messages.unshift({
       messageId: id,
       threadId: id,

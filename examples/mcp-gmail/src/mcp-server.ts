@@ -1,3 +1,4 @@
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -8,6 +9,17 @@ import {
 import { type Mailbox, MailboxError } from './mailbox.ts';
 import type { Metrics } from './metrics.ts';
 import { gmailTools, runTool, ToolArgumentsError } from './tools.ts';
+
+/**
+ * The signed-in user's mailbox and scopes, when the caller's access token came from the OAuth
+ * mode's authorization server (service JWTs name no user: then `user_id` picks the mailbox).
+ */
+export function oauthPrincipal(
+  authInfo: AuthInfo | undefined,
+): { mailbox: string; scopes: string[] } | undefined {
+  const mailbox = authInfo?.extra?.mailbox;
+  return typeof mailbox === 'string' ? { mailbox, scopes: authInfo?.scopes ?? [] } : undefined;
+}
 
 /** An MCP protocol server for one session, over the shared mailbox. */
 export function createGmailMcpServer(mailbox: Mailbox, metrics?: Metrics): Server {
@@ -20,12 +32,20 @@ export function createGmailMcpServer(mailbox: Mailbox, metrics?: Metrics): Serve
       annotations: tool.annotations,
     })),
   }));
-  server.setRequestHandler(CallToolRequestSchema, (request) => {
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const tool = gmailTools.find((candidate) => candidate.slug === request.params.name);
     if (tool === undefined)
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}`);
+    const principal = oauthPrincipal(extra.authInfo);
+    // The HTTP layer answers 403 insufficient_scope before a call gets here; this is the backstop.
+    if (principal !== undefined && !principal.scopes.includes(tool.scope)) {
+      return {
+        content: [{ type: 'text', text: `${tool.slug} needs the ${tool.scope} scope` }],
+        isError: true,
+      };
+    }
     try {
-      const result = runTool(mailbox, tool, request.params.arguments ?? {});
+      const result = runTool(mailbox, tool, request.params.arguments ?? {}, principal?.mailbox);
       metrics?.calls.inc({ tool: tool.slug, protocol: 'mcp', outcome: 'ok' });
       return {
         content: [{ type: 'text', text: JSON.stringify(result) }],

@@ -33,14 +33,19 @@ export interface GmailTool {
   readonly slug: 'GMAIL_FETCH_EMAILS' | 'GMAIL_SEND_EMAIL';
   readonly description: string;
   readonly inputSchema: Record<string, unknown>;
+  /** The OAuth scope a call needs, in the OAuth mode. */
+  readonly scope: GmailScope;
   readonly annotations: {
     readOnlyHint: boolean;
     destructiveHint: boolean;
     idempotentHint: boolean;
     openWorldHint: boolean;
   };
-  run(mailbox: Mailbox, args: unknown): unknown;
+  run(mailbox: Mailbox, args: unknown, principal: string | undefined): unknown;
 }
+
+/** The OAuth scopes of the Gmail mock: reading the mailbox, and sending from it. */
+export type GmailScope = 'gmail.readonly' | 'gmail.send';
 
 export const gmailTools: readonly GmailTool[] = [
   {
@@ -48,15 +53,17 @@ export const gmailTools: readonly GmailTool[] = [
     description:
       'Lists emails in a mailbox, newest first. Filter by label_ids (all must match) and a query (text, or from:address); page with page_token.',
     inputSchema: fetchEmailsInputSchema,
+    scope: 'gmail.readonly',
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    run: (mailbox, args) => mailbox.fetch(args as FetchEmailsArgs),
+    run: (mailbox, args, principal) => mailbox.fetch(args as FetchEmailsArgs, principal),
   },
   {
     slug: 'GMAIL_SEND_EMAIL',
     description: 'Sends an email from the user. This has side effects: it needs the user’s confirmation.',
     inputSchema: sendEmailInputSchema,
+    scope: 'gmail.send',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    run: (mailbox, args) => mailbox.send(args as SendEmailArgs),
+    run: (mailbox, args, principal) => mailbox.send(args as SendEmailArgs, principal),
   },
 ];
 
@@ -112,8 +119,11 @@ export function validateArguments(tool: GmailTool, args: unknown): void {
   if (errors.length > 0) throw new ToolArgumentsError(tool.slug, errors);
 }
 
-/** Validates `args` against the tool's schema (all errors), then runs it. */
-export function runTool(mailbox: Mailbox, tool: GmailTool, args: unknown): unknown {
+/**
+ * Validates `args` against the tool's schema (all errors), then runs it on `principal`'s mailbox
+ * (see {@link Mailbox} for how the mailbox is chosen).
+ */
+export function runTool(mailbox: Mailbox, tool: GmailTool, args: unknown, principal?: string): unknown {
   validateArguments(tool, args);
-  return tool.run(mailbox, args);
+  return tool.run(mailbox, args, principal);
 }
