@@ -290,4 +290,35 @@ describe('requests for input (elicitation) through the Assistant', () => {
     await run.result;
     expect(answers).toEqual([{ action: 'accept' }]);
   });
+
+  it('withdraws a request when the tool aborts its signal (the server gave up): cancel, and the answer comes too late', async () => {
+    const withdraw = new AbortController();
+    const answers: InputResponse[] = [];
+    const tool = defineTool({
+      name: 'book_desk',
+      description: 'Books a desk',
+      input: z.object({}),
+      execute: async (_args, context) => {
+        const pending = context.requestInput?.(deskForm, { signal: withdraw.signal });
+        answers.push(await (pending as Promise<InputResponse>));
+        return 'gave up';
+      },
+    });
+    const assistant = new Assistant({
+      model: createScriptedModel([{ toolCalls: [{ name: 'book_desk', args: {} }] }, { text: 'Done.' }]),
+      tools: [tool],
+    });
+    const run = assistant.run({ input: 'x', userId: 'ann' });
+    const { request_id } = await untilInput(run);
+    withdraw.abort();
+    const events = await collect(run);
+    expect(answers).toEqual([{ action: 'cancel' }]);
+    expect(events.find((event) => event.type === 'input_resolved')).toMatchObject({
+      request_id,
+      action: 'cancel',
+    });
+    await expect(
+      assistant.respondToInput(run.id, request_id, { action: 'decline' }, { userId: 'ann' }),
+    ).rejects.toMatchObject({ code: 'input_conflict' });
+  });
 });

@@ -70,13 +70,16 @@ export async function invokeProvider(
           ...(typeof progress.message === 'string' ? { message: toStorableText(progress.message) } : {}),
         });
       },
-      requestInput: (request) =>
+      requestInput: (request, options) =>
         context.requestInput(
           {
             callId: call.callId,
             toolSlug: call.name,
             provider: entry.provider.name,
-            signal: inputSignal,
+            signal:
+              options?.signal instanceof AbortSignal
+                ? AbortSignal.any([inputSignal, options.signal])
+                : inputSignal,
             holdTimeout: () => timer.hold(),
           },
           request,

@@ -46,10 +46,11 @@ export interface ToolCallContext {
    * open. The run emits `input_required` and resolves with the user's answer: `accept` with
    * content already checked against the form (defaults applied), `decline`, or `cancel` (also
    * when nobody answers within `limits.inputTimeoutMs`, or the run stops). Neither the tool's
-   * timeout nor the run's ticks while it waits. Absent outside a run (a direct call), and
-   * rejects with `invalid_input` for a request it cannot show.
+   * timeout nor the run's ticks while it waits. Aborting `signal` withdraws the request
+   * (`cancel`). Absent outside a run (a direct call), and rejects with `invalid_input` for a
+   * request it cannot show.
    */
-  requestInput?(request: InputRequest): Promise<InputResponse>;
+  requestInput?(request: InputRequest, options?: { signal?: AbortSignal }): Promise<InputResponse>;
 }
 
 /** A link to a resource a tool points at (MCP `resource_link` content), for a UI to render. */
