@@ -113,11 +113,13 @@ export { defineTool, type Tool, type ToolConfig, toolNamePattern } from './tools
 export {
   type InputAction,
   type InputContent,
+  type InputFieldLabel,
   type InputFieldSchema,
   type InputRequest,
   type InputResponse,
   inputResponseSchema,
   type RequestedSchema,
+  type TitledOption,
 } from './tools/input-request.ts';
 export { createLocalToolProvider } from './tools/local-tool-provider.ts';
 export {

@@ -114,7 +114,7 @@ export function createElicitationHandler(options: ElicitationOptions) {
     if (response.action !== 'accept') return { action: response.action };
     if (schema === undefined) return { action: 'accept' };
     const content = withDefaults(schema, { ...response.content });
-    const errors = validator.errors(schema as Record<string, unknown>, content);
+    const errors = validator.errors(schema as unknown as Record<string, unknown>, content);
     if (errors.length > 0) {
       warn(
         `${server}/${tool}: the answer to an elicitation does not fit its form (${errors

@@ -57,8 +57,8 @@ const multiSelectField = z.object({
   default: z.array(option).optional(),
 });
 
-/** @internal One field of a {@link RequestedSchema}, checked. Enumerations first: they are strings too. */
-export const inputFieldSchema = z.union([
+// One field of a form, checked. Enumerations first: they are strings too.
+const inputFieldSchema = z.union([
   singleSelectField,
   titledSingleSelectField,
   multiSelectField,
@@ -67,14 +67,61 @@ export const inputFieldSchema = z.union([
   numberField,
 ]);
 
+/** What every field of a form may say about itself. */
+export interface InputFieldLabel {
+  readonly title?: string | undefined;
+  readonly description?: string | undefined;
+}
+
+/** A choice with a display title. */
+export interface TitledOption {
+  readonly const: string;
+  readonly title: string;
+}
+
 /**
  * One field of a form: a boolean, a string (optionally an email, URI, date or date-time), a
  * number or integer, a single choice (`enum`, or `oneOf` with titles) or a multiple choice
  * (`type: 'array'` of `enum` or titled `anyOf` items). `default` pre-fills it.
  */
-export type InputFieldSchema = z.input<typeof inputFieldSchema>;
+export type InputFieldSchema =
+  | (InputFieldLabel & { readonly type: 'boolean'; readonly default?: boolean | undefined })
+  | (InputFieldLabel & {
+      readonly type: 'string';
+      readonly minLength?: number | undefined;
+      readonly maxLength?: number | undefined;
+      readonly format?: 'email' | 'uri' | 'date' | 'date-time' | undefined;
+      readonly default?: string | undefined;
+    })
+  | (InputFieldLabel & {
+      readonly type: 'number' | 'integer';
+      readonly minimum?: number | undefined;
+      readonly maximum?: number | undefined;
+      readonly default?: number | undefined;
+    })
+  | (InputFieldLabel & {
+      readonly type: 'string';
+      readonly enum: readonly string[];
+      /** Display names of `enum` (the deprecated titled form). */
+      readonly enumNames?: readonly string[] | undefined;
+      readonly default?: string | undefined;
+    })
+  | (InputFieldLabel & {
+      readonly type: 'string';
+      readonly oneOf: readonly TitledOption[];
+      readonly default?: string | undefined;
+    })
+  | (InputFieldLabel & {
+      readonly type: 'array';
+      readonly minItems?: number | undefined;
+      readonly maxItems?: number | undefined;
+      readonly items:
+        | { readonly type: 'string'; readonly enum: readonly string[] }
+        | { readonly anyOf: readonly TitledOption[] };
+      readonly default?: readonly string[] | undefined;
+    });
 
-/** @internal */
+/** @internal Checks a {@link RequestedSchema}. */
 export const requestedSchemaSchema = z.object({
   type: z.literal('object'),
   properties: z
@@ -84,7 +131,15 @@ export const requestedSchemaSchema = z.object({
 });
 
 /** What a form asks for: MCP's restricted JSON Schema, a flat object of primitive fields. */
-export type RequestedSchema = z.input<typeof requestedSchemaSchema>;
+export interface RequestedSchema {
+  readonly type: 'object';
+  readonly properties: Readonly<Record<string, InputFieldSchema>>;
+  readonly required?: readonly string[] | undefined;
+}
+
+// The schema accepts exactly the documented shape (checked at compile time here).
+const _requested: (value: z.output<typeof requestedSchemaSchema>) => RequestedSchema = (value) => value;
+void _requested;
 
 const message = safeTextSchema.trim().min(1).max(10_000);
 const server = z.string().min(1).max(256).optional();
@@ -189,26 +244,31 @@ export function checkInputContent(
 }
 
 function fieldCheck(field: InputFieldSchema): z.ZodType {
-  if (field.type === 'boolean') return z.boolean();
-  if (field.type === 'number' || field.type === 'integer') {
-    let check = field.type === 'integer' ? z.number().int() : z.number();
-    if (field.minimum !== undefined) check = check.min(field.minimum);
-    if (field.maximum !== undefined) check = check.max(field.maximum);
-    return check;
+  switch (field.type) {
+    case 'boolean':
+      return z.boolean();
+    case 'number':
+    case 'integer': {
+      let check = field.type === 'integer' ? z.number().int() : z.number();
+      if (field.minimum !== undefined) check = check.min(field.minimum);
+      if (field.maximum !== undefined) check = check.max(field.maximum);
+      return check;
+    }
+    case 'array': {
+      const choices = 'enum' in field.items ? field.items.enum : field.items.anyOf.map((item) => item.const);
+      let check = z.array(oneOf(choices));
+      if (field.minItems !== undefined) check = check.min(field.minItems);
+      if (field.maxItems !== undefined) check = check.max(field.maxItems);
+      return check;
+    }
+    case 'string':
+      if ('enum' in field) return oneOf(field.enum);
+      if ('oneOf' in field) return oneOf(field.oneOf.map((item) => item.const));
+      return textCheck(field);
   }
-  if (field.type === 'array') {
-    const choices = 'enum' in field.items ? field.items.enum : field.items.anyOf.map((item) => item.const);
-    let check = z.array(oneOf(choices));
-    if (field.minItems !== undefined) check = check.min(field.minItems);
-    if (field.maxItems !== undefined) check = check.max(field.maxItems);
-    return check;
-  }
-  if ('enum' in field) return oneOf(field.enum);
-  if ('oneOf' in field) return oneOf(field.oneOf.map((item) => item.const));
-  return textCheck(field as z.input<typeof stringField>);
 }
 
-function textCheck(field: z.input<typeof stringField>): z.ZodType {
+function textCheck(field: Extract<InputFieldSchema, { readonly format?: unknown }>): z.ZodType {
   let check = z.string();
   if (field.minLength !== undefined) check = check.min(field.minLength);
   if (field.maxLength !== undefined) check = check.max(field.maxLength);
