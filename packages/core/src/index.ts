@@ -35,6 +35,9 @@ export type {
   ErrorEvent,
   EventBase,
   FinalEvent,
+  InputRequiredEvent,
+  InputResolvedEvent,
+  ResourceLinkPayload,
   RunStartedEvent,
   StewardEvent,
   StewardEventType,
@@ -107,12 +110,27 @@ export type {
 } from './storage/storage.ts';
 export { checkEventPage, checkStorable, type EventPage } from './storage/storage-checks.ts';
 export { defineTool, type Tool, type ToolConfig, toolNamePattern } from './tools/define-tool.ts';
+export {
+  type InputAction,
+  type InputContent,
+  type InputFieldLabel,
+  type InputFieldSchema,
+  type InputRequest,
+  type InputResponse,
+  inputResponseSchema,
+  type RequestedSchema,
+  type TitledOption,
+} from './tools/input-request.ts';
 export { createLocalToolProvider } from './tools/local-tool-provider.ts';
 export {
+  createToolOutput,
+  isToolOutput,
   isToolProvider,
+  type ResourceLink,
   type ToolAnnotations,
   type ToolCallContext,
   type ToolDefinition,
+  type ToolOutput,
   type ToolProgress,
   type ToolProvider,
 } from './tools/tool-provider.ts';

@@ -2,6 +2,14 @@ import { StewardError } from '@steward/core';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { LRUCache } from 'lru-cache';
 
+/** @internal One way a value fails a JSON Schema, as Ajv reports it. */
+export interface SchemaError {
+  readonly path: string;
+  readonly message: string;
+  readonly keyword: string;
+  readonly params: unknown;
+}
+
 /**
  * @internal Checks tool arguments against the tool's JSON Schema before any call leaves this
  * process, reporting every error at once. Validators are compiled once per schema object.
@@ -20,18 +28,24 @@ export class ArgumentValidator {
 
   /** Throws `tool_invalid_arguments` with `details.errors` when `args` fail `schema`. */
   check(schema: Readonly<Record<string, unknown>>, args: unknown, toolName: string): void {
+    const errors = this.errors(schema, args);
+    if (errors.length === 0) return;
+    const summary = errors.map((error) => `${error.path} ${error.message}`).join('; ');
+    throw new StewardError('tool_invalid_arguments', `Invalid arguments for ${toolName}: ${summary}`, {
+      details: { errors },
+    });
+  }
+
+  /** Every way `value` fails `schema` (none when it fits, or when Ajv cannot compile the schema). */
+  errors(schema: Readonly<Record<string, unknown>>, value: unknown): SchemaError[] {
     const validate = this.#validatorFor(schema);
-    if (validate === null || validate(args)) return;
-    const errors = (validate.errors ?? []).map((error: ErrorObject) => ({
+    if (validate === null || validate(value)) return [];
+    return (validate.errors ?? []).map((error: ErrorObject) => ({
       path: error.instancePath === '' ? '/' : error.instancePath,
       message: error.message ?? 'is invalid',
       keyword: error.keyword,
       params: error.params,
     }));
-    const summary = errors.map((error) => `${error.path} ${error.message}`).join('; ');
-    throw new StewardError('tool_invalid_arguments', `Invalid arguments for ${toolName}: ${summary}`, {
-      details: { errors },
-    });
   }
 
   #validatorFor(schema: Readonly<Record<string, unknown>>): ValidateFunction | null {

@@ -1,4 +1,10 @@
-import { StewardError, type ToolDefinition, type ToolProvider } from '@steward/core';
+import {
+  createToolOutput,
+  isToolOutput,
+  StewardError,
+  type ToolDefinition,
+  type ToolProvider,
+} from '@steward/core';
 import { ArgumentValidator } from './argument-validator.ts';
 import type { BlobStore } from './blob-store.ts';
 
@@ -70,7 +76,14 @@ export function withLargeResults<Provider extends ToolProvider>(
         validator.check(readResultTool.inputSchema, args, name);
         return readResult(options.store, args);
       }
-      return boundResult(await provider.callTool(name, args, context), options);
+      const result = await provider.callTool(name, args, context);
+      // Links stay beside the value: only what the model reads is bounded.
+      if (isToolOutput(result))
+        return createToolOutput({
+          value: await boundResult(result.value, options),
+          ...(result.resourceLinks === undefined ? {} : { resourceLinks: result.resourceLinks }),
+        });
+      return boundResult(result, options);
     },
   };
 }

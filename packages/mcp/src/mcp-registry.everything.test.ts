@@ -1,3 +1,4 @@
+import { isToolOutput } from '@steward/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMcpRegistry, type McpRegistry } from './mcp-registry.ts';
 import type { McpServerConfig } from './server-config.ts';
@@ -79,12 +80,16 @@ describe.each(transports)('server-everything over %s', (transport, config) => {
     expect((error as { details: { errors: unknown[] } }).details.errors.length).toBeGreaterThanOrEqual(2);
   });
 
-  it('keeps resource links', async () => {
+  it('keeps resource links for the model, and hands them over apart for UIs', async () => {
     const { context } = callContext();
-    const result = (await registry.callTool('everything__get-resource-links', { count: 2 }, context)) as {
-      type: string;
-    }[];
-    expect(result.filter((block) => block.type === 'resource_link')).toHaveLength(2);
+    const result = await registry.callTool('everything__get-resource-links', { count: 2 }, context);
+    if (!isToolOutput(result)) throw new Error('expected a ToolOutput');
+    const blocks = result.value as { type: string }[];
+    expect(blocks.filter((block) => block.type === 'resource_link')).toHaveLength(2);
+    expect(result.resourceLinks).toEqual([
+      expect.objectContaining({ uri: expect.stringMatching(/^demo:\/\//), name: expect.any(String) }),
+      expect.objectContaining({ uri: expect.stringMatching(/^demo:\/\//), name: expect.any(String) }),
+    ]);
   });
 
   it('turns progress notifications into progress reports', async () => {

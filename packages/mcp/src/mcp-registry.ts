@@ -221,6 +221,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
         catalog = undefined;
       },
       warn,
+      validator,
     });
     const previous = connections.get(resolved.name);
     connections.set(resolved.name, connection);
@@ -287,6 +288,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
           description: tool.description ?? tool.title ?? tool.name,
           inputSchema: tool.inputSchema,
           sideEffect: !readOnly,
+          ...(tool.title === undefined ? {} : { title: tool.title }),
           ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
         };
         next.set(definition.name, { connection, tool, definition });

@@ -52,7 +52,9 @@ async function connect(
   setup: (client: Client) => void,
   timeoutMs: number,
 ): Promise<OpenedClient> {
-  const client = new Client(clientInfo, { capabilities: {} });
+  // Elicitation in both modes of the 2025-11-25 revision: a form the user fills in, or a link the
+  // user opens. Answers reach the server only from the run's user (see elicitation.ts).
+  const client = new Client(clientInfo, { capabilities: { elicitation: { form: {}, url: {} } } });
   setup(client);
   let timer: ReturnType<typeof setTimeout> | undefined;
   // The SDK's own timeout covers `initialize` only; starting an SSE transport (waiting for its

@@ -1,8 +1,15 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Tool as McpTool, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  type Tool as McpTool,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { isStewardError, StewardError, type ToolCallContext } from '@steward/core';
 import pRetry from 'p-retry';
+import type { ArgumentValidator } from './argument-validator.ts';
+import { CallDeadline } from './call-deadline.ts';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.ts';
+import { CallRouter, createElicitationHandler } from './elicitation.ts';
 import { closeClient, type OpenedClient, openClient, serviceAudience } from './open-client.ts';
 import type { ResolvedServerConfig } from './server-config.ts';
 import type { FetchLike } from './service-auth.ts';
@@ -38,9 +45,13 @@ export interface ConnectionOptions {
   readonly fetch: FetchLike | undefined;
   readonly onCatalogChange: () => void;
   readonly warn: (message: string, cause?: unknown) => void;
+  /** Checks the user's answers to the server's elicitations against their forms. */
+  readonly validator: ArgumentValidator;
 }
 
 const maxPages = 1_000;
+/** The longest delay `setTimeout` holds. */
+const maxTimerMs = 2_147_483_647;
 
 /**
  * @internal One MCP server: its client, its tool catalog and its health. A lost connection (a
@@ -52,6 +63,8 @@ export class ServerConnection {
   readonly #options: ConnectionOptions;
   readonly #breaker: CircuitBreaker;
   readonly #closed = new AbortController();
+  /** Which call a server's elicitation belongs to. */
+  readonly #calls = new CallRouter();
   #opened: OpenedClient | undefined;
   #reconnecting: Promise<void> | undefined;
   #attempt: Promise<void> | undefined;
@@ -151,20 +164,30 @@ export class ServerConnection {
   }
 
   async #callOnce(tool: McpTool, args: unknown, context: ToolCallContext) {
-    const request = (opened: OpenedClient) =>
-      opened.client.callTool({ name: tool.name, arguments: args as Record<string, unknown> }, undefined, {
-        signal: context.signal,
-        timeout: this.config.callTimeoutMs,
-        resetTimeoutOnProgress: true,
-        // Progress may extend a call, but not forever.
-        maxTotalTimeout: this.config.callTimeoutMs * 10,
-        onprogress: ({ progress, total, message }) =>
-          context.reportProgress({
-            progress,
-            ...(total === undefined ? {} : { total }),
-            ...(message === undefined ? {} : { message }),
+    const request = async (opened: OpenedClient) => {
+      // The call's timeout is kept here: it stops while the server waits for the user's answer.
+      const deadline = new CallDeadline(this.config.callTimeoutMs, this.config.callTimeoutMs * 10);
+      const call = { context, tool: tool.name, holdTimeout: () => deadline.hold() };
+      try {
+        return await this.#calls.run(call, () =>
+          opened.client.callTool({ name: tool.name, arguments: args as Record<string, unknown> }, undefined, {
+            signal: AbortSignal.any([context.signal, deadline.signal]),
+            // Longer than any deadline: the SDK's own timer cannot pause, so it never decides.
+            timeout: maxTimerMs,
+            onprogress: ({ progress, total, message }) => {
+              deadline.progress();
+              context.reportProgress({
+                progress,
+                ...(total === undefined ? {} : { total }),
+                ...(message === undefined ? {} : { message }),
+              });
+            },
           }),
-      });
+        );
+      } finally {
+        deadline.clear();
+      }
+    };
     const opened = this.#opened;
     if (opened === undefined)
       throw new StewardError('tool_unavailable', `${this.config.name}: not connected`);
@@ -247,12 +270,14 @@ export class ServerConnection {
     if (this.#closed.signal.aborted) return;
     let opened: OpenedClient | undefined;
     try {
-      opened = await openClient(
-        this.config,
-        this.#options.clientInfo,
-        (client) => this.#attach(client),
-        this.#options.connectTimeoutMs,
-        { signer: this.#options.signer, fetch: this.#options.fetch },
+      opened = await this.#calls.outside(() =>
+        openClient(
+          this.config,
+          this.#options.clientInfo,
+          (client) => this.#attach(client),
+          this.#options.connectTimeoutMs,
+          { signer: this.#options.signer, fetch: this.#options.fetch },
+        ),
       );
       const tools = await this.#listAll(opened.client);
       if (this.#closed.signal.aborted) {
@@ -274,6 +299,15 @@ export class ServerConnection {
   }
 
   #attach(client: Client): void {
+    client.setRequestHandler(
+      ElicitRequestSchema,
+      createElicitationHandler({
+        server: this.config.name,
+        router: this.#calls,
+        validator: this.#options.validator,
+        warn: this.#options.warn,
+      }),
+    );
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       try {
         const tools = await this.#listAll(client);

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { StewardError } from '@steward/core';
+import { createToolOutput, type ResourceLink, StewardError } from '@steward/core';
 
 type ContentBlock = CallToolResult['content'][number];
 
@@ -7,11 +7,30 @@ function blockText(block: ContentBlock): string | undefined {
   return block.type === 'text' ? block.text : undefined;
 }
 
+/** The `resource_link` blocks of a result, as core's links. */
+function linksOf(content: readonly ContentBlock[]): ResourceLink[] {
+  return content.flatMap((block) =>
+    block.type === 'resource_link'
+      ? [
+          {
+            uri: block.uri,
+            name: block.name,
+            ...(block.title === undefined ? {} : { title: block.title }),
+            ...(block.description === undefined ? {} : { description: block.description }),
+            ...(block.mimeType === undefined ? {} : { mimeType: block.mimeType }),
+          },
+        ]
+      : [],
+  );
+}
+
 /**
  * @internal What the model reads from an MCP tool result: `structuredContent` when the tool gave
  * one (the client has already checked it against the tool's `outputSchema`), else the text of the
  * content blocks, else the blocks themselves (images, resource links and embedded resources are
- * kept). An `isError` result becomes a tool error the model can read, not an exception.
+ * kept). Resource links also travel apart (a `ToolOutput`), so UIs can render them as links
+ * whatever the model reads. An `isError` result becomes a tool error the model can read, not an
+ * exception.
  */
 export function toToolOutput(
   result: CallToolResult | { toolResult: unknown },
@@ -29,7 +48,7 @@ export function toToolOutput(
       details: { content },
     });
   }
-  if (result.structuredContent !== undefined) return result.structuredContent;
-  if (allText) return texts.join('\n');
-  return content;
+  const value = result.structuredContent ?? (allText ? texts.join('\n') : content);
+  const resourceLinks = linksOf(content);
+  return resourceLinks.length === 0 ? value : createToolOutput({ value, resourceLinks });
 }

@@ -1,5 +1,6 @@
 import { type RunStream, type StewardClient, StewardClientError } from '@steward/transport-ws/client';
 import { type ChatAction, type ChatState, chatReducer, initialChatState } from './chat-reducer.ts';
+import { pendingInputsOf } from './input-requests.ts';
 import type { UseAssistantResult } from './use-assistant.ts';
 
 /**
@@ -11,7 +12,10 @@ import type { UseAssistantResult } from './use-assistant.ts';
  * StrictMode's mount, unmount, mount closes the stream and reopens it from the last seq.
  */
 export interface ChatController
-  extends Pick<UseAssistantResult, 'send' | 'stop' | 'regenerate' | 'approve' | 'deny' | 'reconnect'> {
+  extends Pick<
+    UseAssistantResult,
+    'send' | 'stop' | 'regenerate' | 'approve' | 'deny' | 'respondToInput' | 'reconnect'
+  > {
   getState(): ChatState;
   subscribe(listener: () => void): () => void;
   /** Loads the history of the current session (once) and resumes the active run's stream. */
@@ -166,6 +170,16 @@ export function createChatController(client: StewardClient, sessionId?: string):
       if (state.lastInput !== undefined) await controller.send(state.lastInput);
     },
     approve: (callId) => decide(callId, (runId) => client.approve(runId, callId)),
+    async respondToInput(requestId, response) {
+      const request = pendingInputsOf(state.messages).find((pending) => pending.requestId === requestId);
+      if (request === undefined) return;
+      try {
+        const answer = await client.respondToInput(request.runId, requestId, response);
+        dispatch({ type: 'input_answered', answer });
+      } catch (error) {
+        dispatch({ type: 'input_refused', requestId, error: clientErrorOf(error) });
+      }
+    },
     deny: (callId, reason) => decide(callId, (runId) => client.deny(runId, callId, reason)),
     reconnect() {
       const runId = state.activeRunId;

@@ -1,3 +1,6 @@
+import type { InputAction, RequestedSchema, ResourceLink, ToolAnnotations } from '@steward/core';
+import type { StewardClientError } from '@steward/transport-ws/client';
+
 /** A message the user sent. */
 export interface UserChatMessage {
   readonly role: 'user';
@@ -27,6 +30,8 @@ export interface AssistantChatMessage {
 /**
  * Where a tool call stands:
  * `requested` → (`awaiting_approval` → `approved` | `denied` | `expired`) → `succeeded` | `failed`.
+ * A call that asks the user for input stays `requested` (or `approved`) meanwhile; its
+ * {@link ToolCard.inputRequests} say what it asked.
  * A denied or expired call keeps that status; its {@link ToolCard.error} says what the model was told.
  */
 export type ToolCardStatus =
@@ -73,6 +78,10 @@ export interface ToolCard {
   /** Pass it to `approve` and `deny`. */
   readonly callId: string;
   readonly toolSlug: string;
+  /** The tool's name for people, when its server gave one: show it instead of `toolSlug`. */
+  readonly title: string | undefined;
+  /** The tool's behaviour hints as its server gave them (untrusted: display only). */
+  readonly annotations: ToolAnnotations | undefined;
   readonly args: unknown;
   readonly status: ToolCardStatus;
   /** The call waits for (or waited for) the user's consent. */
@@ -81,8 +90,43 @@ export interface ToolCard {
   readonly progress: ToolProgress | undefined;
   /** The structured output of a call that succeeded. */
   readonly result: unknown;
+  /** Links to resources the tool returned (MCP `resource_link`s), to render as links. */
+  readonly resourceLinks: readonly ResourceLink[];
+  /** What the tool asked the user while it ran, in order: the open ones wait for `respondToInput`. */
+  readonly inputRequests: readonly ToolInputRequest[];
   readonly error: ToolCardError | undefined;
   readonly durationMs: number | undefined;
+}
+
+/**
+ * A tool's request for the user's input mid-call (MCP elicitation), a part of its {@link ToolCard}:
+ * in `form` mode render the fields of `requestedSchema` (pre-filled with their `default`s); in
+ * `url` mode show `url` in full and let the user choose to open it. Answer with
+ * `respondToInput(requestId, { action, content? })`.
+ */
+export interface ToolInputRequest {
+  readonly runId: string;
+  /** Pass it to `respondToInput`. */
+  readonly requestId: string;
+  /** The call that asks: the card this request is part of. */
+  readonly callId: string;
+  readonly toolSlug: string;
+  /** Who asks: the MCP server's name. */
+  readonly server: string;
+  readonly message: string;
+  readonly mode: 'form' | 'url';
+  readonly requestedSchema: RequestedSchema | undefined;
+  readonly url: string | undefined;
+  /** ISO-8601: unanswered by then, the request is cancelled. */
+  readonly expiresAt: string;
+  /** `pending` until answered, cancelled, timed out or its run ended; then `resolved`, with `action`. */
+  readonly status: 'pending' | 'resolved';
+  readonly action: InputAction | undefined;
+  /**
+   * Why the last answer was refused, e.g. `invalid_input` with `details.issues` naming each field
+   * (`content.<field>`); the request stays pending for a corrected answer.
+   */
+  readonly error: StewardClientError | undefined;
 }
 
 /** One item of the conversation, in display order. Switch on `role`. */

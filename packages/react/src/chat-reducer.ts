@@ -2,6 +2,14 @@ import type { ErrorEvent, StewardEvent } from '@steward/core';
 import type { StewardClient, StewardClientError } from '@steward/transport-ws/client';
 import type { AssistantChatMessage, ChatMessage, ToolCard } from './chat-message.ts';
 import { type HistoryMessage, messagesFromHistory, newToolCard, statusOfError } from './history-messages.ts';
+import {
+  cancelOpenInputs,
+  type InputView,
+  inputRequestOf,
+  refuseInput,
+  resolveInput,
+  updateInput,
+} from './input-requests.ts';
 
 /**
  * What the hook is doing:
@@ -9,6 +17,7 @@ import { type HistoryMessage, messagesFromHistory, newToolCard, statusOfError } 
  * - `submitting`: `POST /respond` is in flight.
  * - `streaming`: the run's events are arriving.
  * - `awaiting_approval`: the run is paused until every waiting call is approved or denied.
+ * - `awaiting_input`: a tool waits for the user's answer to its request for input (`pendingInputs`).
  * - `reconnecting`: the socket dropped; the client is resuming from the last seq it saw.
  * - `error`: the last request or stream failed, or the run ended with an error (see `error`).
  */
@@ -17,6 +26,7 @@ export type AssistantStatus =
   | 'submitting'
   | 'streaming'
   | 'awaiting_approval'
+  | 'awaiting_input'
   | 'reconnecting'
   | 'error';
 
@@ -69,6 +79,8 @@ export type ChatAction =
   | { readonly type: 'stream_reopened'; readonly runId: string }
   | { readonly type: 'stream_failed'; readonly runId: string; readonly error: StewardClientError }
   | { readonly type: 'approval_decided'; readonly approval: ApprovalView }
+  | { readonly type: 'input_answered'; readonly answer: InputView }
+  | { readonly type: 'input_refused'; readonly requestId: string; readonly error: StewardClientError }
   | { readonly type: 'request_failed'; readonly error: AssistantError };
 
 /** @internal */
@@ -106,6 +118,13 @@ function statusOf(state: ChatState): AssistantStatus {
   if (state.phase === 'failed') return 'error';
   if (state.activeRunId === undefined) return 'idle';
   if (state.connection === 'reconnecting') return 'reconnecting';
+  const asking = state.messages.some(
+    (message) =>
+      message.role === 'tool' &&
+      message.runId === state.activeRunId &&
+      message.inputRequests.some((request) => request.status === 'pending'),
+  );
+  if (asking) return 'awaiting_input';
   const waiting = state.messages.some(
     (message) =>
       message.role === 'tool' &&
@@ -177,6 +196,20 @@ function reduce(state: ChatState, action: ChatAction): ChatState {
         card.status === 'awaiting_approval' ? { ...card, status: decision } : card,
       );
     }
+    case 'input_answered': {
+      // The REST answer comes before the run's `input_resolved`: show it resolved at once.
+      const { answer } = action;
+      const messages = updateInput(state.messages, answer.request_id, (part) =>
+        resolveInput(part, answer.action),
+      );
+      return messages === state.messages ? state : { ...state, messages };
+    }
+    case 'input_refused':
+      return {
+        ...state,
+        messages: updateInput(state.messages, action.requestId, (part) => refuseInput(part, action.error)),
+        error: action.error,
+      };
     case 'request_failed':
       return {
         ...state,
@@ -199,9 +232,22 @@ function applyEvent(state: ChatState, event: StewardEvent): ChatState {
     case 'tool_request':
       return upsertCard(next, event.run_id, event.call_id, event.tool_slug, (card) => ({
         ...card,
+        title: event.tool_title,
+        annotations: event.annotations,
         args: event.args,
         requireConfirmation: event.require_confirmation,
       }));
+    case 'input_required':
+      return upsertCard(next, event.run_id, event.call_id, event.tool_slug, (card) =>
+        card.inputRequests.some((request) => request.requestId === event.request_id)
+          ? card
+          : { ...card, inputRequests: [...card.inputRequests, inputRequestOf(event)] },
+      );
+    case 'input_resolved':
+      return {
+        ...next,
+        messages: updateInput(next.messages, event.request_id, (part) => resolveInput(part, event.action)),
+      };
     case 'approval_required':
       return upsertCard(next, event.run_id, event.call_id, event.tool_slug, (card) => ({
         ...card,
@@ -241,7 +287,17 @@ function applyEvent(state: ChatState, event: StewardEvent): ChatState {
             : error === undefined
               ? 'succeeded'
               : statusOfError(error);
-        return { ...card, status, result: event.result, error, durationMs: event.duration_ms };
+        return {
+          ...card,
+          status,
+          result: event.result,
+          resourceLinks: (event.resource_links ?? []).map(({ mime_type, ...link }) => ({
+            ...link,
+            ...(mime_type === undefined ? {} : { mimeType: mime_type }),
+          })),
+          error,
+          durationMs: event.duration_ms,
+        };
       });
     case 'error':
       return { ...next, error: event };
@@ -286,9 +342,11 @@ function finishRun(
     if (message.runId !== runId) return message;
     if (message.role === 'assistant')
       return { ...message, streaming: false, partial: partial && index === lastText };
-    // A call still waiting when its run ended (stopped, timed out) can no longer be approved.
+    // A call still waiting when its run ended (stopped, timed out) can no longer be approved,
+    // nor what it asked be answered.
     if (message.role === 'tool' && message.status === 'awaiting_approval')
-      return { ...message, status: 'expired' };
+      return cancelOpenInputs({ ...message, status: 'expired' });
+    if (message.role === 'tool') return cancelOpenInputs(message);
     return message;
   });
   if (runId !== state.activeRunId) return { ...state, messages };

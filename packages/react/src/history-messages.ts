@@ -69,6 +69,8 @@ export function newToolCard(runId: string, callId: string, toolSlug: string, arg
     runId,
     callId,
     toolSlug,
+    title: undefined,
+    annotations: undefined,
     args,
     // Neither history nor a first event says whether a call still waits for consent.
     status: 'requested',
@@ -76,6 +78,8 @@ export function newToolCard(runId: string, callId: string, toolSlug: string, arg
     approval: undefined,
     progress: undefined,
     result: undefined,
+    resourceLinks: [],
+    inputRequests: [],
     error: undefined,
     durationMs: undefined,
   };

@@ -5,6 +5,7 @@ export type {
   ToolCard,
   ToolCardError,
   ToolCardStatus,
+  ToolInputRequest,
   ToolProgress,
   UserChatMessage,
 } from './chat-message.ts';

@@ -1,3 +1,4 @@
+import type { InputResponse } from '@steward/core';
 import {
   createStewardClient,
   type StewardClient,
@@ -5,8 +6,9 @@ import {
 } from '@steward/transport-ws/client';
 import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { createChatController } from './chat-controller.ts';
-import type { ChatMessage, ToolCard } from './chat-message.ts';
+import type { ChatMessage, ToolCard, ToolInputRequest } from './chat-message.ts';
 import { type AssistantError, type AssistantStatus, pendingApprovalsOf } from './chat-reducer.ts';
+import { pendingInputsOf } from './input-requests.ts';
 
 /** Connect by URL: the hook creates the client. */
 export interface UseAssistantUrlOptions {
@@ -46,6 +48,8 @@ export interface UseAssistantResult {
   readonly sessionId: string | undefined;
   /** The tool calls waiting for the user's decision. */
   readonly pendingApprovals: readonly ToolCard[];
+  /** The tools' requests for input waiting for the user's answer (each is also in its card's `inputRequests`). */
+  readonly pendingInputs: readonly ToolInputRequest[];
   /** The last failure; cleared by the next `send` and `reconnect`. */
   readonly error: AssistantError | undefined;
   /**
@@ -61,6 +65,12 @@ export interface UseAssistantResult {
   approve(callId: string): Promise<void>;
   /** Denies a waiting call; the model is told (with `reason`) and answers without it. */
   deny(callId: string, reason?: string): Promise<void>;
+  /**
+   * Answers a pending request for input (`ToolInputRequest.requestId`): `accept` with the form's
+   * `content`, `decline` or `cancel`. An answer the server refuses (content that does not fit the
+   * form) leaves the request pending with the reason in its `error`. Never rejects.
+   */
+  respondToInput(requestId: string, response: InputResponse): Promise<void>;
   /** Reopens the active run's stream from the last seq seen, e.g. after `status` became `error`. */
   reconnect(): void;
 }
@@ -128,6 +138,7 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
 
   const state = useSyncExternalStore(controller.subscribe, controller.getState, controller.getState);
   const pendingApprovals = useMemo(() => pendingApprovalsOf(state.messages), [state.messages]);
+  const pendingInputs = useMemo(() => pendingInputsOf(state.messages), [state.messages]);
   const actions = useMemo(
     () => ({
       send: (text: string) => controller.send(text),
@@ -135,6 +146,8 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
       regenerate: () => controller.regenerate(),
       approve: (callId: string) => controller.approve(callId),
       deny: (callId: string, reason?: string) => controller.deny(callId, reason),
+      respondToInput: (requestId: string, response: InputResponse) =>
+        controller.respondToInput(requestId, response),
       reconnect: () => controller.reconnect(),
     }),
     [controller],
@@ -144,6 +157,7 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
     status: state.status,
     sessionId: state.sessionId,
     pendingApprovals,
+    pendingInputs,
     error: state.error,
     ...actions,
   };

@@ -1,7 +1,15 @@
-import { Assistant, createInMemoryStorage, isStewardError, type StewardEvent } from '@steward/core';
+import {
+  Assistant,
+  createInMemoryStorage,
+  defineTool,
+  type InputResponse,
+  isStewardError,
+  type StewardEvent,
+} from '@steward/core';
 import { createScriptedModel } from '@steward/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createRedisRunStore } from './redis-run-store.ts';
 import { withRedisRunEvents } from './with-redis-run-events.ts';
 
@@ -120,5 +128,61 @@ describe('createRedisRunStore as the Coordinator of many instances', () => {
     // It ends (it used to wait forever), with what was stored, in order.
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(seen.map((event) => event.seq)).toEqual(seen.map((_, index) => index + 1));
+  });
+
+  it('takes the answer to a tool’s request for input on another instance, and refuses a bad one there', async () => {
+    const answers: InputResponse[] = [];
+    const askFloor = defineTool({
+      name: 'book_desk',
+      description: 'Books a desk',
+      input: z.object({}),
+      execute: async (_args, context) => {
+        const answer = await context.requestInput?.({
+          mode: 'form',
+          message: 'Which floor?',
+          requestedSchema: {
+            type: 'object',
+            properties: {
+              floor: { type: 'integer', minimum: 1, maximum: 9 },
+              quiet: { type: 'boolean', default: true },
+            },
+            required: ['floor'],
+          },
+        });
+        if (answer !== undefined) answers.push(answer);
+        return answer;
+      },
+    });
+    const durable = createInMemoryStorage();
+    const [a, b] = stores.map(
+      (store, index) =>
+        new Assistant({
+          model: createScriptedModel(
+            index === 0 ? [{ toolCalls: [{ name: 'book_desk', args: {} }] }, { text: 'Booked.' }] : [],
+          ),
+          tools: [askFloor],
+          storage: withRedisRunEvents(durable, store),
+          coordinator: store,
+        }),
+    ) as [Assistant, Assistant];
+    const run = await a.start({ input: 'Book a desk', userId: 'erin' });
+    let requestId: string | undefined;
+    for await (const event of b.streamRun(run.id, { userId: 'erin' })) {
+      if (event.type !== 'input_required') continue;
+      requestId = event.request_id;
+      break;
+    }
+    const scope = { userId: 'erin' };
+    await expect(
+      b.respondToInput(run.id, requestId as string, { action: 'accept', content: { floor: 10 } }, scope),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+    await b.respondToInput(run.id, requestId as string, { action: 'accept', content: { floor: 6 } }, scope);
+    expect(await run.result).toMatchObject({ stopReason: 'stop', text: 'Booked.' });
+    expect(answers).toEqual([{ action: 'accept', content: { floor: 6, quiet: true } }]);
+    await expect(
+      b.respondToInput(run.id, requestId as string, { action: 'cancel' }, scope),
+    ).rejects.toMatchObject({
+      code: 'input_conflict',
+    });
   });
 });

@@ -1,5 +1,7 @@
 import {
   type Coordinator,
+  type InputResponse,
+  inputResponseSchema,
   parseOptions,
   type RateLimitResult,
   type SessionLease,
@@ -8,6 +10,7 @@ import {
 } from '@steward/core';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { RedisChannels } from './redis-channels.ts';
 import { createRedisRunEvents } from './redis-run-events.ts';
 import { acquireRedisSlot } from './redis-slots.ts';
 
@@ -52,7 +55,8 @@ export type SessionLock = SessionLease;
 /**
  * Short-term, cross-instance run state in Redis. It is a core `Coordinator`: pass it as
  * `new Assistant({ coordinator })` and every instance shares session locks, rate limits, the
- * count of each user's active runs, stop requests and live run tails.
+ * count of each user's active runs, stop requests, answers to tools' requests for input and live
+ * run tails.
  */
 export interface RedisRunStore extends Coordinator {
   /**
@@ -81,9 +85,30 @@ export interface RedisRunStore extends Coordinator {
   stopRequested(runId: string): Promise<boolean>;
   /** Subscribes to stop requests (one subscriber connection, opened on the first listener). */
   watchStops(listener: (runId: string) => void): () => void;
+  /**
+   * Publishes the user's answer to a tool's request for input to every instance (pub/sub only:
+   * it may hold what the user typed, so it is never stored).
+   */
+  deliverInput(runId: string, requestId: string, response: InputResponse): Promise<void>;
+  /** Subscribes to delivered answers (on the subscriber connection of stops). */
+  watchInputs(listener: (runId: string, requestId: string, response: InputResponse) => void): () => void;
   /** {@link tail} under the `Coordinator` name. */
   tailEvents(runId: string, options: { afterSeq: number; signal?: AbortSignal }): AsyncIterable<StewardEvent>;
   close(): Promise<void>;
+}
+
+const deliverySchema = z.object({
+  runId: z.string().min(1),
+  requestId: z.string().min(1),
+  response: inputResponseSchema as z.ZodType<InputResponse>,
+});
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Events a tail reads at once: its memory stays bounded however long the run. */
@@ -138,8 +163,7 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
   const now = config._internal?.now ?? Date.now;
   const key = (...parts: string[]) => [config.prefix, ...parts].join(':');
   const blockingClients = new Set<Redis>();
-  const stopListeners = new Set<(runId: string) => void>();
-  let subscriber: Redis | undefined;
+  const channels = new RedisChannels(redis);
   // Redis's own words stay in `cause`: a host may show the message to an end user.
   const fail = (error: unknown, what: string) =>
     StewardError.isInstance(error)
@@ -242,23 +266,21 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
       }
     },
     watchStops(listener) {
-      stopListeners.add(listener);
-      if (subscriber === undefined) {
-        // A subscribed connection can do nothing else, so stops get one of their own.
-        const connection = redis.duplicate({ protocol: 2 });
-        subscriber = connection;
-        connection.on('message', (_channel: string, runId: string) => {
-          for (const notify of stopListeners) notify(runId);
-        });
-        connection.subscribe(key('stops')).catch(() => {}); // ioredis resubscribes on reconnect.
+      return channels.listen(key('stops'), listener);
+    },
+    async deliverInput(runId, requestId, response) {
+      try {
+        await redis.publish(key('inputs'), JSON.stringify({ runId, requestId, response }));
+      } catch (error) {
+        throw fail(error, 'Delivering an answer to a request for input');
       }
-      return () => {
-        stopListeners.delete(listener);
-        if (stopListeners.size === 0 && subscriber !== undefined) {
-          subscriber.disconnect();
-          subscriber = undefined;
-        }
-      };
+    },
+    watchInputs(listener) {
+      return channels.listen(key('inputs'), (message) => {
+        // Whatever else publishes on the channel gets no say: only a well-formed answer passes.
+        const delivery = deliverySchema.safeParse(parseJson(message));
+        if (delivery.success) listener(delivery.data.runId, delivery.data.requestId, delivery.data.response);
+      });
     },
     async stopRequested(runId) {
       try {
@@ -272,8 +294,7 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
     },
     async close() {
       for (const client of blockingClients) client.disconnect();
-      subscriber?.disconnect();
-      subscriber = undefined;
+      channels.close();
       if (owned) await redis.quit();
     },
   };

@@ -5,7 +5,7 @@ import { type Authenticator, bearerToken, type Principal } from './auth.ts';
 import { errorResponse, json, readJson } from './http-body.ts';
 import { failureWarning, HttpError, toHttpError } from './http-error.ts';
 import { idSchema, respondSchema, seqSchema, validate } from './request-schemas.ts';
-import { decisionSchema, RunAccess, runView } from './run-access.ts';
+import { decisionSchema, inputAnswerSchema, RunAccess, runView } from './run-access.ts';
 import { sseResponse } from './sse.ts';
 import { registrationBodySchema } from './tool-registrar.ts';
 
@@ -46,6 +46,7 @@ type Route = (request: Request, url: URL, params: readonly string[]) => Promise<
  * - `POST /api/v1/tools/register` (admin) → 201 `{ server }`
  * - `GET /api/v1/runs/:run_id` → the run; `GET /api/v1/runs/:run_id/events` → SSE (`Last-Event-ID` resumes)
  * - `POST /api/v1/runs/:run_id/approvals` `{ call_id, decision, reason? }`; `POST /api/v1/runs/:run_id/stop`
+ * - `POST /api/v1/runs/:run_id/inputs/:request_id` `{ action, content? }`: answers a tool's request for input
  *
  * Every request needs `Authorization: Bearer <JWT>`; everything is scoped to the token's user.
  */
@@ -83,7 +84,11 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
   async function userPrincipal(request: Request): Promise<Principal> {
     const principal = await principalOf(request);
     if (principal.runId !== undefined)
-      throw new HttpError(403, 'forbidden', 'A run token can only read its run and decide its approvals');
+      throw new HttpError(
+        403,
+        'forbidden',
+        'A run token can only read its run, decide its approvals and answer its requests for input',
+      );
     return principal;
   }
 
@@ -176,6 +181,11 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       const principal = await principalOf(request);
       const decision = validate(decisionSchema, await readJson(request, config.maxBodyBytes));
       return json(200, await access.decide(principal, runId as string, decision));
+    },
+    'POST /api/v1/runs/:run_id/inputs/:request_id': async (request, _url, [runId, requestId]) => {
+      const principal = await principalOf(request);
+      const answer = validate(inputAnswerSchema, await readJson(request, config.maxBodyBytes));
+      return json(200, await access.respondToInput(principal, runId as string, requestId as string, answer));
     },
     'POST /api/v1/runs/:run_id/stop': async (request, _url, [runId]) => {
       const principal = await userPrincipal(request);

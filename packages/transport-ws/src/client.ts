@@ -1,7 +1,7 @@
-import type { StewardEvent } from '@steward/core';
+import type { InputResponse, StewardEvent } from '@steward/core';
 import type { HistoryMessage } from './api.ts';
 import type { ErrorBody, HttpErrorCode } from './http-error.ts';
-import type { ApprovalView, RunView } from './run-access.ts';
+import type { ApprovalView, InputView, RunView } from './run-access.ts';
 
 /** Options of {@link createStewardClient}. */
 export interface StewardClientOptions {
@@ -36,8 +36,13 @@ export interface StreamOptions {
 export interface RunStream extends AsyncIterable<StewardEvent> {
   /** The last seq delivered: pass it as `afterSeq` to resume elsewhere. */
   readonly lastSeq: number;
-  /** Sends a frame on the socket (approve, deny, stop). Prefer the client's REST methods. */
-  send(frame: { type: 'approve' | 'deny'; call_id: string; reason?: string } | { type: 'stop' }): void;
+  /** Sends a frame on the socket (approve, deny, input, stop). Prefer the client's REST methods. */
+  send(
+    frame:
+      | { type: 'approve' | 'deny'; call_id: string; reason?: string }
+      | ({ type: 'input'; request_id: string } & InputResponse)
+      | { type: 'stop' },
+  ): void;
   /** Stops reading (the run goes on). */
   close(): void;
 }
@@ -90,6 +95,12 @@ export interface StewardClient {
   getRun(runId: string, options?: { signal?: AbortSignal }): Promise<RunView>;
   approve(runId: string, callId: string): Promise<ApprovalView>;
   deny(runId: string, callId: string, reason?: string): Promise<ApprovalView>;
+  /**
+   * `POST /api/v1/runs/:run_id/inputs/:request_id`: answers a tool's request for input (an
+   * `input_required` event). Content that does not fit the form rejects with `invalid_input`
+   * (`details.issues`), and the request stays open for a corrected answer.
+   */
+  respondToInput(runId: string, requestId: string, response: InputResponse): Promise<InputView>;
   /** Stops the run (the partial answer is kept). Closing a stream does not. */
   stop(runId: string): Promise<void>;
   /** The run's events over the WebSocket, resuming by seq after drops, until `final`. */
@@ -204,6 +215,8 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
         decision: 'deny',
         ...(reason === undefined ? {} : { reason }),
       }),
+    respondToInput: (runId, requestId, response) =>
+      request<InputView>('POST', `${runPath(runId)}/inputs/${encodeURIComponent(requestId)}`, response),
     async stop(runId) {
       await request('POST', `${runPath(runId)}/stop`);
     },

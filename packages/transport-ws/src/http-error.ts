@@ -67,6 +67,8 @@ const statusOf: Partial<Record<StewardErrorCode, number>> = {
   approval_not_found: 404,
   approval_conflict: 409,
   approval_expired: 410,
+  input_not_found: 404,
+  input_conflict: 409,
   session_busy: 409,
   rate_limited: 429,
   too_many_active_runs: 429,

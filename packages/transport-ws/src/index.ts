@@ -4,7 +4,7 @@ export { type Authenticator, createJwtAuth, type JwtAuthOptions, type Principal 
 export { type ErrorBody, HttpError, type HttpErrorCode } from './http-error.ts';
 export { type NodeHandler, toNodeHandler } from './node-handler.ts';
 export type { RespondBody } from './request-schemas.ts';
-export type { ApprovalView, RunView } from './run-access.ts';
+export type { ApprovalView, InputView, RunView } from './run-access.ts';
 export { type StewardServer, startStewardServer } from './server.ts';
 export { sseFrame } from './sse.ts';
 export type { ToolRegistrar } from './tool-registrar.ts';

@@ -1,6 +1,8 @@
 import {
   type ApprovalRecord,
   type Assistant,
+  type InputResponse,
+  inputResponseSchema,
   type RunRecord,
   type StewardEvent,
   safeIdSchema,
@@ -20,6 +22,19 @@ export const decisionSchema = z
   .strict();
 
 export type Decision = z.infer<typeof decisionSchema>;
+
+/**
+ * An answer to a tool's request for input (`input_required`), as REST bodies and WebSocket
+ * frames carry it: `{ action: 'accept' | 'decline' | 'cancel', content? }` (content with accept only).
+ */
+export const inputAnswerSchema = inputResponseSchema as unknown as z.ZodType<InputResponse>;
+
+/** The wire shape of an answered request for input. */
+export interface InputView {
+  readonly run_id: string;
+  readonly request_id: string;
+  readonly action: InputResponse['action'];
+}
 
 /** What a run's storage or internal failure says on the wire; the server's warnings have the rest. */
 const runFailureMessages = {
@@ -129,6 +144,18 @@ export class RunAccess {
       ...(approval.decidedAt === undefined ? {} : { decided_at: approval.decidedAt }),
       ...(approval.reason === undefined ? {} : { reason: approval.reason }),
     };
+  }
+
+  /** Answers a request for input of the run: its owner (or the run's token) only. */
+  async respondToInput(
+    principal: Principal,
+    runId: string,
+    requestId: string,
+    answer: InputResponse,
+  ): Promise<InputView> {
+    await this.run(principal, runId);
+    await this.#assistant.respondToInput(runId, requestId, answer, { userId: principal.userId });
+    return { run_id: runId, request_id: requestId, action: answer.action };
   }
 
   async stop(principal: Principal, runId: string): Promise<void> {

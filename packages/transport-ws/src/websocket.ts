@@ -6,7 +6,7 @@ import type { StewardApi } from './api.ts';
 import { bearerToken, type Principal } from './auth.ts';
 import { HttpError } from './http-error.ts';
 import { idSchema, validate } from './request-schemas.ts';
-import { decisionSchema } from './run-access.ts';
+import { decisionSchema, inputAnswerSchema } from './run-access.ts';
 
 /** Close codes of the run socket. */
 export const closeCodes = {
@@ -32,10 +32,16 @@ export interface WebSocketOptions {
   pingIntervalMs?: number;
 }
 
-/** A frame the client may send: decide a waiting call, or stop the run. */
+/** A frame the client may send: decide a waiting call, answer a request for input, or stop the run. */
 export type ClientFrame =
   | { readonly type: 'approve'; readonly call_id: string; readonly reason?: string }
   | { readonly type: 'deny'; readonly call_id: string; readonly reason?: string }
+  | {
+      readonly type: 'input';
+      readonly request_id: string;
+      readonly action: 'accept' | 'decline' | 'cancel';
+      readonly content?: Readonly<Record<string, string | number | boolean | readonly string[]>>;
+    }
   | { readonly type: 'stop' };
 
 const clientFrameSchema = z.discriminatedUnion('type', [
@@ -47,6 +53,7 @@ const clientFrameSchema = z.discriminatedUnion('type', [
     .omit({ decision: true })
     .extend({ type: z.literal('deny') })
     .strict(),
+  z.object({ type: z.literal('input'), request_id: idSchema }).passthrough(),
   z.object({ type: z.literal('stop') }).strict(),
 ]);
 
@@ -81,7 +88,7 @@ const optionsSchema = z
  * Serves `WS /ws?run_id=…&session_id=…&last_seq=…` on `server`: the run's events as JSON
  * frames exactly as core emits them, from `last_seq` on (each once), until `final`. The token
  * comes from `Authorization: Bearer` or the `token` query parameter (browsers cannot set
- * headers). Client frames approve or deny a call or stop the run; an invalid frame gets an
+ * headers). Client frames approve or deny a call, answer a request for input or stop the run; an invalid frame gets an
  * `error` frame and the socket stays usable. Closing the socket never stops the run.
  * Returns a function that closes every socket (code 1001) and detaches.
  */
@@ -222,18 +229,35 @@ function serveRun(
       );
       sendError(
         'invalid_frame',
-        `Expected {type:"approve"|"deny", call_id} or {type:"stop"}: ${problems.join('; ')}`,
+        `Expected {type:"approve"|"deny", call_id}, {type:"input", request_id, action, content?} or {type:"stop"}: ${problems.join('; ')}`,
       );
       return;
     }
-    const action =
-      frame.data.type === 'stop'
-        ? api.access.stop(principal, runId)
-        : api.access.decide(principal, runId, {
-            call_id: frame.data.call_id,
-            decision: frame.data.type,
-            ...(frame.data.reason === undefined ? {} : { reason: frame.data.reason }),
-          });
+    let action: Promise<unknown>;
+    if (frame.data.type === 'input') {
+      // The answer is the frame without its `type` and `request_id`, checked as the REST body is.
+      const { type: _type, request_id: _requestId, ...rest } = parsed as Record<string, unknown>;
+      const answer = inputAnswerSchema.safeParse(rest);
+      if (!answer.success) {
+        const problems = answer.error.issues.map(
+          (issue) => `${issue.path.length === 0 ? '(frame)' : issue.path.join('.')}: ${issue.message}`,
+        );
+        sendError(
+          'invalid_frame',
+          `Expected {type:"input", request_id, action, content?}: ${problems.join('; ')}`,
+        );
+        return;
+      }
+      action = api.access.respondToInput(principal, runId, frame.data.request_id, answer.data);
+    } else if (frame.data.type === 'stop') {
+      action = api.access.stop(principal, runId);
+    } else {
+      action = api.access.decide(principal, runId, {
+        call_id: frame.data.call_id,
+        decision: frame.data.type,
+        ...(frame.data.reason === undefined ? {} : { reason: frame.data.reason }),
+      });
+    }
     action.catch((error: unknown) => {
       const failure = api.describe(error, `A ${frame.data.type} frame of run ${runId}`, { runId });
       sendError(failure.code, failure.message);

@@ -73,7 +73,7 @@ export async function awaitDecisions(
   await guard(context.eventLog.flush());
   const epoch = await guard(context.storage.transitionRun(context.runId, 'running', 'awaiting_approval'));
   if (epoch === undefined) return false; // Not ours to pause: another loop owns the run.
-  context.pauseTimeout();
+  const releaseTimeout = context.holdTimeout();
   try {
     const callIds = new Set(pending.map((item) => item.call.callId));
     while (true) {
@@ -100,7 +100,7 @@ export async function awaitDecisions(
     if (ours === undefined) return false;
     throw error;
   } finally {
-    context.resumeTimeout();
+    releaseTimeout();
   }
   try {
     return (

@@ -46,6 +46,8 @@ export const limitsSchema = z
     approvalTtlMs: timeoutMs.default(900_000),
     /** How often a paused run checks storage for decisions made on other instances. */
     approvalPollMs: timeoutMs.default(2_000),
+    /** How long a tool's request for input (MCP elicitation) waits for the user before it is cancelled. */
+    inputTimeoutMs: timeoutMs.default(600_000),
     /** How often a live run touches its record, so other instances can tell it from a dead one. */
     heartbeatMs: timeoutMs.default(5_000),
     /** One active run per session: a second run in a busy session is refused with `session_busy`. */
@@ -142,6 +144,11 @@ export interface AssistantLimits {
   readonly approvalTtlMs: number;
   /** How often a paused run checks storage for decisions made on other instances. Default 2,000 ms. */
   readonly approvalPollMs: number;
+  /**
+   * How long a tool's request for input (MCP elicitation) waits for the user's answer before it
+   * is answered `cancel`. The run's and the tool's timeouts do not tick meanwhile. Default 600,000 ms (10 minutes).
+   */
+  readonly inputTimeoutMs: number;
   /** How often a live run touches its record (see `recoverInterruptedRuns`). Default 5,000 ms. */
   readonly heartbeatMs: number;
   /** One active run per session: a second run in a busy session is refused with `session_busy`. Default true. */

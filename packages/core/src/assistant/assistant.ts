@@ -12,6 +12,7 @@ import type { ApprovalRecord, AuditEntry } from '../storage/consent-records.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { OwnerScope, RunRecord, Storage, StoredMessage } from '../storage/storage.ts';
 import type { Tool } from '../tools/define-tool.ts';
+import type { InputResponse } from '../tools/input-request.ts';
 import { createLocalToolProvider } from '../tools/local-tool-provider.ts';
 import { isToolProvider, type ToolProvider } from '../tools/tool-provider.ts';
 import { type AdmissionContext, admit, lockForResume } from './admission.ts';
@@ -29,6 +30,9 @@ import {
   runInputSchema,
 } from './assistant-options.ts';
 import { defaultEventLogRetry, EventLog, type EventLogRetry } from './event-log.ts';
+import { deliverElsewhere } from './input-delivery.ts';
+import { InputWaiters, inputNotFound } from './input-waiters.ts';
+import { PausableTimer } from './pausable-timer.ts';
 import { estimateTokens } from './prompt-builder.ts';
 import type { RunResult } from './run.ts';
 import { Run } from './run.ts';
@@ -96,6 +100,8 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #countTokens: (text: string) => number;
   readonly #onEvent: ((event: StewardEvent) => void) | undefined;
   readonly #decisions = createDecisionSignals();
+  /** Tools' requests for input open in this process (they live where their call runs). */
+  readonly #inputs = new InputWaiters();
   /** Runs whose loop lives in this process, so a decision or a stop here reaches them directly. */
   readonly #live = new Map<string, LiveRun>();
   readonly #coordinator: Coordinator;
@@ -107,6 +113,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #generateId: () => string;
   readonly #eventLogRetry: EventLogRetry;
   #unwatchStops: (() => void) | undefined;
+  #unwatchInputs: (() => void) | undefined;
 
   constructor(options: AssistantOptions) {
     super();
@@ -228,10 +235,55 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     );
   }
 
-  /** Stops watching the coordinator for stop requests. Runs under way go on. */
+  /** Stops watching the coordinator for stop requests and answers. Runs under way go on. */
   close(): void {
     this.#unwatchStops?.();
     this.#unwatchStops = undefined;
+    this.#unwatchInputs?.();
+    this.#unwatchInputs = undefined;
+  }
+
+  /**
+   * Answers a tool's request for input (an `input_required` event of `runId`): `accept` with the
+   * form's `content`, `decline` or `cancel`. Only the run's owner may answer, once. The content is
+   * checked against the request's form (its defaults filled in) before the tool gets it: a bad
+   * answer rejects with `invalid_input` (`details.issues`) and the request stays open. Works on
+   * any instance: the request lives where its tool call runs, and the coordinator carries the
+   * answer there. Rejects with `not_found` for a run this user does not have, `input_not_found`
+   * for an unknown request, `input_conflict` for one already answered, cancelled or timed out.
+   *
+   * @example
+   * ```ts
+   * for await (const event of run) {
+   *   if (event.type === 'input_required')
+   *     await assistant.respondToInput(run.id, event.request_id, { action: 'accept', content: { floor: 3 } }, { userId });
+   * }
+   * ```
+   */
+  async respondToInput(
+    runId: string,
+    requestId: string,
+    response: InputResponse,
+    scope: OwnerScope,
+  ): Promise<void> {
+    const where = 'assistant.respondToInput';
+    parseOptions(decisionInputSchema, { callId: runId, scope }, where, 'invalid_input');
+    parseOptions(decisionInputSchema.shape.callId, requestId, where, 'invalid_input');
+    const live = this.#live.get(runId);
+    if (live !== undefined) {
+      if (live.userId !== scope.userId) throw new StewardError('not_found', `Run ${runId} does not exist`);
+      // A run's requests are opened by its loop, which runs here: absent here is absent.
+      if (this.#inputs.answer(runId, requestId, scope.userId, response) === 'absent')
+        throw inputNotFound(runId, requestId);
+      return;
+    }
+    await deliverElsewhere(
+      { storage: this.storage, coordinator: this.#coordinator },
+      runId,
+      requestId,
+      response,
+      scope,
+    );
   }
 
   /**
@@ -350,21 +402,16 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     const recorded = new Promise<boolean>((resolve) => {
       markRecorded = resolve;
     });
+    this.#unwatchInputs ??= this.#coordinator.watchInputs?.((run, request, response) => {
+      this.#inputs.deliver(run, request, response);
+    });
     // The run timeout stops while the run waits for the user, and goes on with what was left.
-    let remainingMs = this.limits.runTimeoutMs;
-    let startedAt = this.#now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const startTimer = () => {
-      startedAt = this.#now();
-      timer = setTimeout(
-        () =>
-          controller.abort(
-            new StewardError('run_timeout', `The run exceeded ${this.limits.runTimeoutMs} ms`),
-          ),
-        remainingMs,
-      );
-    };
-    startTimer();
+    const timer = new PausableTimer(
+      this.limits.runTimeoutMs,
+      () =>
+        controller.abort(new StewardError('run_timeout', `The run exceeded ${this.limits.runTimeoutMs} ms`)),
+      this.#now,
+    );
     // The heartbeat tells other instances this run's instance is alive (see recoverInterruptedRuns).
     const heartbeat = setInterval(() => {
       this.storage.updateRun(runId, {}).catch(() => {});
@@ -433,11 +480,21 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       warn,
       now: this.#now,
       decisions: this.#decisions,
-      pauseTimeout: () => {
-        clearTimeout(timer);
-        remainingMs = Math.max(1, remainingMs - (this.#now() - startedAt));
-      },
-      resumeTimeout: startTimer,
+      holdTimeout: () => timer.hold(),
+      requestInput: (call, request) =>
+        this.#inputs.open(
+          {
+            runId,
+            userId: init.userId,
+            emit: (event) => events.emit(event),
+            holdTimeout: () => timer.hold(),
+            timeoutMs: this.limits.inputTimeoutMs,
+            now: this.#now,
+            generateId: this.#generateId,
+          },
+          call,
+          request,
+        ),
       onRecorded: () => markRecorded(true),
       releaseSession: async () => {
         const held = lease;
@@ -456,11 +513,14 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       )
       .finally(() => {
         markRecorded(false); // No-op when it was recorded.
-        clearTimeout(timer);
+        timer.clear();
         clearInterval(heartbeat);
         init.signal?.removeEventListener('abort', forwardAbort);
         void context.releaseSession(); // A hand-off or a failure before the end still frees it.
-        if (this.#live.get(runId) === live) this.#live.delete(runId);
+        if (this.#live.get(runId) === live) {
+          this.#live.delete(runId);
+          this.#inputs.forgetRun(runId);
+        }
       });
     const run: Run = new Run({ id: runId, sessionId: init.sessionId, events, controller, result });
     const live: LiveRun = { run, userId: init.userId, recorded };

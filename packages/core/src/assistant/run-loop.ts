@@ -8,10 +8,12 @@ import type { LanguageModel, ModelFinishReason } from '../model/language-model.t
 import type { AssistantMessage, Message } from '../model/message.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { InputRequest, InputResponse } from '../tools/input-request.ts';
 import type { ToolDefinition, ToolProvider } from '../tools/tool-provider.ts';
 import { awaitDecisions, type DecisionSignals, handOff } from './approval-wait.ts';
 import type { AssistantLimits, ResolvedRunOptions, RetryPolicy } from './assistant-options.ts';
 import type { EventLog } from './event-log.ts';
+import type { InputCall } from './input-waiters.ts';
 import { runModelStep } from './model-step.ts';
 import { buildPrompt } from './prompt-builder.ts';
 import type { RunResult } from './run.ts';
@@ -51,9 +53,10 @@ export interface RunLoopContext {
   /** The assistant's clock, milliseconds since the epoch: every stored time and deadline of the run. */
   readonly now: () => number;
   readonly decisions: DecisionSignals;
-  /** Stops the run timeout while the run waits for the user. */
-  readonly pauseTimeout: () => void;
-  readonly resumeTimeout: () => void;
+  /** Stops the run timeout while the run waits for the user, until the returned release is called. */
+  readonly holdTimeout: () => () => void;
+  /** Asks the run's user for input on behalf of a tool call (MCP elicitation). */
+  readonly requestInput: (call: InputCall, request: InputRequest) => Promise<InputResponse>;
   /** Called once the run's record exists in storage, so readers can find it. */
   readonly onRecorded: () => void;
   /** Gives the session lock up (once; later calls do nothing), before the run's `final` is seen. */
@@ -175,6 +178,7 @@ export function toolContext(context: RunLoopContext, catalog: ToolCatalog): Tool
     signal: context.signal,
     now: context.now,
     emit: (event) => context.events.emit(event),
+    requestInput: context.requestInput,
   };
 }
 

@@ -4,8 +4,10 @@ import { StewardError, toStewardError } from '../errors/steward-error.ts';
 import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import { canonicalHash } from '../internal/canonical-hash.ts';
 import { parseToolArguments } from '../internal/json.ts';
+import { toStorableText } from '../internal/storable-text.ts';
 import type { ToolCall, ToolMessage } from '../model/message.ts';
 import type { Storage } from '../storage/storage.ts';
+import { isToolOutput, type ToolAnnotations } from '../tools/tool-provider.ts';
 import type { CatalogEntry, ToolCatalog } from './tool-catalog.ts';
 import { errorMessage, type InvokeContext, invokeProvider, resultMessage } from './tool-invoke.ts';
 
@@ -15,8 +17,6 @@ export interface ToolExecutionContext extends InvokeContext {
   readonly consent: ConsentPolicy;
   readonly storage: Storage;
   readonly approvalTtlMs: number;
-  /** The run's clock, milliseconds since the epoch. */
-  readonly now: () => number;
 }
 
 /** @internal A call waiting for the user's decision. */
@@ -60,12 +60,17 @@ export async function executeToolCalls(
 ): Promise<{ messages: ToolMessage[]; pending: PendingCall[] }> {
   const prepared = await Promise.all(calls.map((call) => prepare(context, call)));
   for (const item of prepared) {
+    const definition =
+      'entry' in item ? item.entry.definition : context.catalog.get(item.call.name)?.definition;
+    const title = definition?.title ?? definition?.annotations?.title;
     context.emit({
       type: 'tool_request',
       call_id: item.call.callId,
       tool_slug: item.call.name,
       args: item.args,
       require_confirmation: 'decision' in item && item.decision.type === 'confirm',
+      ...(title === undefined ? {} : { tool_title: toStorableText(title) }),
+      ...(definition?.annotations === undefined ? {} : { annotations: hintsOf(definition.annotations) }),
     });
   }
   const pending: PendingCall[] = [];
@@ -245,6 +250,16 @@ async function prepare(context: ToolExecutionContext, call: ToolCall): Promise<P
   }
 }
 
+/** The documented hints only, as plain values: a provider's object may carry anything. */
+function hintsOf(annotations: ToolAnnotations): ToolAnnotations {
+  const hints: Record<string, string | boolean> = {};
+  if (typeof annotations.title === 'string') hints.title = toStorableText(annotations.title);
+  for (const key of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) {
+    if (typeof annotations[key] === 'boolean') hints[key] = annotations[key];
+  }
+  return hints;
+}
+
 function safeArgs(call: ToolCall): unknown {
   try {
     return parseToolArguments(call.arguments, call.name);
@@ -262,7 +277,10 @@ async function runOne(context: ToolExecutionContext, item: Prepared): Promise<To
     const value = await executeGuarded(gateOf(context), gateCall(context, item), () =>
       invokeProvider(context, item.entry, item.call, item.args),
     );
-    return resultMessage(context, item.call, value, Math.round(performance.now() - started));
+    const durationMs = Math.round(performance.now() - started);
+    if (isToolOutput(value))
+      return resultMessage(context, item.call, value.value, durationMs, value.resourceLinks ?? []);
+    return resultMessage(context, item.call, value, durationMs);
   } catch (error) {
     return errorMessage(
       context,

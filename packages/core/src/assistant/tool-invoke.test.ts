@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ToolResultEvent } from '../events/stream-event.ts';
+import { stewardEventSchema } from '../events/stream-event-schema.ts';
 import { createScriptedModel } from '../testing/scripted-model.ts';
 import { defineTool } from '../tools/define-tool.ts';
+import { createToolOutput } from '../tools/tool-provider.ts';
 import { Assistant } from './assistant.ts';
 import { collect, gate } from './test-helpers.ts';
 
@@ -118,4 +120,41 @@ describe('tool results and progress at the edges', () => {
       expect(sent).toEqual([]);
     },
   );
+
+  it('carries a tool’s title and hints in tool_request, and its resource links in tool_result', async () => {
+    const find = defineTool({
+      name: 'find_files',
+      description: 'Finds files',
+      input: z.object({}),
+      annotations: { title: 'Find files', readOnlyHint: true, extra: 'dropped' } as never,
+      execute: () =>
+        createToolOutput({
+          value: 'Found 2 files',
+          resourceLinks: [
+            { uri: 'file:///a.txt', name: 'a.txt', mimeType: 'text/plain', title: 'A' },
+            { uri: 'https://x.y/b', name: 'b', description: 'Bee' },
+            { uri: 42, name: 'not a link' } as never,
+          ],
+        }),
+    });
+    const model = createScriptedModel([{ toolCalls: [{ name: 'find_files', args: {} }] }, { text: 'ok' }]);
+    const assistant = new Assistant({ model, tools: [find] });
+    const run = assistant.run({ input: 'x', userId: 'u' });
+    const events = await collect(run);
+    expect(events.find((event) => event.type === 'tool_request')).toMatchObject({
+      tool_title: 'Find files',
+      annotations: { title: 'Find files', readOnlyHint: true },
+    });
+    expect(events.find((event) => event.type === 'tool_request')).not.toHaveProperty('annotations.extra');
+    const result = events.find((event) => event.type === 'tool_result') as ToolResultEvent;
+    expect(result.result).toBe('Found 2 files');
+    expect(result.resource_links).toEqual([
+      { uri: 'file:///a.txt', name: 'a.txt', title: 'A', mime_type: 'text/plain' },
+      { uri: 'https://x.y/b', name: 'b', description: 'Bee' },
+    ]);
+    // The model reads the value only; the links are for the user's screen.
+    expect(model.requests[1]?.messages.at(-1)?.content).toBe('Found 2 files');
+    for (const event of await assistant.getRunEvents(run.id, { userId: 'u' }))
+      expect(stewardEventSchema.parse(event)).toEqual(event);
+  });
 });

@@ -1,9 +1,13 @@
 import { StewardError, toStewardError } from '../errors/steward-error.ts';
-import type { StewardEventInput, ToolErrorPayload } from '../events/stream-event.ts';
+import type { ResourceLinkPayload, StewardEventInput, ToolErrorPayload } from '../events/stream-event.ts';
 import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import { renderToolContent } from '../internal/json.ts';
 import { toStorableText, toStorableValue } from '../internal/storable-text.ts';
 import type { ToolCall, ToolMessage } from '../model/message.ts';
+import type { InputRequest, InputResponse } from '../tools/input-request.ts';
+import type { ResourceLink } from '../tools/tool-provider.ts';
+import type { InputCall } from './input-waiters.ts';
+import { PausableTimer } from './pausable-timer.ts';
 import type { CatalogEntry } from './tool-catalog.ts';
 
 /** @internal What calling one provider needs from the run. */
@@ -15,11 +19,16 @@ export interface InvokeContext {
   readonly maxToolResultChars: number;
   readonly signal: AbortSignal;
   readonly emit: (event: StewardEventInput) => void;
+  /** The run's clock, milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Asks the run's user for input on behalf of a call (see `ToolCallContext.requestInput`). */
+  readonly requestInput: (call: InputCall, request: InputRequest) => Promise<InputResponse>;
 }
 
 /**
- * @internal Calls the provider with the run's signal and a per-call timeout, turning progress
- * into `tool_progress` events. Throws a typed error; never starts after the run stopped.
+ * @internal Calls the provider with the run's signal and a per-call timeout (which does not tick
+ * while the tool waits for the user's input), turning progress into `tool_progress` events.
+ * Throws a typed error; never starts after the run stopped.
  */
 export async function invokeProvider(
   context: InvokeContext,
@@ -31,7 +40,16 @@ export async function invokeProvider(
     // The run stopped while consent was decided: a side effect must not start now.
     throw abortReasonToError(context.signal.reason, 'run_timeout', `Tool ${call.name}`);
   }
-  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(context.toolTimeoutMs)]);
+  const timeout = new AbortController();
+  const timer = new PausableTimer(
+    context.toolTimeoutMs,
+    () => timeout.abort(new DOMException('The tool call timed out', 'TimeoutError')),
+    context.now,
+  );
+  const signal = AbortSignal.any([context.signal, timeout.signal]);
+  // Ends with the call: a request for input still open then (or made later) is cancelled.
+  const callEnded = new AbortController();
+  const inputSignal = AbortSignal.any([signal, callEnded.signal]);
   let settled = false;
   try {
     const pending = entry.provider.callTool(call.name, args, {
@@ -52,6 +70,20 @@ export async function invokeProvider(
           ...(typeof progress.message === 'string' ? { message: toStorableText(progress.message) } : {}),
         });
       },
+      requestInput: (request, options) =>
+        context.requestInput(
+          {
+            callId: call.callId,
+            toolSlug: call.name,
+            provider: entry.provider.name,
+            signal:
+              options?.signal instanceof AbortSignal
+                ? AbortSignal.any([inputSignal, options.signal])
+                : inputSignal,
+            holdTimeout: () => timer.hold(),
+          },
+          request,
+        ),
     });
     return await raceAbort(Promise.resolve(pending), signal);
   } catch (error) {
@@ -59,6 +91,8 @@ export async function invokeProvider(
     throw toStewardError(error, 'tool_execution_failed');
   } finally {
     settled = true;
+    timer.clear();
+    callEnded.abort();
   }
 }
 
@@ -73,6 +107,7 @@ export function resultMessage(
   call: ToolCall,
   value: unknown,
   durationMs: number,
+  links: readonly ResourceLink[] = [],
 ): ToolMessage {
   let json: string;
   try {
@@ -93,11 +128,13 @@ export function resultMessage(
     // The model reads U+FFFD too, not the JSON escape of what was replaced.
     if (result !== parsed) json = JSON.stringify(result);
   }
+  const resourceLinks = linkPayloads(links);
   context.emit({
     type: 'tool_result',
     call_id: call.callId,
     tool_slug: call.name,
     result: fits ? result : renderToolContent(json, context.maxToolResultChars),
+    ...(resourceLinks.length === 0 ? {} : { resource_links: resourceLinks }),
     duration_ms: durationMs,
   });
   return {
@@ -107,6 +144,31 @@ export function resultMessage(
     content: renderToolContent(json, context.maxToolResultChars),
     ...(fits ? { result } : {}),
   };
+}
+
+const maxLinks = 100;
+const linkText = (value: unknown, max: number) =>
+  typeof value === 'string' ? toStorableText(value.slice(0, max)) : undefined;
+
+/** The links a tool returned, as events carry them: the documented fields only, bounded. */
+function linkPayloads(links: readonly ResourceLink[]): ResourceLinkPayload[] {
+  const payloads: ResourceLinkPayload[] = [];
+  for (const link of links.slice(0, maxLinks)) {
+    const uri = linkText(link?.uri, 8_192);
+    const name = linkText(link?.name, 1_000);
+    if (uri === undefined || name === undefined) continue;
+    const title = linkText(link.title, 1_000);
+    const description = linkText(link.description, 4_000);
+    const mimeType = linkText(link.mimeType, 256);
+    payloads.push({
+      uri,
+      name,
+      ...(title === undefined ? {} : { title }),
+      ...(description === undefined ? {} : { description }),
+      ...(mimeType === undefined ? {} : { mime_type: mimeType }),
+    });
+  }
+  return payloads;
 }
 
 /** @internal The `tool_result` event and tool message of a failed call: the model reads the error. */

@@ -1,4 +1,5 @@
 import type { StewardEvent } from '../events/stream-event.ts';
+import type { InputResponse } from '../tools/input-request.ts';
 
 /** A held session lock. `token` rises with every acquisition (a fencing token). */
 export interface SessionLease {
@@ -57,6 +58,15 @@ export interface Coordinator {
   stopRequested?(runId: string): Promise<boolean>;
   /** Calls `listener` with the run id of every stop request, from any instance. Returns an unsubscribe. */
   watchStops(listener: (runId: string) => void): () => void;
+  /**
+   * Sends the user's answer to a tool's request for input to every instance; the one whose tool
+   * call asked (the request is open there only) takes it. The answer was checked by the sender
+   * and may hold what the user typed: deliver it, never keep it. Optional: without it, only the
+   * instance running a run can answer its requests.
+   */
+  deliverInput?(runId: string, requestId: string, response: InputResponse): Promise<void>;
+  /** Calls `listener` with every answer delivered, from any instance. Returns an unsubscribe. */
+  watchInputs?(listener: (runId: string, requestId: string, response: InputResponse) => void): () => void;
   /**
    * Every event of a run after `afterSeq`, then each new one as any instance appends it, until
    * `final` or `signal` aborts. Without it, an assistant follows runs of other instances by

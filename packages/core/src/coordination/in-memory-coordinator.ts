@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import type { InputResponse } from '../tools/input-request.ts';
 import type { Coordinator, SessionLease, SlotLease } from './coordinator.ts';
 
 interface HeldLock {
@@ -19,8 +20,8 @@ export interface InMemoryCoordinatorOptions {
 
 /**
  * Coordination for assistants in one process: session locks with fencing tokens and expiry,
- * counted slots (active runs) with expiry, sliding-window rate limits and stop requests, all in
- * memory. The default of `new Assistant()`.
+ * counted slots (active runs) with expiry, sliding-window rate limits, stop requests and answers to
+ * tools' requests for input, all in memory. The default of `new Assistant()`.
  */
 export function createInMemoryCoordinator(options: InMemoryCoordinatorOptions = {}): Coordinator {
   const now = options._internal?.now ?? Date.now;
@@ -28,7 +29,10 @@ export function createInMemoryCoordinator(options: InMemoryCoordinatorOptions = 
   const fences = new Map<string, number>();
   const slots = new Map<string, Map<string, HeldSlot>>();
   const windows = new Map<string, number[]>();
-  const stops = new EventEmitter<{ stop: [runId: string] }>();
+  const stops = new EventEmitter<{
+    stop: [runId: string];
+    input: [runId: string, requestId: string, response: InputResponse];
+  }>();
   let calls = 0;
   const held = (sessionId: string, owner: string) => {
     const lock = locks.get(sessionId);
@@ -109,6 +113,13 @@ export function createInMemoryCoordinator(options: InMemoryCoordinatorOptions = 
     watchStops(listener) {
       stops.on('stop', listener);
       return () => stops.off('stop', listener);
+    },
+    async deliverInput(runId, requestId, response) {
+      stops.emit('input', runId, requestId, response);
+    },
+    watchInputs(listener) {
+      stops.on('input', listener);
+      return () => stops.off('input', listener);
     },
   };
 }

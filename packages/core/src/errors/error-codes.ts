@@ -16,6 +16,8 @@
  * - `tool_denied`: the consent policy refused the call.
  * - `tool_unavailable`: the tool's server is down or its circuit breaker is open. Retryable.
  * - `tool_outcome_unknown`: a side-effect call started before a crash and never reported back; it is not run again.
+ * - `input_not_found`: no input request with that id exists in this run for this user.
+ * - `input_conflict`: the input request is no longer open: answered, cancelled, timed out, or its run ended.
  * - `approval_required`: a side-effect call has no recorded, matching, unused approval, so it did not run.
  * - `approval_not_found`: no approval with that call id exists for this user.
  * - `approval_expired`: the approval's time ran out before anyone decided.
@@ -55,6 +57,8 @@ export type StewardErrorCode =
   | 'tool_denied'
   | 'tool_unavailable'
   | 'tool_outcome_unknown'
+  | 'input_not_found'
+  | 'input_conflict'
   | 'approval_required'
   | 'approval_not_found'
   | 'approval_expired'

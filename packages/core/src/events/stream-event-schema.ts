@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { StewardErrorCode } from '../errors/error-codes.ts';
+import { requestedSchemaSchema } from '../tools/input-request.ts';
 import type { StewardEvent } from './stream-event.ts';
 import { usageSchema } from './usage.ts';
 
@@ -38,6 +39,16 @@ export const stewardEventSchema = z.discriminatedUnion('type', [
     tool_slug: z.string(),
     args: z.unknown(),
     require_confirmation: z.boolean(),
+    tool_title: z.string().exactOptional(),
+    annotations: z
+      .object({
+        title: z.string().optional(),
+        readOnlyHint: z.boolean().optional(),
+        destructiveHint: z.boolean().optional(),
+        idempotentHint: z.boolean().optional(),
+        openWorldHint: z.boolean().optional(),
+      })
+      .exactOptional(),
   }),
   z.object({
     ...base,
@@ -74,7 +85,38 @@ export const stewardEventSchema = z.discriminatedUnion('type', [
     tool_slug: z.string(),
     result: z.unknown().exactOptional(),
     error: toolErrorPayloadSchema.exactOptional(),
+    resource_links: z
+      .array(
+        z.object({
+          uri: z.string(),
+          name: z.string(),
+          title: z.string().exactOptional(),
+          description: z.string().exactOptional(),
+          mime_type: z.string().exactOptional(),
+        }),
+      )
+      .exactOptional(),
     duration_ms: z.number().nonnegative(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('input_required'),
+    request_id: z.string(),
+    call_id: z.string(),
+    tool_slug: z.string(),
+    server: z.string(),
+    message: z.string(),
+    mode: z.enum(['form', 'url']),
+    requested_schema: requestedSchemaSchema.exactOptional(),
+    url: z.string().exactOptional(),
+    expires_at: z.iso.datetime(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('input_resolved'),
+    request_id: z.string(),
+    call_id: z.string(),
+    action: z.enum(['accept', 'decline', 'cancel']),
   }),
   z.object({
     ...base,

@@ -1,4 +1,6 @@
 import type { StewardErrorCode } from '../errors/error-codes.ts';
+import type { InputAction, RequestedSchema } from '../tools/input-request.ts';
+import type { ToolAnnotations } from '../tools/tool-provider.ts';
 import type { Usage } from './usage.ts';
 
 /**
@@ -59,6 +61,10 @@ export interface ToolRequestEvent extends EventBase {
   readonly tool_slug: string;
   readonly args: unknown;
   readonly require_confirmation: boolean;
+  /** The tool's name for people (MCP's `title`), when it has one. */
+  readonly tool_title?: string;
+  /** The tool's behaviour hints as its provider gave them (untrusted: consent never relies on them). */
+  readonly annotations?: ToolAnnotations;
 }
 /** A side-effect call waits for the user: show a confirmation card, then `approve` or `deny` `call_id`. */
 export interface ApprovalRequiredEvent extends EventBase {
@@ -89,14 +95,52 @@ export interface ToolProgressEvent extends EventBase {
   readonly total?: number;
   readonly message?: string;
 }
-/** A tool call ended: `result` when it succeeded, `error` when it did not (the model sees either). */
+/** A link a tool returned (MCP `resource_link` content), for a UI to render. */
+export interface ResourceLinkPayload {
+  readonly uri: string;
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly mime_type?: string;
+}
+/**
+ * A tool call ended: `result` when it succeeded, `error` when it did not (the model sees either).
+ * `result` is an MCP tool's `structuredContent` when it gave one, else its text (or its content
+ * blocks when they are not all text); `resource_links` are the links among its content.
+ */
 export interface ToolResultEvent extends EventBase {
   readonly type: 'tool_result';
   readonly call_id: string;
   readonly tool_slug: string;
   readonly result?: unknown;
   readonly error?: ToolErrorPayload;
+  readonly resource_links?: readonly ResourceLinkPayload[];
   readonly duration_ms: number;
+}
+/**
+ * A running tool asks the user for input (MCP elicitation): in `form` mode, fill in the fields of
+ * `requested_schema`; in `url` mode, open `url` (show it in full; never open it unasked). Answer
+ * with `assistant.respondToInput(run_id, request_id, …)` before `expires_at`, or it is cancelled.
+ */
+export interface InputRequiredEvent extends EventBase {
+  readonly type: 'input_required';
+  readonly request_id: string;
+  readonly call_id: string;
+  readonly tool_slug: string;
+  /** Who asks: the MCP server's name, or the tool provider's. */
+  readonly server: string;
+  readonly message: string;
+  readonly mode: 'form' | 'url';
+  readonly requested_schema?: RequestedSchema;
+  readonly url?: string;
+  readonly expires_at: string;
+}
+/** The request was answered (`accept`, `decline`), cancelled, timed out (`cancel`), or its run stopped (`cancel`). Never the content. */
+export interface InputResolvedEvent extends EventBase {
+  readonly type: 'input_resolved';
+  readonly request_id: string;
+  readonly call_id: string;
+  readonly action: InputAction;
 }
 /** Token usage of one model call (`step`), and the run's total so far. */
 export interface UsageEvent extends EventBase, Usage {
@@ -129,6 +173,8 @@ export type StewardEvent =
   | ApprovalResolvedEvent
   | ToolProgressEvent
   | ToolResultEvent
+  | InputRequiredEvent
+  | InputResolvedEvent
   | UsageEvent
   | ErrorEvent
   | FinalEvent;

@@ -91,6 +91,8 @@ const httpErrorCodes: Record<HttpErrorCode, true> = {
   tool_denied: true,
   tool_unavailable: true,
   tool_outcome_unknown: true,
+  input_not_found: true,
+  input_conflict: true,
   approval_required: true,
   approval_not_found: true,
   approval_expired: true,
