@@ -69,6 +69,8 @@ const statusOf: Partial<Record<StewardErrorCode, number>> = {
   approval_expired: 410,
   input_not_found: 404,
   input_conflict: 409,
+  authorization_required: 403,
+  authorization_failed: 400,
   session_busy: 409,
   rate_limited: 429,
   too_many_active_runs: 429,

@@ -16,6 +16,15 @@
  * - `tool_denied`: the consent policy refused the call.
  * - `tool_unavailable`: the tool's server is down or its circuit breaker is open. Retryable.
  * - `tool_outcome_unknown`: a side-effect call started before a crash and never reported back; it is not run again.
+ * - `tool_authorization_declined`: the tool's server needs the user to connect their account, and
+ *   they declined or the authorization failed or expired; the model hears it as a tool error.
+ * - `authorization_required`: a tool's server needs the run's user to authorize it (connect their
+ *   account, or grant more scopes) before the call can run (`details.server`,
+ *   `details.authorizationUrl`, `details.state`, `details.expiresAt`, `details.scopes`). A run
+ *   pauses on it, like an approval; it never reaches the model.
+ * - `authorization_failed`: completing an authorization failed: its state is unknown, used,
+ *   expired or another user's, or the authorization server refused (`details.reason`; the
+ *   server's OAuth `details.error` when it gave one).
  * - `input_not_found`: no input request with that id exists in this run for this user.
  * - `input_conflict`: the input request is no longer open: answered, cancelled, timed out, or its run ended.
  * - `approval_required`: a side-effect call has no recorded, matching, unused approval, so it did not run.
@@ -57,6 +66,9 @@ export type StewardErrorCode =
   | 'tool_denied'
   | 'tool_unavailable'
   | 'tool_outcome_unknown'
+  | 'tool_authorization_declined'
+  | 'authorization_required'
+  | 'authorization_failed'
   | 'input_not_found'
   | 'input_conflict'
   | 'approval_required'
