@@ -129,6 +129,7 @@ export {
   type ResourceLink,
   type ToolAnnotations,
   type ToolCallContext,
+  type ToolListContext,
   type ToolDefinition,
   type ToolOutput,
   type ToolProgress,

@@ -152,6 +152,7 @@ export async function executeRun(context: RunLoopContext): Promise<RunResult> {
 export function loadRunCatalog(context: RunLoopContext): Promise<ToolCatalog> {
   return loadToolCatalog(context.providers, context.options.toolOverrides, {
     signal: context.signal,
+    run: { userId: context.userId, sessionId: context.sessionId, runId: context.runId },
     warn: context.warn,
     ...(context.toolSelector === undefined ? {} : { select: selectFor(context, context.toolSelector) }),
   });

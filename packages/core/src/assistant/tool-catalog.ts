@@ -23,13 +23,15 @@ export async function loadToolCatalog(
   overrides: ResolvedRunOptions['toolOverrides'],
   options: {
     signal: AbortSignal;
+    /** Whose run lists: providers with per-user catalogs need it. */
+    run?: { readonly userId: string; readonly sessionId: string; readonly runId: string };
     warn: (message: string, cause?: unknown) => void;
     /** Narrows a large catalog to the slice this run offers (see `ToolSelector`). */
     select?: (tools: readonly ToolDefinition[]) => Promise<readonly ToolDefinition[]>;
   },
 ): Promise<ToolCatalog> {
   const listed = await Promise.allSettled(
-    providers.map((provider) => provider.listTools({ signal: options.signal })),
+    providers.map((provider) => provider.listTools({ signal: options.signal, ...options.run })),
   );
   const allow = overrides?.allow === undefined ? undefined : new Set(overrides.allow);
   const deny = new Set(overrides?.deny ?? []);

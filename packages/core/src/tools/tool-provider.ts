@@ -32,6 +32,18 @@ export interface ToolProgress {
   readonly message?: string;
 }
 
+/**
+ * What a listing knows about the run it serves. Providers whose catalog depends on the user (an
+ * MCP server each user connects with their own account) read `userId`; the rest ignore it.
+ * Absent fields mean a listing outside any run (an admin page, a health check).
+ */
+export interface ToolListContext {
+  readonly signal?: AbortSignal | undefined;
+  readonly userId?: string | undefined;
+  readonly sessionId?: string | undefined;
+  readonly runId?: string | undefined;
+}
+
 /** Everything a tool call knows about the run it serves. */
 export interface ToolCallContext {
   /** Aborted when the run stops or the call times out; the reason says which. */
@@ -116,7 +128,7 @@ export interface ToolProvider {
   /** Names the provider in logs and warnings, e.g. `local`, `gmail`. */
   readonly name: string;
   /** The provider's catalog. A run lists once at start and keeps that snapshot. */
-  listTools(options?: { signal?: AbortSignal }): Promise<readonly ToolDefinition[]>;
+  listTools(options?: ToolListContext): Promise<readonly ToolDefinition[]>;
   callTool(name: string, args: unknown, context: ToolCallContext): Promise<unknown>;
 }
 
