@@ -8,6 +8,7 @@ export type {
   RunInput,
   RunOptions,
 } from './assistant/assistant-options.ts';
+export type { AuthorizationCompletion } from './assistant/authorization-completion.ts';
 export { Run, type RunResult } from './assistant/run.ts';
 export {
   type ConsentDecision,
@@ -32,6 +33,9 @@ export {
 export type {
   ApprovalRequiredEvent,
   ApprovalResolvedEvent,
+  AuthorizationOutcome,
+  AuthorizationRequiredEvent,
+  AuthorizationResolvedEvent,
   ErrorEvent,
   EventBase,
   FinalEvent,
@@ -87,6 +91,7 @@ export {
   type ToolSelector,
 } from './selection/tool-selector.ts';
 export type {
+  ApprovalKind,
   ApprovalRecord,
   ApprovalStatus,
   AuditAction,
@@ -129,8 +134,8 @@ export {
   type ResourceLink,
   type ToolAnnotations,
   type ToolCallContext,
-  type ToolListContext,
   type ToolDefinition,
+  type ToolListContext,
   type ToolOutput,
   type ToolProgress,
   type ToolProvider,
