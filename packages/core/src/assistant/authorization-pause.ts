@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { StewardError } from '../errors/steward-error.ts';
 import { toStorableText } from '../internal/storable-text.ts';
-import type { ToolMessage } from '../model/message.ts';
+import type { ToolCall, ToolMessage } from '../model/message.ts';
 import type { ApprovalRecord } from '../storage/consent-records.ts';
 import type { PendingCall, ToolExecutionContext } from './tool-execution.ts';
-import { errorMessage } from './tool-invoke.ts';
+import { errorMessage, resultMessage } from './tool-invoke.ts';
 
 /** @internal What a provider's `authorization_required` asks of the run's user. */
 export interface AuthorizationNeed {
@@ -108,7 +108,7 @@ export async function requestAuthorization(
  */
 export async function resolveAuthorization(
   context: ToolExecutionContext,
-  item: PendingCall,
+  item: Pick<PendingCall, 'call' | 'argsHash'>,
   record: ApprovalRecord,
 ): Promise<'connected' | ToolMessage> {
   const { call } = item;
@@ -156,4 +156,31 @@ export async function resolveAuthorization(
     new StewardError('tool_authorization_declined', `The user ${why} ${server}; ${call.name} did not run`),
     0,
   );
+}
+
+/**
+ * @internal A waiting call whose tool the run no longer offers after a resume, e.g. a server's
+ * "connect" tool, listed only until the user connects: when the call waited for that
+ * authorization, its end is the call's answer (`{ connected: true, server }`, the authorization
+ * used up once), or `tool_authorization_declined`. `undefined` when it waited for none.
+ */
+export async function answerVanishedCall(
+  context: ToolExecutionContext,
+  call: ToolCall,
+): Promise<ToolMessage | undefined> {
+  const record = await context.storage.getApproval(call.callId, {
+    userId: context.userId,
+    kind: 'authorization',
+  });
+  if (record === undefined || record.status === 'used') return undefined;
+  const resolved = await resolveAuthorization(context, { call, argsHash: record.argsHash }, record);
+  if (resolved !== 'connected') return resolved;
+  const used = await context.storage.transitionApproval(
+    call.callId,
+    'approved',
+    { status: 'used' },
+    'authorization',
+  );
+  if (used === undefined) return undefined;
+  return resultMessage(context, call, { connected: true, server: record.server ?? call.name }, 0);
 }
