@@ -102,6 +102,8 @@ export const statusWords = {
   running: 'Running…',
   needs_approval: 'Needs your approval',
   waiting: 'Waiting for your approval',
+  needs_input: 'Waiting for your answer',
+  needs_connection: 'Waiting for you to connect',
   approving: 'Approving…',
   denying: 'Denying…',
   approved: 'Approved',

@@ -13,6 +13,7 @@ import { createAuthRoutes } from './auth-routes.ts';
 import type { ChatBackend } from './backend.ts';
 import { createChatRoutes } from './chat-routes.ts';
 import type { FormErrorCode } from './form-body.ts';
+import { createInputRoutes } from './input-routes.ts';
 import { MemorySessionStore } from './memory-session-store.ts';
 import { createRouteKit } from './route-kit.ts';
 import { createWebSessions, SessionStoreUnavailableError } from './session.ts';
@@ -184,6 +185,7 @@ export function createHostApp(options: HostAppOptions): Express {
       refreshTokens,
     }),
     createChatRoutes({ kit, backend, store, formWaitMs: options.formWaitMs ?? 20_000, toolTitles }),
+    createInputRoutes({ kit, backend, formWaitMs: options.formWaitMs ?? 20_000 }),
     createAccountRoutes({ kit, backend, store, refreshTokens, toolTitles }),
     createToolsRoutes({
       kit,
