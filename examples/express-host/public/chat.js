@@ -4,6 +4,7 @@
 // Retry, and tools' requests for input (input-card.js). Every piece of text goes in through
 // textContent, never as markup. Without this script the forms still work: the server renders
 // the answer after a redirect.
+import { createConnectRequest } from './connect-card.js';
 import { createInputRequest } from './input-card.js';
 import {
   describeRunError,
@@ -197,6 +198,31 @@ function createRunView(turn, runId) {
     if (view.inputs.size === 0 && view.root.dataset.status === 'needs_input') view.setStatus('running');
   }
 
+  function askConnection(event) {
+    const view = card(event);
+    view.setStatus('needs_connection');
+    if (view.connection) return;
+    const { server } = toolTitle(`${event.server}__`, undefined);
+    const request = createConnectRequest(event, {
+      server: server || event.server,
+      toolTitle: view.title,
+      decline: () => post('/chat/authorizations/decline', { call_id: event.call_id, session_id: sessionId }),
+      announce,
+    });
+    view.connection = request;
+    view.root.append(request.root);
+    announce(request.announcement);
+    if (focusIsFree()) request.focus();
+  }
+
+  function resolveConnection(event) {
+    const view = cards.get(event.call_id);
+    if (!view?.connection) return;
+    view.connection.resolve(event.outcome);
+    view.connection = undefined;
+    view.setStatus(event.outcome === 'connected' ? 'running' : 'denied');
+  }
+
   function addRetry() {
     const retry = element('button', 'secondary retry-button', 'Retry');
     retry.type = 'button';
@@ -236,6 +262,12 @@ function createRunView(turn, runId) {
         case 'input_required':
           askInput(event);
           break;
+        case 'authorization_required':
+          askConnection(event);
+          break;
+        case 'authorization_resolved':
+          resolveConnection(event);
+          break;
         case 'input_resolved':
           resolveInput(event);
           break;
@@ -271,7 +303,6 @@ function createRunView(turn, runId) {
           break;
         }
         default:
-          // Later event kinds (an authorization request) get their own renderers here.
           break;
       }
     },

@@ -89,6 +89,8 @@ const errorWords = {
   approval_expired: 'Nobody decided in time, so it did not run.',
   run_aborted: 'Stopped before it ran.',
   tool_outcome_unknown: 'The server stopped while this ran: it may or may not have happened.',
+  tool_authorization_declined: 'Your account is not connected, so it did not run.',
+  authorization_failed: 'Connecting your account did not work, so it did not run.',
 };
 
 /** What a tool error means for the user, never a raw code. */

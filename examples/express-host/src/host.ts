@@ -21,6 +21,7 @@ import { type CalendarServer, startCalendarServer } from './calendar-server.ts';
 import { type DeskServer, startDeskServer } from './desk-server.ts';
 import { createHostApp } from './frontend/app.ts';
 import { createInProcessBackend } from './frontend/backend.ts';
+import type { HostConnections } from './frontend/connection-routes.ts';
 import { createWebSessionStore, type SessionStoreOptions } from './frontend/session-store.ts';
 import { createInMemoryHostStore, type HostStore } from './identity/host-store.ts';
 import { createOidcSignIn, type OidcOptions } from './identity/oidc.ts';
@@ -79,6 +80,8 @@ export interface ExpressHostOptions {
   demoDesk?: boolean;
   /** Where OIDC refresh tokens are kept. Default: encrypted in this process's memory. */
   refreshTokens?: RefreshTokenStore;
+  /** Users connecting their accounts on OAuth MCP servers (the pages' Connect and callback). */
+  connections?: HostConnections;
 }
 
 /** The running system: the pages and API on one port, the mock model and the Gmail mock beside it. */
@@ -317,6 +320,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       refreshTokens,
       ...(oidcOptions === undefined ? {} : { oidc: createOidcSignIn(oidcOptions) }),
       devSignIn: options.devSignIn ?? false,
+      ...(options.connections === undefined ? {} : { connections: options.connections }),
       sessionSecret: options.sessionSecret ?? randomSecret(),
       sessionStore: sessionStore.store,
       ...(options.sessions?.idleMs === undefined ? {} : { sessionIdleMs: options.sessions.idleMs }),

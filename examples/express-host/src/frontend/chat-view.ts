@@ -23,7 +23,22 @@ export interface ToolCardView {
   readonly approval: boolean;
   /** A request for input of the tool, still open: its form (or link), for the page without script. */
   readonly input?: InputCardView;
+  /** The call waits for the user to connect the tool's server (OAuth). */
+  readonly connect?: ConnectCardView;
 }
+
+/** A call's wait for its user to connect the server, as its card renders it. */
+export interface ConnectCardView {
+  readonly callId: string;
+  readonly anchor: string;
+  readonly server: string;
+  readonly toolTitle: string;
+  readonly href: string;
+}
+
+/** An approval record of kind `authorization` (core's records gain `kind`; consent is the default). */
+const isAuthorization = (approval: ApprovalRecord) =>
+  (approval as { readonly kind?: string }).kind === 'authorization';
 
 /** A tool's open request for input as its card renders it. */
 export interface InputCardView {
@@ -86,22 +101,36 @@ function card(
   pending: boolean,
   titles: Readonly<Record<string, string>>,
   input: InputCardView | undefined,
+  connecting: ApprovalRecord | undefined,
 ): ToolCardView {
   const args = parsed(call.arguments);
   const { title, server } = toolTitle(call.name, titles[call.name]);
+  const connectServer = (connecting as { readonly server?: string } | undefined)?.server;
+  const connect: ConnectCardView | undefined =
+    connecting === undefined
+      ? undefined
+      : {
+          callId: call.callId,
+          anchor: `connect-${call.callId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+          server: connectServer === undefined ? server : humanize(connectServer),
+          toolTitle: title,
+          href: `/connections/authorize?${new URLSearchParams({ call_id: call.callId })}`,
+        };
   const outcome = result === undefined ? undefined : toolMessageResult(result);
   const error = result?.isError === true ? (outcome as { error?: { code?: string } }).error : undefined;
   const statusKey = pending
     ? 'waiting'
-    : input !== undefined
-      ? 'needs_input'
-      : result === undefined
-        ? 'no_result'
-        : result.isError !== true
-          ? 'done'
-          : error?.code === 'tool_denied'
-            ? 'denied'
-            : 'error';
+    : connect !== undefined
+      ? 'needs_connection'
+      : input !== undefined
+        ? 'needs_input'
+        : result === undefined
+          ? 'no_result'
+          : result.isError !== true
+            ? 'done'
+            : error?.code === 'tool_denied'
+              ? 'denied'
+              : 'error';
   return {
     callId: call.callId,
     title,
@@ -115,6 +144,7 @@ function card(
       : { result: result.isError === true ? [describeToolError(error)] : summarizeResult(outcome) }),
     approval: pending,
     ...(input === undefined ? {} : { input }),
+    ...(connect === undefined ? {} : { connect }),
   };
 }
 
@@ -150,7 +180,12 @@ export function buildTurns(
     if (last !== undefined && last.runId === stored.runId) last.messages.push(stored);
     else groups.push({ runId: stored.runId, messages: [stored] });
   }
-  const waiting = new Set(pending.map((approval) => approval.callId));
+  const waiting = new Set(
+    pending.filter((approval) => !isAuthorization(approval)).map((approval) => approval.callId),
+  );
+  const connecting = new Map(
+    pending.filter(isAuthorization).map((approval) => [approval.callId, approval] as const),
+  );
   return groups.map(({ runId, messages }) => {
     const results = new Map<string, ToolResultMessage>();
     for (const { message } of messages) if (message.role === 'tool') results.set(message.callId, message);
@@ -167,6 +202,7 @@ export function buildTurns(
             waiting.has(call.callId),
             titles,
             inputOf.get(call.callId),
+            connecting.get(call.callId),
           ),
         });
     }
