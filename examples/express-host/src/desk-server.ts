@@ -81,7 +81,7 @@ function deskMcpServer(
               days: {
                 type: 'array',
                 title: 'Days',
-                description: 'Pick at least one day this week',
+                description: 'The days this week you come in',
                 minItems: 1,
                 items: { type: 'string', enum: [...weekdays] },
               },
