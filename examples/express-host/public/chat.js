@@ -1,8 +1,11 @@
 // The chat page's script: no build step, no framework. It sends the composer's form with fetch,
 // then streams the run straight from the orchestrator's WebSocket with the run token the server
 // handed out (pattern B), rendering tokens, tool cards (Approve, Always allow, Deny), Stop and
-// Retry. Every piece of text goes in through textContent, never as markup. Without this script
-// the forms still work: the server renders the answer after a redirect.
+// Retry, and tools' requests for input (input-card.js). Every piece of text goes in through
+// textContent, never as markup. Without this script the forms still work: the server renders
+// the answer after a redirect.
+import { createConnectRequest } from './connect-card.js';
+import { createInputRequest } from './input-card.js';
 import {
   describeRunError,
   describeToolError,
@@ -71,12 +74,16 @@ function showError(message) {
 }
 
 async function post(path, fields = {}) {
-  return fetch(path, {
-    method: 'POST',
-    headers: { accept: 'application/json', 'x-csrf-token': csrf },
-    body: new URLSearchParams({ _csrf: csrf, ...fields }),
-  });
+  return submitForm(path, new URLSearchParams({ _csrf: csrf, ...fields }));
 }
+
+function submitForm(path, body) {
+  return fetch(path, { method: 'POST', headers: { accept: 'application/json', 'x-csrf-token': csrf }, body });
+}
+
+/** Whether a form that just appeared may take the focus: not while the reader is typing elsewhere. */
+const focusIsFree = () =>
+  document.activeElement === document.body || (document.activeElement === field && field.value.trim() === '');
 
 /** Renders one run's events into its assistant turn. */
 function createRunView(turn, runId) {
@@ -170,6 +177,52 @@ function createRunView(turn, runId) {
     announce(`${view.title} needs your approval.`);
   }
 
+  function askInput(event) {
+    const view = card(event);
+    view.setStatus('needs_input');
+    view.inputs ??= new Map();
+    if (view.inputs.has(event.request_id)) return;
+    const request = createInputRequest(event, { csrf, sessionId, submit: submitForm, announce });
+    view.inputs.set(event.request_id, request);
+    view.root.append(request.root);
+    announce(request.announcement);
+    if (focusIsFree()) request.focus();
+  }
+
+  function resolveInput(event) {
+    const view = cards.get(event.call_id);
+    const request = view?.inputs?.get(event.request_id);
+    if (!view || !request) return;
+    request.resolve(event.action);
+    view.inputs.delete(event.request_id);
+    if (view.inputs.size === 0 && view.root.dataset.status === 'needs_input') view.setStatus('running');
+  }
+
+  function askConnection(event) {
+    const view = card(event);
+    view.setStatus('needs_connection');
+    if (view.connection) return;
+    const { server } = toolTitle(`${event.server}__`, undefined);
+    const request = createConnectRequest(event, {
+      server: server || event.server,
+      toolTitle: view.title,
+      decline: () => post('/chat/authorizations/decline', { call_id: event.call_id, session_id: sessionId }),
+      announce,
+    });
+    view.connection = request;
+    view.root.append(request.root);
+    announce(request.announcement);
+    if (focusIsFree()) request.focus();
+  }
+
+  function resolveConnection(event) {
+    const view = cards.get(event.call_id);
+    if (!view?.connection) return;
+    view.connection.resolve(event.outcome);
+    view.connection = undefined;
+    view.setStatus(event.outcome === 'connected' ? 'running' : 'denied');
+  }
+
   function addRetry() {
     const retry = element('button', 'secondary retry-button', 'Retry');
     retry.type = 'button';
@@ -206,9 +259,23 @@ function createRunView(turn, runId) {
           view.setStatus(event.decision === 'approved' ? 'approved' : 'denied');
           break;
         }
+        case 'input_required':
+          askInput(event);
+          break;
+        case 'authorization_required':
+          askConnection(event);
+          break;
+        case 'authorization_resolved':
+          resolveConnection(event);
+          break;
+        case 'input_resolved':
+          resolveInput(event);
+          break;
         case 'tool_result': {
           const view = card(event);
           view.approval?.remove();
+          for (const request of view.inputs?.values() ?? []) request.resolve('cancel');
+          view.inputs?.clear();
           const denied = event.error?.code === 'tool_denied';
           view.setStatus(!event.error ? 'done' : denied ? 'denied' : 'error');
           const list = element('ul', 'tool-result');
@@ -236,7 +303,6 @@ function createRunView(turn, runId) {
           break;
         }
         default:
-          // Later event kinds (an authorization or input request) get their own renderers here.
           break;
       }
     },

@@ -89,6 +89,8 @@ const errorWords = {
   approval_expired: 'Nobody decided in time, so it did not run.',
   run_aborted: 'Stopped before it ran.',
   tool_outcome_unknown: 'The server stopped while this ran: it may or may not have happened.',
+  tool_authorization_declined: 'Your account is not connected, so it did not run.',
+  authorization_failed: 'Connecting your account did not work, so it did not run.',
 };
 
 /** What a tool error means for the user, never a raw code. */
@@ -102,6 +104,8 @@ export const statusWords = {
   running: 'Running…',
   needs_approval: 'Needs your approval',
   waiting: 'Waiting for your approval',
+  needs_input: 'Waiting for your answer',
+  needs_connection: 'Waiting for you to connect',
   approving: 'Approving…',
   denying: 'Denying…',
   approved: 'Approved',

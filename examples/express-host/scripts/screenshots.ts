@@ -38,6 +38,15 @@ try {
   await shot(page, 'chat-approval');
   await page.getByRole('button', { name: 'Always allow' }).click();
   await ended(page);
+  // A tool of the office server asks the user (MCP elicitation): its form in the card.
+  await page.goto(`${host.url}/chat/new`);
+  await send(page, 'Find me a desk');
+  await page.locator('form.input-request').waitFor();
+  await page.getByLabel('Floor').fill('3');
+  await page.getByRole('checkbox', { name: 'Monday' }).check();
+  await shot(page, 'chat-input');
+  await page.locator('form.input-request').getByRole('button', { name: 'Send' }).click();
+  await ended(page);
   await page.goto(`${host.url}/conversations`);
   await shot(page, 'conversations');
   await page.goto(`${host.url}/tools`);

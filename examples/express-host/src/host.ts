@@ -18,8 +18,10 @@ import { type Authenticator, attachWebSocket, createJwtAuth, createStewardApi } 
 import type { Express } from 'express';
 import { SignJWT } from 'jose';
 import { type CalendarServer, startCalendarServer } from './calendar-server.ts';
+import { type DeskServer, startDeskServer } from './desk-server.ts';
 import { createHostApp } from './frontend/app.ts';
 import { createInProcessBackend } from './frontend/backend.ts';
+import type { HostConnections } from './frontend/connection-routes.ts';
 import { createWebSessionStore, type SessionStoreOptions } from './frontend/session-store.ts';
 import { createInMemoryHostStore, type HostStore } from './identity/host-store.ts';
 import { createOidcSignIn, type OidcOptions } from './identity/oidc.ts';
@@ -74,8 +76,12 @@ export interface ExpressHostOptions {
   vaultKeys?: string;
   /** Start the demo calendar MCP server, for admins to register from the page. Default true. */
   demoCalendar?: boolean;
+  /** Start and register the office MCP server, whose tools ask the user (elicitation). Default true. */
+  demoDesk?: boolean;
   /** Where OIDC refresh tokens are kept. Default: encrypted in this process's memory. */
   refreshTokens?: RefreshTokenStore;
+  /** Users connecting their accounts on OAuth MCP servers (the pages' Connect and callback). */
+  connections?: HostConnections;
 }
 
 /** The running system: the pages and API on one port, the mock model and the Gmail mock beside it. */
@@ -90,6 +96,8 @@ export interface ExpressHost {
   readonly model: MockOpenAIServer;
   /** The demo calendar MCP server (unregistered until an admin registers it), when started. */
   readonly calendar?: CalendarServer;
+  /** The office MCP server (registered as `desk`), whose tools ask the user for input, when started. */
+  readonly desk?: DeskServer;
   /** The built-in identity provider, when it runs. */
   readonly identityProvider?: IdentityProvider;
   readonly store: HostStore;
@@ -126,6 +134,8 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     cleanups.push(() => gmail.stop());
     const calendar = options.demoCalendar === false ? undefined : await startCalendarServer();
     if (calendar !== undefined) cleanups.push(() => calendar.stop());
+    const desk = options.demoDesk === false ? undefined : await startDeskServer();
+    if (desk !== undefined) cleanups.push(() => desk.stop());
     // Admins may register the demo calendar (a loopback server, so its address is allowed too).
     const policy: McpRegistrationPolicy =
       options.mcpRegistrations ??
@@ -143,6 +153,17 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
           readOnlyTools: ['GMAIL_FETCH_EMAILS'],
           serviceAuth: {},
         },
+        ...(desk === undefined
+          ? []
+          : [
+              {
+                name: 'desk',
+                transport: 'streamable-http' as const,
+                url: desk.mcpUrl,
+                // Its tools ask the user themselves (a form, a page to confirm on): that answer is the consent.
+                readOnlyTools: ['find_desk', 'reserve_parking'],
+              },
+            ]),
       ],
       serviceAuth: { signer },
       registrations: policy,
@@ -299,6 +320,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       refreshTokens,
       ...(oidcOptions === undefined ? {} : { oidc: createOidcSignIn(oidcOptions) }),
       devSignIn: options.devSignIn ?? false,
+      ...(options.connections === undefined ? {} : { connections: options.connections }),
       sessionSecret: options.sessionSecret ?? randomSecret(),
       sessionStore: sessionStore.store,
       ...(options.sessions?.idleMs === undefined ? {} : { sessionIdleMs: options.sessions.idleMs }),
@@ -320,6 +342,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       gmail,
       model,
       ...(calendar === undefined ? {} : { calendar }),
+      ...(desk === undefined ? {} : { desk }),
       ...(identityProvider === undefined ? {} : { identityProvider }),
       store,
       refreshTokens,

@@ -28,6 +28,7 @@ beforeAll(async () => {
   // The operator lets admins register the attacker's (local) server: the worst case for the test.
   host = await startExpressHost({
     chunkDelayMs: 0,
+    demoDesk: false,
     jwtSecret,
     mcpRegistrations: { allowedOrigins: [new URL(attackerUrl).origin], allowedNetworks: ['127.0.0.1'] },
   });

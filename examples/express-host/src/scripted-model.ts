@@ -72,6 +72,9 @@ function answerFromTool(messages: readonly ChatMessage[], last: ChatMessage): Mo
       text: `Here are your ${emails.length} newest emails${resultSizeEstimate === undefined ? '' : ` of ${resultSizeEstimate} in the inbox`}:\n${lines.join('\n')}`,
     };
   }
+  // The office server's tools answer in a sentence: the model passes it on.
+  if (call?.function.name.endsWith('find_desk') || call?.function.name.endsWith('reserve_parking'))
+    return { text: typeof output === 'string' ? output : text(last) };
   const sent = sentSchema.safeParse(output);
   if (call?.function.name.endsWith('GMAIL_SEND_EMAIL') && sent.success) {
     return { text: `Done: the email is sent (message id ${sent.data.id}).` };
@@ -110,6 +113,13 @@ export function gmailModelReply(request: MockRequest): MockReply {
   const question = text(last);
   const fetchTool = offered(tools, 'GMAIL_FETCH_EMAILS');
   const sendTool = offered(tools, 'GMAIL_SEND_EMAIL');
+  // The office server asks the user itself, in the middle of its call (MCP elicitation).
+  const deskTool = offered(tools, 'find_desk');
+  if (/\bdesk\b/i.test(question) && deskTool !== undefined)
+    return { text: 'Let me find you a desk.', toolCalls: [{ name: deskTool, arguments: {} }] };
+  const parkingTool = offered(tools, 'reserve_parking');
+  if (/\bpark(ing)?\b/i.test(question) && parkingTool !== undefined)
+    return { text: 'Let me reserve a parking space.', toolCalls: [{ name: parkingTool, arguments: {} }] };
   const aboutMail = /\b(e-?mails?|mail|inbox|messages?)\b/i.test(question);
   if (/\b(send|write|reply)\b/i.test(question) && (aboutMail || /@/.test(question))) {
     if (sendTool === undefined) return { text: 'The Gmail tools are not connected right now.' };
@@ -133,6 +143,6 @@ export function gmailModelReply(request: MockRequest): MockReply {
     };
   }
   return {
-    text: `I'm the demo's scripted model, so I only know two things: reading your inbox ("What's in my inbox?") and sending email ("Send an email to ada@engine.example saying the report is ready"). You said: ${question}`,
+    text: `I'm the demo's scripted model, so I only know a few things: reading your inbox ("What's in my inbox?"), sending email ("Send an email to ada@engine.example saying the report is ready"), booking a desk ("Find me a desk") and reserving parking ("Reserve parking"). You said: ${question}`,
   };
 }

@@ -12,11 +12,13 @@ import { createAccountRoutes } from './account-routes.ts';
 import { createAuthRoutes } from './auth-routes.ts';
 import type { ChatBackend } from './backend.ts';
 import { createChatRoutes } from './chat-routes.ts';
+import { createConnectionRoutes, type HostConnections } from './connection-routes.ts';
 import type { FormErrorCode } from './form-body.ts';
+import { createInputRoutes } from './input-routes.ts';
 import { MemorySessionStore } from './memory-session-store.ts';
 import { createRouteKit } from './route-kit.ts';
 import { createWebSessions, SessionStoreUnavailableError } from './session.ts';
-import { type ConnectionStatusOf, createToolsRoutes } from './tools-routes.ts';
+import { createToolsRoutes } from './tools-routes.ts';
 import { messagePage } from './views.ts';
 
 /** Options of {@link createHostApp}. */
@@ -41,8 +43,14 @@ export interface HostAppOptions {
   oidc?: OidcSignIn;
   /** The development sign-in (any name, no password). Default false. */
   devSignIn?: boolean;
-  /** Per-user connection status of a server on the Tools page (OAuth servers). Default: none shown. */
-  connectionStatus?: ConnectionStatusOf;
+  /**
+   * Users connecting their own accounts on OAuth-protected MCP servers: the chat's "Connect"
+   * cards, the callback (`/connections/callback`, the registry's `redirectUrl`) and the Tools
+   * page's Connect and Disconnect. Default: none.
+   */
+  connections?: HostConnections;
+  /** Origins the browser may be sent to from a form (the OAuth servers' authorization pages). */
+  connectionOrigins?: () => readonly string[];
   /** Signs the session cookie and the CSRF tokens; at least 32 characters. */
   sessionSecret: string;
   /** Where sessions live (`createWebSessionStore`). Default: this process's memory. */
@@ -145,7 +153,9 @@ export function createHostApp(options: HostAppOptions): Express {
     else next();
   });
 
-  app.use(pageHeaders(() => options.oidc?.formOrigins() ?? []));
+  app.use(
+    pageHeaders(() => [...(options.oidc?.formOrigins() ?? []), ...(options.connectionOrigins?.() ?? [])]),
+  );
   const favicon = fileURLToPath(new URL('../../public/favicon.svg', import.meta.url));
   app.get('/favicon.ico', (_request, response) => {
     response.type('image/svg+xml').sendFile(favicon, { maxAge: '1d' });
@@ -184,6 +194,7 @@ export function createHostApp(options: HostAppOptions): Express {
       refreshTokens,
     }),
     createChatRoutes({ kit, backend, store, formWaitMs: options.formWaitMs ?? 20_000, toolTitles }),
+    createInputRoutes({ kit, backend, formWaitMs: options.formWaitMs ?? 20_000 }),
     createAccountRoutes({ kit, backend, store, refreshTokens, toolTitles }),
     createToolsRoutes({
       kit,
@@ -191,9 +202,11 @@ export function createHostApp(options: HostAppOptions): Express {
       callApi: options.callApi,
       testServer: options.testServer,
       allowedOrigins: options.allowedOrigins,
-      ...(options.connectionStatus === undefined ? {} : { connectionStatus: options.connectionStatus }),
+      ...(options.connections === undefined ? {} : { connections: options.connections }),
     }),
   );
+  if (options.connections !== undefined)
+    app.use(createConnectionRoutes({ kit, connections: options.connections }));
 
   app.use((_request, response) => {
     response.status(404).type('html').send(messagePage('Not found', 'There is no page here.'));

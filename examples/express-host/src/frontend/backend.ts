@@ -2,13 +2,15 @@ import type {
   ApprovalRecord,
   Assistant,
   AuditEntry,
+  InputRequiredEvent,
+  InputResponse,
   RunRecord,
   StoredMessage,
   ToolPermission,
   Usage,
 } from '@steward/core';
 import type { Authenticator } from '@steward/transport-ws';
-import { settleRun } from './settle.ts';
+import { openInputs, settleRun } from './settle.ts';
 
 /**
  * What the pages need from the orchestrator, every call scoped to the signed-in user. The
@@ -30,6 +32,13 @@ export interface ChatBackend {
     decision: 'approve' | 'deny',
     options?: { always?: boolean },
   ): Promise<void>;
+  /** A running run's requests for input still waiting for the user (a tool's form or link). */
+  pendingInputs(userId: string, runId: string): Promise<readonly InputRequiredEvent[]>;
+  /**
+   * Answers a request for input; rejects with core's `invalid_input` (`details.issues`, the
+   * request stays open), `input_not_found` or `input_conflict`.
+   */
+  respondToInput(userId: string, runId: string, requestId: string, response: InputResponse): Promise<void>;
   stop(userId: string, runId: string): Promise<void>;
   /** Resolves once the run ended or waits for the user, or after `timeoutMs` (a form post without script). */
   settle(userId: string, runId: string, timeoutMs: number): Promise<void>;
@@ -70,6 +79,13 @@ export function createInProcessBackend(assistant: Assistant, auth: Authenticator
       const { approval } = await assistant.approve(callId, { userId });
       if (options.always === true) await assistant.allowTool({ userId, toolName: approval.toolName });
     },
+    async pendingInputs(userId, runId) {
+      const run = await assistant.getRun(runId, { userId });
+      if (run?.status !== 'running') return [];
+      return openInputs(await assistant.storage.listEvents(runId, { userId }));
+    },
+    respondToInput: (userId, runId, requestId, response) =>
+      assistant.respondToInput(runId, requestId, response, { userId }),
     stop: (userId, runId) => assistant.stop(runId, { userId }),
     settle: (userId, runId, timeoutMs) => settleRun(assistant, runId, userId, timeoutMs),
     runToken: (userId, runId) => auth.issueRunToken({ userId, runId }),

@@ -4,16 +4,17 @@ import type { TestBrowser } from './test-browser.ts';
 
 // public/chat.js in a DOM (happy-dom) over the real server: its fetches carry the test
 // browser's cookies, and its WebSocket is Node's (or a scripted one), against the real /ws.
-// chat.js is a module importing tool-words.js: inlined here (exports and the import dropped) so
-// it runs as one function body.
-const words = readFileSync(new URL('../../public/tool-words.js', import.meta.url), 'utf8').replace(
-  /^export /gm,
-  '',
-);
-const script = `${words}\n${readFileSync(new URL('../../public/chat.js', import.meta.url), 'utf8').replace(
-  /^import \{[^}]*\} from '\.\/tool-words\.js';$/m,
-  '',
-)}`;
+// chat.js is a module importing its neighbours (tool-words.js, input-card.js, input-form.js, connect-card.js):
+// each is inlined here, dependencies first, exports and imports dropped, so it runs as one
+// function body.
+const source = (name: string) =>
+  readFileSync(new URL(`../../public/${name}`, import.meta.url), 'utf8')
+    .replace(/^import \{[^}]*\} from '\.\/[a-z-]+\.js';$/gm, '')
+    .replace(/^export /gm, '');
+const script = ['tool-words.js', 'input-form.js', 'input-card.js', 'connect-card.js']
+  .map(source)
+  .concat(source('chat.js'))
+  .join('\n');
 
 /** @internal Waits for `check` to hold, polling every 10 ms, failing after `timeoutMs`. */
 export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

@@ -66,6 +66,7 @@ export function createChatRoutes(options: {
       active?.status === 'awaiting_approval'
         ? (await backend.approvals(user, active.id)).filter((approval) => approval.status === 'pending')
         : [];
+    const inputs = active?.status === 'running' ? await backend.pendingInputs(user, active.id) : [];
     const lastUser = [...history].reverse().find((stored) => stored.message.role === 'user')?.message;
     const failed =
       last !== undefined && !live(last) && (last.status !== 'completed' || last.partial === true);
@@ -73,13 +74,14 @@ export function createChatRoutes(options: {
     response.type('html').send(
       render(
         'chat',
-        { ...frame, refresh: active?.status === 'running' },
+        // The page without script reloads itself while the answer comes, not while a form waits.
+        { ...frame, refresh: active?.status === 'running' && inputs.length === 0 },
         {
           heading: conversation?.title ?? 'New conversation',
           sessionId: sid,
           selfUrl: `/chat/${sid}`,
           toolTitles: JSON.stringify(titles),
-          turns: buildTurns(history, runs, pending, titles, active?.id),
+          turns: buildTurns(history, runs, pending, titles, active?.id, inputs),
           ...(active === undefined ? {} : { activeRun: { id: active.id, status: active.status } }),
           ...(failed && lastUser?.role === 'user' ? { retry: lastUser.content } : {}),
         },

@@ -14,6 +14,7 @@ export type FormErrorCode =
   | 'approval_not_found'
   | 'approval_conflict'
   | 'approval_expired'
+  | 'input_conflict'
   | 'session_busy'
   | 'rate_limited'
   | 'sessions_unavailable'

@@ -1,8 +1,19 @@
-import type { Assistant } from '@steward/core';
+import type { Assistant, InputRequiredEvent, StewardEvent } from '@steward/core';
+
+/** The requests for input of a run's events that no `input_resolved` answered yet, oldest first. */
+export function openInputs(events: readonly StewardEvent[]): InputRequiredEvent[] {
+  const open = new Map<string, InputRequiredEvent>();
+  for (const event of events) {
+    if (event.type === 'input_required') open.set(event.request_id, event);
+    else if (event.type === 'input_resolved') open.delete(event.request_id);
+  }
+  return [...open.values()];
+}
 
 /**
  * Waits until a run has nothing more to say for now: it ended (`final`), or it waits for the
- * user on a call that is still pending, or `timeoutMs` passed. A form post without script waits
+ * user on a call that is still pending (an approval, or a tool's request for input), or
+ * `timeoutMs` passed. A form post without script waits
  * for this before redirecting, so the page it lands on shows the answer (or the approval form).
  */
 export async function settleRun(
@@ -19,6 +30,13 @@ export async function settleRun(
         // An earlier pause of the run replays too: only a call still waiting counts.
         const approval = await assistant.storage.getApproval(event.call_id, { userId });
         if (approval?.status === 'pending') return;
+      }
+      if (event.type === 'input_required') {
+        // Stored already: a replay, open unless answered since. Not stored yet (events are
+        // written in batches): it was just asked, so nothing answered it yet.
+        const events = await assistant.storage.listEvents(runId, { userId, afterSeq: event.seq - 1 });
+        if (events.length === 0 || openInputs(events).some((open) => open.request_id === event.request_id))
+          return;
       }
     }
   } catch {

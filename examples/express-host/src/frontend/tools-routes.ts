@@ -2,12 +2,16 @@ import type { ToolDefinition } from '@steward/core';
 import type { McpRegistry, McpServerStatus } from '@steward/mcp';
 import { type Request, type Response, Router } from 'express';
 import { humanize, toolTitle } from '../../public/tool-words.js';
+import type { HostConnection, HostConnections } from './connection-routes.ts';
 import { fieldsOf, formBody } from './form-body.ts';
 import type { RouteKit } from './route-kit.ts';
-import { messagePage, render } from './views.ts';
+import { formatTime, messagePage, render } from './views.ts';
 
-/** What the Tools page may show per server about the signed-in user's own connection (OAuth servers). */
-export type ConnectionStatusOf = (userId: string, server: string) => Promise<string | undefined>;
+const connectionWords: Readonly<Record<HostConnection['status'], string>> = {
+  connected: 'Connected',
+  not_connected: 'Not connected',
+  expired: 'Expired: connect again',
+};
 
 /** The admin form's fields, in the page's order. */
 const fieldNames = ['name', 'url', 'transport', 'read_only_tools', 'service_auth'] as const;
@@ -84,7 +88,8 @@ export function createToolsRoutes(options: {
   /** Connects to a registration without keeping it (the operator's policy applies) and lists its tools. */
   testServer: (registration: Record<string, unknown>) => Promise<readonly ToolDefinition[]>;
   allowedOrigins: readonly string[];
-  connectionStatus?: ConnectionStatusOf;
+  /** The signed-in user's own connections to OAuth servers, with Connect and Disconnect. */
+  connections?: Pick<HostConnections, 'list'>;
 }): Router {
   const { kit, registry } = options;
   const { signedIn, noStore, sessions } = kit;
@@ -94,6 +99,9 @@ export function createToolsRoutes(options: {
     const { user } = kit.sessionOf(response);
     const definitions = await registry.listTools();
     const statuses: readonly McpServerStatus[] = registry.status();
+    const connections = new Map(
+      ((await options.connections?.list(user)) ?? []).map((connection) => [connection.server, connection]),
+    );
     const servers = await Promise.all(
       statuses.map(async (server) => {
         const tools = definitions
@@ -103,7 +111,7 @@ export function createToolsRoutes(options: {
             description: tool.description,
             approval: tool.sideEffect,
           }));
-        const connection = await options.connectionStatus?.(user, server.name);
+        const connection = connections.get(server.name);
         return {
           name: server.name,
           label: humanize(server.name),
@@ -114,11 +122,38 @@ export function createToolsRoutes(options: {
           reconnects: server.reconnects,
           tools,
           ...(server.lastError === undefined ? {} : { lastError: server.lastError }),
-          ...(connection === undefined ? {} : { connection }),
+          ...(connection === undefined
+            ? {}
+            : {
+                connection: {
+                  status: connection.status,
+                  words: connectionWords[connection.status],
+                  ...(connection.connectedAt === undefined
+                    ? {}
+                    : { since: formatTime(connection.connectedAt) }),
+                },
+              }),
         };
       }),
     );
-    response.type('html').send(render('tools', kit.frame(request, response, '/tools', 'Tools'), { servers }));
+    const query = (name: string) => {
+      const value = request.query[name];
+      return typeof value === 'string' && value !== '' ? humanize(value.slice(0, 64)) : undefined;
+    };
+    const connected = query('connected');
+    const disconnected = query('disconnected');
+    const notice =
+      connected !== undefined
+        ? `Connected ${connected}.`
+        : disconnected !== undefined
+          ? `Disconnected ${disconnected}.`
+          : undefined;
+    response.type('html').send(
+      render('tools', kit.frame(request, response, '/tools', 'Tools'), {
+        servers,
+        ...(notice === undefined ? {} : { notice }),
+      }),
+    );
   });
 
   const adminOnly = (_request: Request, response: Response) => {
