@@ -98,7 +98,10 @@ describe('migrations', () => {
     });
     expect(await storage.listEvents('r-alice', { userId: 'alice' })).toHaveLength(1);
     // An approval stored before kinds existed is a consent.
-    expect(await storage.getApproval('c1', { userId: 'bob' })).toMatchObject({ status: 'pending', kind: 'consent' });
+    expect(await storage.getApproval('c1', { userId: 'bob' })).toMatchObject({
+      status: 'pending',
+      kind: 'consent',
+    });
     expect(await storage.getApproval('c1', { userId: 'bob', kind: 'authorization' })).toBeUndefined();
     expect(await storage.usageSummary({ userId: 'alice' })).toEqual({
       userId: 'alice',

@@ -101,11 +101,10 @@ export function createPostgresConsent(db: Db): ConsentStore {
     getApproval: (callId, scope) =>
       guarded('Reading the approval', async () => {
         const row = (
-          await db.query(`SELECT * FROM ${t('approvals')} WHERE call_id = $1 AND user_id = $2 AND kind = $3`, [
-            callId,
-            scope.userId,
-            scope.kind ?? 'consent',
-          ])
+          await db.query(
+            `SELECT * FROM ${t('approvals')} WHERE call_id = $1 AND user_id = $2 AND kind = $3`,
+            [callId, scope.userId, scope.kind ?? 'consent'],
+          )
         ).rows[0];
         return row === undefined ? undefined : toApproval(row);
       }),

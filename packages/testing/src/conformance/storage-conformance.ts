@@ -229,18 +229,36 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       };
       await storage.createApproval(authorization);
       await expect(storage.createApproval(authorization)).rejects.toMatchObject({ code: 'storage_error' });
-      expect(await storage.getApproval('c2', { userId: 'alice' })).toMatchObject({ kind: 'consent', status: 'used' });
-      expect(await storage.getApproval('c2', { userId: 'alice', kind: 'authorization' })).toEqual(authorization);
+      expect(await storage.getApproval('c2', { userId: 'alice' })).toMatchObject({
+        kind: 'consent',
+        status: 'used',
+      });
+      expect(await storage.getApproval('c2', { userId: 'alice', kind: 'authorization' })).toEqual(
+        authorization,
+      );
       expect(await storage.getApproval('c2', { userId: 'bob', kind: 'authorization' })).toBeUndefined();
       // A transition of one kind leaves the other alone.
       expect(await storage.transitionApproval('c2', 'pending', { status: 'approved' })).toBeUndefined();
       const completions = await Promise.all([
-        storage.transitionApproval('c2', 'pending', { status: 'approved', decidedBy: 'alice' }, 'authorization'),
-        storage.transitionApproval('c2', 'pending', { status: 'denied', decidedBy: 'alice' }, 'authorization'),
+        storage.transitionApproval(
+          'c2',
+          'pending',
+          { status: 'approved', decidedBy: 'alice' },
+          'authorization',
+        ),
+        storage.transitionApproval(
+          'c2',
+          'pending',
+          { status: 'denied', decidedBy: 'alice' },
+          'authorization',
+        ),
       ]);
       expect(completions.filter((completion) => completion !== undefined)).toHaveLength(1);
       expect(
-        (await storage.listApprovals('run-1', { userId: 'alice' })).map((approval) => [approval.kind, approval.callId]),
+        (await storage.listApprovals('run-1', { userId: 'alice' })).map((approval) => [
+          approval.kind,
+          approval.callId,
+        ]),
       ).toEqual([
         ['consent', 'c2'],
         ['authorization', 'c2'],
