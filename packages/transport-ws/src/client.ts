@@ -93,6 +93,10 @@ export interface StewardClient {
   /** `GET /api/v1/history`: the session's messages, tool outputs included. */
   history(sessionId: string, options?: { limit?: number; signal?: AbortSignal }): Promise<HistoryMessage[]>;
   getRun(runId: string, options?: { signal?: AbortSignal }): Promise<RunView>;
+  /** `GET /api/v1/runs/:run_id/approvals`: the run's tool calls that wait for the user or were decided. */
+  listApprovals(runId: string, options?: { signal?: AbortSignal }): Promise<ApprovalView[]>;
+  /** `GET /api/v1/approvals/:call_id`: one approval by its call id (its run and session included). */
+  getApproval(callId: string, options?: { signal?: AbortSignal }): Promise<ApprovalView>;
   approve(runId: string, callId: string): Promise<ApprovalView>;
   deny(runId: string, callId: string, reason?: string): Promise<ApprovalView>;
   /**
@@ -207,6 +211,23 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
       ).messages;
     },
     getRun: (runId, runOptions = {}) => request<RunView>('GET', runPath(runId), undefined, runOptions.signal),
+    async listApprovals(runId, listOptions = {}) {
+      return (
+        await request<{ approvals: ApprovalView[] }>(
+          'GET',
+          `${runPath(runId)}/approvals`,
+          undefined,
+          listOptions.signal,
+        )
+      ).approvals;
+    },
+    getApproval: (callId, approvalOptions = {}) =>
+      request<ApprovalView>(
+        'GET',
+        `/api/v1/approvals/${encodeURIComponent(callId)}`,
+        undefined,
+        approvalOptions.signal,
+      ),
     approve: (runId, callId) =>
       request<ApprovalView>('POST', `${runPath(runId)}/approvals`, { call_id: callId, decision: 'approve' }),
     deny: (runId, callId, reason) =>
