@@ -101,8 +101,9 @@ describe('the pages in front of a remote orchestrator', () => {
     const stream = relayed(first.token, first.run_id);
     const waiting = await stream.next((event) => event.type === 'approval_required');
     const callId = (waiting as Extract<StewardEvent, { type: 'approval_required' }>).call_id;
-    // Reloaded now, the page shows the waiting call with its Approve form.
-    expect(await ann.page('/chat')).toContain(`value="${callId}"`);
+    // Reloaded now, the page shows the waiting call with its Approve form (once the run's record
+    // says it waits, just after the event).
+    await expect.poll(() => ann.page('/chat')).toContain(`value="${callId}"`);
     expect(orchestrator.gmail.mailbox.sent.length).toBe(sentBefore);
     expect(await post(ann, '/chat/approvals', { call_id: callId, decision: 'approve' })).toMatchObject({
       status: 200,
@@ -131,7 +132,11 @@ describe('the pages in front of a remote orchestrator', () => {
     // Another user cannot see or decide ann's calls.
     const bob = await signedIn('bob');
     expect((await post(bob, '/chat/approvals', { call_id: secondCall, decision: 'approve' })).status).toBe(404);
-    expect((await post(bob, `/chat/runs/${second.run_id}/token`, {})).status).toBe(404);
+    const renewal = await bob.request(`/chat/runs/${second.run_id}/token`, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'x-csrf-token': await bob.csrf() },
+    });
+    expect(renewal.status).toBe(404);
   });
 
   it('stops a run on the orchestrator, with the partial answer kept, and refuses a second message while one runs', async () => {
@@ -158,8 +163,22 @@ describe('the pages in front of a remote orchestrator', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(direct.status).toBe(401);
+    // A renewed token, as the page asks for one to reconnect, is the host's too.
+    const renewal = await ann.request(`/chat/runs/${run_id}/token`, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'x-csrf-token': await ann.csrf() },
+    });
+    const renewed = ((await renewal.json()) as { token: string }).token;
+    expect(
+      (
+        await fetch(`${orchestrator.url}/api/v1/runs/${run_id}`, {
+          headers: { authorization: `Bearer ${renewed}` },
+        })
+      ).status,
+    ).toBe(401);
+    expect(JSON.stringify(await ann.page('/chat'))).not.toContain(orchestrator.secret);
     // …and the relay takes only the host's run token for its own run.
-    expect(await upgradeStatus(`${host.url.replace('http', 'ws')}/ws?run_id=${run_id}&token=forged`)).toBe(401);
+    expect(await upgradeStatus(`${host.url}/ws?run_id=${run_id}&token=forged`)).toBe(401);
   });
 });
 
