@@ -33,7 +33,6 @@ afterAll(async () => {
   await host?.stop();
 });
 
-
 describe.skipIf(!hasChromium)('the demo in Chromium', () => {
   // The flows pattern A must pass too (chat.remote.browser.test.ts runs them against an orchestrator in another process).
   coreFlows(

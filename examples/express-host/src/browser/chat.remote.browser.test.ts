@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { type RemoteExpressHost, startRemoteExpressHost } from '../remote-host.ts';
 import { type OrchestratorProcess, startOrchestratorProcess } from '../remote/orchestrator-process.ts';
+import { type RemoteExpressHost, startRemoteExpressHost } from '../remote-host.ts';
 import { coreFlows } from './core-flows.ts';
 import { hasChromium, launchChromium } from './harness.ts';
 

@@ -7,8 +7,8 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type session from 'express-session';
 import type { HostStore } from '../identity/host-store.ts';
 import type { OidcSignIn } from '../identity/oidc.ts';
-import { OrchestratorUnavailableError } from '../remote/orchestrator-errors.ts';
 import type { RefreshTokenStore } from '../identity/refresh-tokens.ts';
+import { OrchestratorUnavailableError } from '../remote/orchestrator-errors.ts';
 import { createAccountRoutes } from './account-routes.ts';
 import { createAuthRoutes } from './auth-routes.ts';
 import type { ChatBackend } from './backend.ts';

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { startGmailServer } from '@steward/example-mcp-gmail';
 import { type MockOpenAIServer, startMockOpenAI } from '@steward/testing';
 import pg from 'pg';
@@ -33,7 +33,9 @@ export async function startOrchestratorProcess(
   options: { chunkDelayMs?: number; databaseUrl?: string; redisUrl?: string } = {},
 ): Promise<OrchestratorProcess> {
   const databaseUrl =
-    options.databaseUrl ?? process.env.STEWARD_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+    options.databaseUrl ??
+    process.env.STEWARD_TEST_DATABASE_URL ??
+    'postgresql://postgres@127.0.0.1:5432/test';
   const redisUrl = options.redisUrl ?? process.env.STEWARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const unique = `${process.pid}_${Date.now().toString(36)}`;
   const schema = `steward_host_remote_${unique}`;
@@ -98,7 +100,9 @@ export async function startOrchestratorProcess(
         const entry = parseLine(line);
         if (entry?.msg === 'listening' && typeof entry.url === 'string') resolve(entry.url);
       });
-      void exited.then(() => reject(new Error(`The orchestrator exited before listening:\n${lines.join('\n')}`)));
+      void exited.then(() =>
+        reject(new Error(`The orchestrator exited before listening:\n${lines.join('\n')}`)),
+      );
     });
   } catch (error) {
     await stopMocks();

@@ -27,7 +27,9 @@ const runRecord = (userId: string, view: RunView): RunRecord => ({
   status: view.status,
   createdAt: view.created_at,
   updatedAt: view.updated_at,
-  ...(view.stop_reason === undefined ? {} : { stopReason: view.stop_reason as NonNullable<RunRecord['stopReason']> }),
+  ...(view.stop_reason === undefined
+    ? {}
+    : { stopReason: view.stop_reason as NonNullable<RunRecord['stopReason']> }),
   ...(view.text === undefined ? {} : { text: view.text }),
   ...(view.partial === undefined ? {} : { partial: view.partial }),
   ...(view.usage === undefined ? {} : { usage: view.usage }),

@@ -144,7 +144,9 @@ describe('the pages in front of a remote orchestrator', () => {
 
     // Another user cannot see or decide ann's calls.
     const bob = await signedIn('bob');
-    expect((await post(bob, '/chat/approvals', { call_id: secondCall, decision: 'approve' })).status).toBe(404);
+    expect((await post(bob, '/chat/approvals', { call_id: secondCall, decision: 'approve' })).status).toBe(
+      404,
+    );
     const renewal = await bob.request(`/chat/runs/${second.run_id}/token`, {
       method: 'POST',
       headers: { accept: 'application/json', 'x-csrf-token': await bob.csrf() },

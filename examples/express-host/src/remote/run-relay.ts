@@ -61,9 +61,14 @@ export function attachRunRelay(server: Server, options: RunRelayOptions): () => 
       },
       (error: unknown) => {
         const refusal =
-          error instanceof RelayRefusal ? error : new RelayRefusal(503, 'The assistant service is unavailable');
+          error instanceof RelayRefusal
+            ? error
+            : new RelayRefusal(503, 'The assistant service is unavailable');
         const body = JSON.stringify({
-          error: { code: refusal.status === 503 ? 'orchestrator_unavailable' : 'refused', message: refusal.message },
+          error: {
+            code: refusal.status === 503 ? 'orchestrator_unavailable' : 'refused',
+            message: refusal.message,
+          },
         });
         socket.end(
           `HTTP/1.1 ${refusal.status} ${refusal.status === 503 ? 'Service Unavailable' : 'Refused'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
