@@ -170,6 +170,29 @@ describe('the pages in front of a remote orchestrator', () => {
     expect(await ann.page('/chat')).toContain('Stopped.');
   });
 
+  it('passes the page’s frames up the relay: a stop frame stops the run on the orchestrator', async () => {
+    const ann = await signedIn('ann-frames');
+    const { run_id, token } = await sendForRun(ann, 'Tell me a story about the sea');
+    const query = new URLSearchParams({ run_id, last_seq: '0', token });
+    const socket = new WebSocket(`${host.url.replace(/^http/, 'ws')}/ws?${query}`);
+    const frames: StewardEvent[] = [];
+    const closed = new Promise<void>((resolve) => socket.addEventListener('close', () => resolve()));
+    socket.addEventListener('message', (message) => {
+      const frame = JSON.parse(String(message.data)) as StewardEvent;
+      if (frame.type === 'token' && !frames.some((seen) => seen.type === 'token'))
+        socket.send(JSON.stringify({ type: 'stop' }));
+      frames.push(frame);
+    });
+    await closed;
+    expect(frames.at(-1)).toMatchObject({ type: 'final', stop_reason: 'aborted', partial: true });
+  });
+
+  it('renders every page with the orchestrator behind it', async () => {
+    const ann = await signedIn('ann-pages');
+    for (const path of ['/chat', '/conversations', '/tools', '/settings'])
+      expect((await ann.request(path)).status, path).toBe(200);
+  });
+
   it('keeps the service token server-side: the page’s run token opens nothing on the orchestrator', async () => {
     const ann = await signedIn('ann-token');
     const { run_id, token } = await sendForRun(ann, 'Hello');
