@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { type OrchestratorProcess, startOrchestratorProcess } from '../remote/orchestrator-process.ts';
+import { type RemoteOrchestrator, startRemoteOrchestrator } from '../remote/orchestrator-process.ts';
 import { type RemoteExpressHost, startRemoteExpressHost } from '../remote-host.ts';
 import { coreFlows } from './core-flows.ts';
 import { hasChromium, launchChromium } from './harness.ts';
@@ -8,7 +8,7 @@ import { hasChromium, launchChromium } from './harness.ts';
 // Pattern A in Chromium: the same pages and script, the host forwarding every request to
 // examples/orchestrator in another process (PostgreSQL, Redis, the demo's scripted model, the
 // Gmail mock behind service JWTs) and relaying its run streams to the page.
-let orchestrator: OrchestratorProcess;
+let orchestrator: RemoteOrchestrator;
 let host: RemoteExpressHost;
 let browser: Browser;
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   if (!hasChromium) return;
   // Chunks 30 ms apart (15 in process): a stop travels page → host → orchestrator → its run
   // (through Redis), and must land while the answer still streams on a loaded CI machine.
-  orchestrator = await startOrchestratorProcess({ chunkDelayMs: 30 });
+  orchestrator = await startRemoteOrchestrator({ chunkDelayMs: 30 });
   [host, browser] = await Promise.all([
     startRemoteExpressHost({
       orchestrator: { url: orchestrator.url, secret: orchestrator.secret },

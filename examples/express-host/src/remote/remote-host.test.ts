@@ -5,15 +5,15 @@ import { createStewardClient } from '@steward/transport-ws/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser, upgradeStatus } from '../frontend/test-browser.ts';
 import { type RemoteExpressHost, startRemoteExpressHost } from '../remote-host.ts';
-import { type OrchestratorProcess, startOrchestratorProcess } from './orchestrator-process.ts';
+import { type RemoteOrchestrator, startRemoteOrchestrator } from './orchestrator-process.ts';
 
 // Pattern A for real: examples/orchestrator in a child process (PostgreSQL, Redis, the demo's
 // scripted model, the Gmail mock behind service JWTs), and the host's pages in front of it.
-let orchestrator: OrchestratorProcess;
+let orchestrator: RemoteOrchestrator;
 let host: RemoteExpressHost;
 
 beforeAll(async () => {
-  orchestrator = await startOrchestratorProcess({ chunkDelayMs: 5 });
+  orchestrator = await startRemoteOrchestrator({ chunkDelayMs: 5 });
   host = await startRemoteExpressHost({
     orchestrator: { url: orchestrator.url, secret: orchestrator.secret },
     devSignIn: true,
