@@ -25,11 +25,10 @@ const clientFrameSchema = z.looseObject({ type: z.enum(['approve', 'deny', 'inpu
 
 /** An upgrade refused before any WebSocket exists: a status the page's script treats as a drop. */
 class RelayRefusal extends Error {
-  constructor(
-    readonly status: 400 | 401 | 404 | 503,
-    message: string,
-  ) {
+  readonly status: 400 | 401 | 404 | 503;
+  constructor(status: 400 | 401 | 404 | 503, message: string) {
     super(message);
+    this.status = status;
   }
 }
 
