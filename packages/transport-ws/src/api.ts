@@ -46,6 +46,8 @@ type Route = (request: Request, url: URL, params: readonly string[]) => Promise<
  * - `POST /api/v1/tools/register` (admin) → 201 `{ server }`
  * - `GET /api/v1/runs/:run_id` → the run; `GET /api/v1/runs/:run_id/events` → SSE (`Last-Event-ID` resumes)
  * - `POST /api/v1/runs/:run_id/approvals` `{ call_id, decision, reason? }`; `POST /api/v1/runs/:run_id/stop`
+ * - `GET /api/v1/runs/:run_id/approvals` → `{ run_id, approvals }`; `GET /api/v1/approvals/:call_id` → one approval
+ * - `GET /api/v1/runs/:run_id/inputs`: the run's requests for input still waiting (`input_required` events)
  * - `POST /api/v1/runs/:run_id/inputs/:request_id` `{ action, content? }`: answers a tool's request for input
  *
  * Every request needs `Authorization: Bearer <JWT>`; everything is scoped to the token's user.
@@ -181,6 +183,18 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       const principal = await principalOf(request);
       const decision = validate(decisionSchema, await readJson(request, config.maxBodyBytes));
       return json(200, await access.decide(principal, runId as string, decision));
+    },
+    'GET /api/v1/runs/:run_id/approvals': async (request, _url, [runId]) => {
+      const principal = await principalOf(request);
+      return json(200, { run_id: runId, approvals: await access.approvals(principal, runId as string) });
+    },
+    'GET /api/v1/approvals/:call_id': async (request, _url, [callId]) => {
+      const principal = await principalOf(request);
+      return json(200, await access.approval(principal, callId as string));
+    },
+    'GET /api/v1/runs/:run_id/inputs': async (request, _url, [runId]) => {
+      const principal = await principalOf(request);
+      return json(200, { run_id: runId, inputs: await access.inputs(principal, runId as string) });
     },
     'POST /api/v1/runs/:run_id/inputs/:request_id': async (request, _url, [runId, requestId]) => {
       const principal = await principalOf(request);
