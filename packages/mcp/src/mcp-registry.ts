@@ -12,6 +12,11 @@ import { ArgumentValidator } from './argument-validator.ts';
 import type { BlobStore } from './blob-store.ts';
 import { createGuardedFetches } from './guarded-fetch.ts';
 import { type LargeResultOptions, withLargeResults } from './large-results.ts';
+import type { McpAuthorizationResult, McpAuthorizationStart } from './oauth/authorization-flow.ts';
+import { type McpOAuthOptions, oauthOptionsSchema } from './oauth/oauth-options.ts';
+import { type McpConnection, OAuthServers } from './oauth/oauth-servers.ts';
+import { attachOAuth } from './oauth/oauth-wiring.ts';
+import { storeRegistrationSecret, withoutSecrets } from './oauth/registration-secrets.ts';
 import { type McpServerRegistration, parseRegistration, type ResolvedRegistration } from './registration.ts';
 import { registrationRefused } from './registration-error.ts';
 import {
@@ -60,9 +65,11 @@ const optionsSchema = z
         previewChars: z.number().int().positive().optional(),
       })
       .optional(),
+    oauth: oauthOptionsSchema.optional(),
     _internal: z
       .object({
         lookup: z.custom<LookupAll>((value) => typeof value === 'function', 'must be a function').optional(),
+        now: z.custom<() => number>((value) => typeof value === 'function', 'must be a function').optional(),
       })
       .strict()
       .optional(),
@@ -110,8 +117,17 @@ export interface McpRegistryOptions {
    * reads with the `steward__read_result` tool, which the registry then offers.
    */
   largeResults?: LargeResultOptions;
-  /** @internal Resolves host names (tests stand in for DNS). Default: `dns.promises.lookup`. */
-  _internal?: { lookup?: LookupAll };
+  /**
+   * Makes the registry an OAuth client for servers with `auth` (see docs/mcp.md, "Connecting
+   * OAuth-protected servers"): tokens, client registrations and pending authorizations live in
+   * `vault`, and users are sent back to `redirectUrl`, the host's callback.
+   */
+  oauth?: McpOAuthOptions;
+  /**
+   * @internal Resolves host names (tests stand in for DNS; default `dns.promises.lookup`), and
+   * the clock of token expiry and authorization deadlines (default `Date.now`).
+   */
+  _internal?: { lookup?: LookupAll; now?: () => number };
 }
 
 /** MCP servers behind Steward's `ToolProvider` seam: pass the registry in `new Assistant({ tools })`. */
@@ -130,6 +146,37 @@ export interface McpRegistry extends ToolProvider {
   /** Resolves once every registered server had its first connection attempt. */
   ready(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Starts connecting `userId` to an OAuth server (`auth: { type: 'oauth' }`): the URL to send
+   * the user to, and its single-use `state`, bound to the user (and the run and call, when
+   * given) until `expiresAt`. `scopes` replaces the scopes the server asks for.
+   */
+  beginAuthorization(request: {
+    server: string;
+    userId: string;
+    runId?: string;
+    callId?: string;
+    scopes?: readonly string[];
+    signal?: AbortSignal;
+  }): Promise<McpAuthorizationStart>;
+  /**
+   * Completes an authorization from the callback's query (`code` and `state`, or `error`): the
+   * code is redeemed and the user's tokens stored. The state works once, on any instance. Rejects
+   * with `authorization_failed`, `details.reason`: `unknown_state` (unknown or used), `expired`,
+   * `denied` (the user said no), `authorization_server_error`, `invalid_request`,
+   * `token_request_failed` (with the server's `details.error`), `unknown_server`.
+   */
+  completeAuthorization(request: {
+    state: string;
+    code?: string;
+    error?: string;
+    errorDescription?: string;
+    signal?: AbortSignal;
+  }): Promise<McpAuthorizationResult>;
+  /** The user's connection to each OAuth server. Never a token. */
+  connections(userId: string): Promise<readonly McpConnection[]>;
+  /** Deletes the user's tokens for `server` (revoking them where the server can) and closes their session. */
+  disconnect(request: { server: string; userId: string }): Promise<boolean>;
 }
 
 interface CatalogEntry {
@@ -141,7 +188,11 @@ interface CatalogEntry {
 const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
 /** The operator's servers, checked at creation: a mistake here is the operator's to fix at once. */
-function parseOperatorServers(servers: readonly unknown[], hasSigner: boolean): ResolvedServerConfig[] {
+function parseOperatorServers(
+  servers: readonly unknown[],
+  hasSigner: boolean,
+  hasOAuth: boolean,
+): ResolvedServerConfig[] {
   const names = new Set<string>();
   return servers.map((server, index) => {
     const where = `createMcpRegistry: servers[${index}]`;
@@ -153,6 +204,11 @@ function parseOperatorServers(servers: readonly unknown[], hasSigner: boolean): 
       throw new StewardError(
         'invalid_options',
         `${where}: serviceAuth: ${resolved.name} asks for service tokens, but the registry has no serviceAuth signer`,
+      );
+    if (resolved.transport !== 'stdio' && resolved.auth !== undefined && !hasOAuth)
+      throw new StewardError(
+        'invalid_options',
+        `${where}: auth: ${resolved.name} uses OAuth, but the registry has no oauth settings (vault, redirectUrl)`,
       );
     return resolved;
   });
@@ -180,7 +236,11 @@ function parseOperatorServers(servers: readonly unknown[], hasSigner: boolean): 
 export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry {
   const config = parseOptions(optionsSchema, options, 'createMcpRegistry');
   const signer = config.serviceAuth?.signer;
-  const operatorServers = parseOperatorServers(config.servers, signer !== undefined);
+  const operatorServers = parseOperatorServers(
+    config.servers,
+    signer !== undefined,
+    config.oauth !== undefined,
+  );
   const operatorNames = new Set(operatorServers.map((server) => server.name));
   const store = config.store ?? createInMemoryRegistrationStore();
   const policy = new RegistrationPolicy(config.registrations, config._internal?.lookup ?? defaultLookup);
@@ -191,6 +251,8 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
   let catalog: Map<string, CatalogEntry> | undefined;
   const warn = (message: string, cause?: unknown) =>
     config.onWarning?.(new StewardError('internal_error', message, { cause }));
+  const now = config._internal?.now ?? Date.now;
+  const oauthServers = new OAuthServers(config.oauth, warn);
 
   // Each register/unregister of a name bumps its generation; work started for an older
   // generation gives way, so the last call for a name always decides what is connected.
@@ -210,24 +272,37 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     listed: McpServerConfig,
     fetch: FetchLike | undefined,
     generation: number,
+    oauthFetch: FetchLike | undefined = fetch,
   ): Promise<McpServerStatus> {
-    const connection = new ServerConnection(resolved, {
+    const options = {
       clientInfo: config.clientInfo,
       circuitBreaker: config.circuitBreaker,
       connectTimeoutMs: config.connectTimeoutMs,
       signer,
-      fetch,
       onCatalogChange: () => {
         catalog = undefined;
       },
       warn,
       validator,
-    });
+    };
     const previous = connections.get(resolved.name);
-    connections.set(resolved.name, connection);
-    configs.set(resolved.name, listed);
+    connections.delete(resolved.name);
+    await oauthServers.remove(resolved.name);
+    configs.set(resolved.name, withoutSecrets(listed as McpServerConfig & { auth?: undefined }));
     catalog = undefined;
     await previous?.close();
+    const attached = attachOAuth(resolved, {
+      oauthServers,
+      options,
+      fetch: fetch ?? globalThis.fetch,
+      oauthFetch: oauthFetch ?? globalThis.fetch,
+      secretInVault: !operatorNames.has(resolved.name),
+      clientName: config.oauth?.clientName ?? config.clientInfo.name,
+      now,
+    });
+    if (attached.kind === 'per-user') return attached.status;
+    const connection = new ServerConnection(resolved, { ...options, fetch: attached.fetch ?? fetch });
+    connections.set(resolved.name, connection);
     await connection.start();
     if (generations.get(resolved.name) !== generation) await connection.close();
     return connection.status();
@@ -240,6 +315,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       listed as McpServerConfig,
       guarded.fetchFor(new URL(registration.url).origin),
       generation,
+      guarded.fetchFor(undefined),
     );
 
   const initial = (async () => {
@@ -278,19 +354,8 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     if (catalog !== undefined) return catalog;
     const next = new Map<string, CatalogEntry>();
     for (const connection of connections.values()) {
-      const { name: server, readOnlyTools, trustReadOnlyHints } = connection.config;
       for (const tool of connection.tools) {
-        const readOnly =
-          readOnlyTools.includes(tool.name) ||
-          (trustReadOnlyHints && tool.annotations?.readOnlyHint === true);
-        const definition: ToolDefinition = {
-          name: modelToolName(server, tool.name),
-          description: tool.description ?? tool.title ?? tool.name,
-          inputSchema: tool.inputSchema,
-          sideEffect: !readOnly,
-          ...(tool.title === undefined ? {} : { title: tool.title }),
-          ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
-        };
+        const definition = toDefinition(connection.config, tool);
         next.set(definition.name, { connection, tool, definition });
       }
     }
@@ -300,13 +365,16 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
 
   const registry: McpRegistry = {
     name: 'mcp',
-    async listTools() {
+    async listTools(context) {
       await initial.catch(() => {});
-      return [...currentCatalog().values()].map((entry) => entry.definition);
+      const shared = [...currentCatalog().values()].map((entry) => entry.definition);
+      return [...shared, ...(await oauthServers.listTools(context, toDefinition))];
     },
     async callTool(name: string, args: unknown, context: ToolCallContext) {
       const entry = currentCatalog().get(name);
       if (entry === undefined) {
+        const perUser = await oauthServers.callTool(name, args, context, validator);
+        if (perUser !== undefined) return perUser.result;
         throw new StewardError(
           'tool_unavailable',
           `${name} is not offered by any connected MCP server right now`,
@@ -330,34 +398,65 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
           'service_auth_unavailable',
           `${name} asks for service tokens, but the registry has no serviceAuth signer`,
         );
+      if (registration.auth !== undefined && config.oauth === undefined)
+        throw registrationRefused(
+          ['auth'],
+          'oauth_unavailable',
+          `${name} uses OAuth, but the registry has no oauth settings (vault, redirectUrl)`,
+        );
       // Taken before the first await: a later register or unregister of the name wins.
       const generation = nextGeneration(name);
       await policy.check(registration.url);
       if (generations.get(name) !== generation) return closedStatus(registration);
-      await store.save(input);
-      return connectRegistration(registration, input, generation);
+      const stored = config.oauth === undefined ? input : await storeRegistrationSecret(config.oauth, input);
+      await store.save(stored);
+      return connectRegistration(registration, stored, generation);
     },
     async unregister(name) {
       nextGeneration(name);
       const connection = connections.get(name);
       connections.delete(name);
-      configs.delete(name);
+      const listed = configs.delete(name);
       catalog = undefined;
       await connection?.close();
-      return (await store.remove(name)) || connection !== undefined;
+      await oauthServers.remove(name);
+      return (await store.remove(name)) || connection !== undefined || listed;
     },
     list: () => [...configs.values()],
-    status: () => [...connections.values()].map((connection) => connection.status()),
+    status: () => [
+      ...[...connections.values()].map((connection) => connection.status()),
+      ...oauthServers.status(),
+    ],
     ready: () => initial.catch(() => {}),
     async close() {
       await initial.catch(() => {});
       await Promise.all([...connections.values()].map((connection) => connection.close()));
       connections.clear();
       catalog = undefined;
+      await oauthServers.close();
       await guarded.close();
     },
+    beginAuthorization: ({ signal: _signal, ...request }) => oauthServers.begin(request),
+    completeAuthorization: ({ signal: _signal, ...request }) => oauthServers.complete(request),
+    connections: (userId) => oauthServers.connections(userId),
+    disconnect: (request) => oauthServers.disconnect(request),
   };
   return withLargeResults(registry, config.largeResults);
+}
+
+/** What the model sees of `tool`: a side effect unless the host trusts it to be read-only. */
+function toDefinition(server: ResolvedServerConfig, tool: McpTool): ToolDefinition {
+  const readOnly =
+    server.readOnlyTools.includes(tool.name) ||
+    (server.trustReadOnlyHints && tool.annotations?.readOnlyHint === true);
+  return {
+    name: modelToolName(server.name, tool.name),
+    description: tool.description ?? tool.title ?? tool.name,
+    inputSchema: tool.inputSchema,
+    sideEffect: !readOnly,
+    ...(tool.title === undefined ? {} : { title: tool.title }),
+    ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
+  };
 }
 
 /** The status of a registration that a later call for its name overtook before it connected. */
