@@ -85,8 +85,11 @@ export async function beginAuthorization(
   target: ServerOAuth,
   request: BeginRequest,
 ): Promise<McpAuthorizationStart> {
+  // A challenge that says nothing (no token was sent, so the server was not asked) is asked for.
+  const given = request.challenge;
+  const said = given?.resourceMetadataUrl !== undefined || given?.scope !== undefined;
   const challenge =
-    request.challenge ?? target.challenge ?? (await probeChallenge(target, target.clientName));
+    (said ? given : undefined) ?? target.challenge ?? (await probeChallenge(target, target.clientName));
   const discovery = await discover(target, challenge.resourceMetadataUrl);
   const scopes = chooseScopes(target, request, challenge, {
     resource: discovery.resourceMetadata?.scopes_supported,

@@ -186,7 +186,7 @@ export class OAuthServers {
     return server;
   }
 
-  begin(request: {
+  async begin(request: {
     server: string;
     userId: string;
     runId?: string | undefined;
