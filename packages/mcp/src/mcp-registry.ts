@@ -373,6 +373,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     async callTool(name: string, args: unknown, context: ToolCallContext) {
       const entry = currentCatalog().get(name);
       if (entry === undefined) {
+        await initial.catch(() => {});
         const perUser = await oauthServers.callTool(name, args, context, validator);
         if (perUser !== undefined) return perUser.result;
         throw new StewardError(

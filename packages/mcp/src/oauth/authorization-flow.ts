@@ -169,11 +169,16 @@ async function registerForEveryScope(
     !every.includes('offline_access')
   )
     every.push('offline_access');
+  // An authorization server whose own scopes_supported lacks the resource's scopes keeps those per
+  // resource (oidc-provider's resource indicators) and refuses them at registration: none is named.
+  const listed = metadata.scopes_supported;
+  const named = listed === undefined || every.every((scope) => listed.includes(scope)) ? every : [];
+  const { scope: _scope, ...clientMetadata } = provider.clientMetadata;
   try {
     const information = await registerClient(discovery.authorizationServerUrl, {
       metadata,
-      clientMetadata: provider.clientMetadata,
-      ...(every.length === 0 ? {} : { scope: every.join(' ') }),
+      clientMetadata,
+      ...(named.length === 0 ? {} : { scope: named.join(' ') }),
       fetchFn: target.fetch,
     });
     await provider.saveClientInformation({ ...information, issuer: discovery.authorizationServerUrl });
