@@ -7,16 +7,8 @@ import { createStewardClient, type StewardClient } from '@steward/transport-ws/c
 import { signTestToken } from '@steward/transport-ws/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  collect,
-  type Instance,
-  logEntries,
-  removeSharedState,
-  startInstance,
-  stopInstance,
-  tokensOf,
-  words,
-} from './test-helpers.ts';
+import { logEntries, type OrchestratorProcess, startOrchestratorProcess } from './process.ts';
+import { collect, removeSharedState, tokensOf, words } from './test-helpers.ts';
 
 // Several orchestrator processes share the machine's PostgreSQL (one fresh schema) and Redis
 // (one fresh key prefix), and one mock OpenAI server. The model streams `count N` as N words.
@@ -87,9 +79,9 @@ const environment = {
   STEWARD_MCP_ALLOWED_ORIGINS: new URL(gmail.url).origin,
   STEWARD_MCP_ALLOWED_NETWORKS: '127.0.0.1',
 };
-const instances: Instance[] = [];
+const instances: OrchestratorProcess[] = [];
 const launch = async (name: string, extra: Record<string, string> = {}) => {
-  const instance = await startInstance(name, {
+  const instance = await startOrchestratorProcess(name, {
     ...environment,
     // Names its Postgres sessions, so a test can find (and cut) them.
     DATABASE_URL: `${databaseUrl}${databaseUrl.includes('?') ? '&' : '?'}application_name=${applicationName(name)}`,
@@ -100,12 +92,13 @@ const launch = async (name: string, extra: Record<string, string> = {}) => {
 };
 const applicationName = (name: string) => `steward-orchestrator-${unique}-${name}`;
 const token = await signTestToken({ secret, userId: 'ann', expiresIn: '10m' });
-const client = (instance: Instance): StewardClient => createStewardClient({ url: instance.url, token });
+const client = (instance: OrchestratorProcess): StewardClient =>
+  createStewardClient({ url: instance.url, token });
 
-let a: Instance;
-let b: Instance;
-let d: Instance;
-let e: Instance;
+let a: OrchestratorProcess;
+let b: OrchestratorProcess;
+let d: OrchestratorProcess;
+let e: OrchestratorProcess;
 
 beforeAll(async () => {
   [a, b, d, e] = await Promise.all([launch('A'), launch('B'), launch('D'), launch('E')]);
@@ -117,7 +110,7 @@ afterEach((context) => {
 });
 
 afterAll(async () => {
-  await Promise.all(instances.map((instance) => stopInstance(instance)));
+  await Promise.all(instances.map((instance) => instance.stop()));
   await Promise.all([mock.close(), gmail.stop(), secureGmail.stop()]);
   await removeSharedState({ databaseUrl, schema, redisUrl, prefix });
 });
@@ -140,7 +133,7 @@ describe('the orchestrator service', () => {
 
   it('caps a user’s active runs across replicas by default (5), with 429 and Retry-After; another user is unaffected', async () => {
     const mallory = await signTestToken({ secret, userId: 'mallory', expiresIn: '10m' });
-    const respond = (instance: Instance, user = mallory) =>
+    const respond = (instance: OrchestratorProcess, user = mallory) =>
       fetch(`${instance.url}/api/v1/respond`, {
         method: 'POST',
         headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
@@ -374,7 +367,7 @@ async function fetchMail(on: StewardClient, input = 'fetch mail'): Promise<boole
 }
 
 /** The HTTP status a WebSocket upgrade to the run gets (101 when it is accepted). */
-function upgradeStatus(instance: Instance, runId: string): Promise<number | undefined> {
+function upgradeStatus(instance: OrchestratorProcess, runId: string): Promise<number | undefined> {
   const query = new URLSearchParams({ run_id: runId, token });
   return new Promise((resolve, reject) => {
     const upgrade = request(`${instance.url}/ws?${query}`, {
@@ -399,7 +392,7 @@ function upgradeStatus(instance: Instance, runId: string): Promise<number | unde
 }
 
 /** A raw WebSocket on the run, to see the close code the client library hides. */
-async function openSocket(instance: Instance, runId: string) {
+async function openSocket(instance: OrchestratorProcess, runId: string) {
   const query = new URLSearchParams({ run_id: runId, token });
   const socket = new WebSocket(`${instance.url.replace(/^http/, 'ws')}/ws?${query}`);
   const frames: StewardEvent[] = [];

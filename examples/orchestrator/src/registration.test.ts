@@ -6,7 +6,8 @@ import { startGmailServer } from '@steward/example-mcp-gmail';
 import { signTestToken } from '@steward/transport-ws/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Instance, logEntries, removeSharedState, startInstance, stopInstance } from './test-helpers.ts';
+import { logEntries, type OrchestratorProcess, startOrchestratorProcess } from './process.ts';
+import { removeSharedState } from './test-helpers.ts';
 
 // Registration trust across replicas: what the API and the mcp_registrations table may make an
 // orchestrator do. The model is never called here.
@@ -34,13 +35,13 @@ const environment = {
   STEWARD_MCP_ALLOWED_NETWORKS: '127.0.0.1',
 };
 const table = `${pg.escapeIdentifier(schema)}.mcp_registrations`;
-const instances: Instance[] = [];
+const instances: OrchestratorProcess[] = [];
 const launch = async (name: string) => {
-  const instance = await startInstance(name, environment);
+  const instance = await startOrchestratorProcess(name, environment);
   instances.push(instance);
   return instance;
 };
-let a: Instance;
+let a: OrchestratorProcess;
 let database: pg.Client;
 
 beforeAll(async () => {
@@ -55,7 +56,7 @@ afterEach((context) => {
 });
 
 afterAll(async () => {
-  await Promise.all(instances.map((instance) => stopInstance(instance)));
+  await Promise.all(instances.map((instance) => instance.stop()));
   await database.end();
   await gmail.stop();
   await removeSharedState({ databaseUrl, schema, redisUrl, prefix });
@@ -74,7 +75,7 @@ async function markerCommand() {
   };
 }
 
-async function register(instance: Instance, body: unknown) {
+async function register(instance: OrchestratorProcess, body: unknown) {
   const admin = await signTestToken({ secret, userId: 'root', claims: { roles: ['admin'] } });
   const response = await fetch(`${instance.url}/api/v1/tools/register`, {
     method: 'POST',
@@ -157,7 +158,7 @@ describe('registration trust in the orchestrator', () => {
       ).toHaveLength(1);
       const ready = (await (await fetch(`${b.url}/readyz`)).json()) as { mcp: { name: string }[] };
       expect(ready.mcp.map((entry) => entry.name)).toEqual(['gmail']);
-      await stopInstance(b);
+      await b.stop();
       expect(existsSync(marker)).toBe(false);
       // Nothing stored was lost: the row stays for the operator to inspect.
       expect(await storedNames()).toEqual(['gmail', 'planted']);

@@ -6,19 +6,12 @@ import { checkProperty, printFigures } from '../budget.ts';
 import { guardProcess } from '../process-guard.ts';
 import { hostileShortString, numberToken } from './arbitraries.ts';
 import { type Answer, encodeSegment, expectTypedAnswer, send } from './http.ts';
-import { secret, startTransportTarget, type TransportTarget } from './transport-target.ts';
+import { secret, type TransportTarget, useTransportTarget } from './transport-target.ts';
 
 // Tokens and the SSE stream: a random or tampered token never gets past 401, and whatever
 // Last-Event-ID or last_seq says, a stream is the caller's own run's events, each once, in order.
 guardProcess();
-let target: TransportTarget;
-beforeAll(async () => {
-  target = await startTransportTarget();
-});
-afterAll(async () => {
-  await target?.close();
-  printFigures('auth and SSE');
-});
+const target = useTransportTarget('auth and SSE');
 
 const base64url = (text: string) => Buffer.from(text).toString('base64url');
 const segments = (token: string) => token.split('.');
@@ -101,20 +94,20 @@ const routes = (t: TransportTarget) => [
 
 describe('bearer tokens', () => {
   it('answers a random or tampered token with a typed 401 on every route', async () => {
-    const all = routes(target);
+    const all = routes(target());
     await checkProperty(
       'random and tampered tokens',
       fc.asyncProperty(
-        tamperedTokens(target.ann.token),
+        tamperedTokens(target().ann.token),
         fc.integer({ min: 0, max: all.length - 1 }),
         fc.constantFrom('Bearer ', 'bearer ', 'Bearer  '),
         async (made, index, scheme) => {
           const token = ['wrong', 'expired', 'future', 'run-without-run'].includes(made)
             ? await signed(made)
             : made;
-          fc.pre(!sameBytes(token, target.ann.token));
+          fc.pre(!sameBytes(token, target().ann.token));
           const route = all[index] as (typeof all)[number];
-          const answer = await send(`${target.url}${route.path}`, {
+          const answer = await send(`${target().url}${route.path}`, {
             method: route.method,
             headers: { authorization: `${scheme}${token}`, 'content-type': 'application/json' },
             ...(route.body === undefined ? {} : { body: route.body }),
@@ -159,12 +152,12 @@ describe('GET /api/v1/runs/:id/events', () => {
   it('streams the caller’s own run after Last-Event-ID (or last_seq), each event once, or answers a typed 4xx', async () => {
     const logs = new Map([
       [
-        target.ann.finishedRunId,
-        await target.assistant.getRunEvents(target.ann.finishedRunId, { userId: 'ann' }),
+        target().ann.finishedRunId,
+        await target().assistant.getRunEvents(target().ann.finishedRunId, { userId: 'ann' }),
       ],
       [
-        target.bob.finishedRunId,
-        await target.assistant.getRunEvents(target.bob.finishedRunId, { userId: 'bob' }),
+        target().bob.finishedRunId,
+        await target().assistant.getRunEvents(target().bob.finishedRunId, { userId: 'bob' }),
       ],
     ]);
     const longest = Math.max(...[...logs.values()].map((log) => log.length));
@@ -175,10 +168,10 @@ describe('GET /api/v1/runs/:id/events', () => {
     );
     const runId = fc.oneof(
       fc.constantFrom(
-        target.ann.finishedRunId,
-        target.ann.waiting.runId,
-        target.bob.finishedRunId,
-        target.bob.waiting.runId,
+        target().ann.finishedRunId,
+        target().ann.waiting.runId,
+        target().bob.finishedRunId,
+        target().bob.waiting.runId,
       ),
       hostileShortString,
     );
@@ -190,23 +183,25 @@ describe('GET /api/v1/runs/:id/events', () => {
         fc.option(position),
         fc.option(position),
         async (id, caller, header, query) => {
-          const token = { ann: target.ann.token, annRun: target.annRunToken, bob: target.bob.token }[caller];
-          const url = `${target.url}/api/v1/runs/${encodeSegment(id)}/events${query === null ? '' : `?last_seq=${encodeSegment(query)}`}`;
+          const token = { ann: target().ann.token, annRun: target().annRunToken, bob: target().bob.token }[
+            caller
+          ];
+          const url = `${target().url}/api/v1/runs/${encodeSegment(id)}/events${query === null ? '' : `?last_seq=${encodeSegment(query)}`}`;
           const headers = {
             authorization: `Bearer ${token}`,
             ...(header === null ? {} : { 'last-event-id': header }),
           };
-          const live = id === target.ann.waiting.runId || id === target.bob.waiting.runId;
+          const live = id === target().ann.waiting.runId || id === target().bob.waiting.runId;
           const answer = live ? await peek(url, headers) : await send(url, { headers });
           expectTypedAnswer(answer, 'events');
           if (answer.status >= 300) return;
           const owner =
-            id === target.ann.finishedRunId || id === target.ann.waiting.runId
+            id === target().ann.finishedRunId || id === target().ann.waiting.runId
               ? 'ann'
-              : id === target.bob.finishedRunId || id === target.bob.waiting.runId
+              : id === target().bob.finishedRunId || id === target().bob.waiting.runId
                 ? 'bob'
                 : undefined;
-          const allowed = caller === 'annRun' ? id === target.ann.finishedRunId : owner === caller;
+          const allowed = caller === 'annRun' ? id === target().ann.finishedRunId : owner === caller;
           expect(allowed, `${caller} read ${id}`).toBe(true);
           if (live) return;
           const after = Number(header ?? query ?? '0');

@@ -3,19 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkProperty, printFigures } from '../budget.ts';
 import { guardProcess } from '../process-guard.ts';
 import { errorBodySchema, headerOf, rawExchange, send } from './http.ts';
-import { startTransportTarget, type TransportTarget } from './transport-target.ts';
+import { type TransportTarget, useTransportTarget } from './transport-target.ts';
 
 // Bytes that are barely HTTP: mutated requests, conflicting framing headers (the request
 // smuggling shapes), random bytes. The server answers below 500 or closes, and keeps serving.
 guardProcess();
-let target: TransportTarget;
-beforeAll(async () => {
-  target = await startTransportTarget();
-});
-afterAll(async () => {
-  await target?.close();
-  printFigures('raw HTTP');
-});
+const target = useTransportTarget('raw HTTP');
 
 function valid(token: string, body = '{"input":"hello"}'): string {
   return (
@@ -26,7 +19,7 @@ function valid(token: string, body = '{"input":"hello"}'): string {
 
 describe('raw bytes on the HTTP port', () => {
   it('never gets a 5xx, and every JSON 4xx is typed', async () => {
-    const request = valid(target.ann.token);
+    const request = valid(target().ann.token);
     const mutation = fc.oneof(
       fc.uint8Array({ maxLength: 600 }).map((bytes) => Buffer.from(bytes)),
       // Flip, insert or cut bytes of a valid request.
@@ -67,7 +60,7 @@ describe('raw bytes on the HTTP port', () => {
     await checkProperty(
       'raw HTTP bytes',
       fc.asyncProperty(mutation, async (bytes) => {
-        const answer = await rawExchange(target.port, bytes);
+        const answer = await rawExchange(target().port, bytes);
         if (answer.status === undefined) return; // Closed without an answer: allowed for non-HTTP.
         expect(answer.status, answer.head).toBeLessThan(500);
         if (answer.status >= 400 && /^application\/json/.test(headerOf(answer.head, 'content-type') ?? '')) {
@@ -75,8 +68,8 @@ describe('raw bytes on the HTTP port', () => {
           expect(errorBodySchema.safeParse(JSON.parse(body)).success, answer.body).toBe(true);
         }
         if (++served % 50 === 0) {
-          const health = await send(`${target.url}/api/v1/history?session_id=${target.ann.sessionId}`, {
-            headers: { authorization: `Bearer ${target.ann.token}` },
+          const health = await send(`${target().url}/api/v1/history?session_id=${target().ann.sessionId}`, {
+            headers: { authorization: `Bearer ${target().ann.token}` },
           });
           expect(health.status).toBe(200);
         }

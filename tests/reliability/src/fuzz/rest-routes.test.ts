@@ -14,20 +14,13 @@ import {
 import { encodeSegment, errorOf, expectTypedAnswer, send } from './http.ts';
 import { expectUnpolluted, text } from './invariants.ts';
 import { bearer, parsed, post, requestBody } from './requests.ts';
-import { startTransportTarget, type TransportTarget } from './transport-target.ts';
+import { type TransportTarget, useTransportTarget } from './transport-target.ts';
 
 // Property-based fuzzing of every REST route of @steward/transport-ws on a real server: whatever
 // the body, the answer is never a 5xx, every 4xx is the transport's typed error body, nothing
 // pollutes a prototype, and nothing is accepted that the contract refuses.
 const guard = guardProcess();
-let target: TransportTarget;
-beforeAll(async () => {
-  target = await startTransportTarget();
-});
-afterAll(async () => {
-  await target?.close();
-  printFigures('REST routes');
-});
+const target = useTransportTarget('REST routes');
 
 const inputText = fc.oneof(fc.constantFrom('hello', 'mail bob'), hostileString, controlString).map(text);
 
@@ -36,7 +29,7 @@ describe('POST /api/v1/respond', () => {
     const body = shapedObject({
       session_id: fc
         .oneof(
-          fc.constantFrom(target.ann.sessionId, target.bob.sessionId),
+          fc.constantFrom(target().ann.sessionId, target().bob.sessionId),
           fc.uuid(),
           hostileString,
           controlString,
@@ -54,7 +47,7 @@ describe('POST /api/v1/respond', () => {
     await checkProperty(
       'respond',
       fc.asyncProperty(requestBody(body), async (input) => {
-        const answer = await post(target.url, '/api/v1/respond', target.carolToken, input);
+        const answer = await post(target().url, '/api/v1/respond', target().carolToken, input);
         expectTypedAnswer(answer, 'respond');
         expectUnpolluted();
         if (answer.status !== 202) return;
@@ -64,7 +57,7 @@ describe('POST /api/v1/respond', () => {
           session_id: expect.any(String),
         });
         // (Control characters in input have their own property below: finding 9.)
-        expect([target.ann.sessionId, target.bob.sessionId]).not.toContain(sent?.session_id);
+        expect([target().ann.sessionId, target().bob.sessionId]).not.toContain(sent?.session_id);
       }),
       1_200,
     );
@@ -74,7 +67,7 @@ describe('POST /api/v1/respond', () => {
     await checkProperty(
       'respond control characters',
       fc.asyncProperty(controlString, async (input) => {
-        const answer = await post(target.url, '/api/v1/respond', target.ann.token, {
+        const answer = await post(target().url, '/api/v1/respond', target().ann.token, {
           body: JSON.stringify({ input }),
           type: 'application/json',
           framing: { chunked: false },
@@ -92,7 +85,7 @@ describe('POST /api/v1/respond', () => {
 describe('GET /api/v1/history', () => {
   it('answers any query with 200 for the caller’s own session or a typed 4xx', async () => {
     const value = fc.oneof(
-      fc.constantFrom(target.ann.sessionId, target.bob.sessionId),
+      fc.constantFrom(target().ann.sessionId, target().bob.sessionId),
       hostileShortString,
       numberToken,
     );
@@ -108,14 +101,14 @@ describe('GET /api/v1/history', () => {
         const search = encoded
           ? new URLSearchParams(pairs.map(([key, item]) => [key, item])).toString()
           : pairs.map(([key, item]) => `${encodeSegment(key)}=${encodeSegment(item)}`).join('&');
-        const answer = await send(`${target.url}/api/v1/history?${search}`, {
-          headers: bearer(target.ann.token),
+        const answer = await send(`${target().url}/api/v1/history?${search}`, {
+          headers: bearer(target().ann.token),
         });
         expectTypedAnswer(answer, 'history');
         if (answer.status === 200) {
           const body = JSON.parse(answer.text) as { session_id: string; messages: unknown[] };
           // Only ann's own session, never bob's.
-          expect(body.session_id).toBe(target.ann.sessionId);
+          expect(body.session_id).toBe(target().ann.sessionId);
           expect(Array.isArray(body.messages)).toBe(true);
         }
       }),
@@ -142,13 +135,13 @@ function mayTouch(t: TransportTarget, caller: Caller, runId: string, route: stri
 
 describe('runs/:id, approvals and stop', () => {
   it('answers every run route with a 2xx only for the caller’s own run, else a typed 4xx', async () => {
-    const ids = runIds(target);
+    const ids = runIds(target());
     const tokenOf = (caller: Caller) =>
       ({
-        ann: target.ann.token,
-        annRun: target.annRunToken,
-        bob: target.bob.token,
-        admin: target.adminToken,
+        ann: target().ann.token,
+        annRun: target().annRunToken,
+        bob: target().bob.token,
+        admin: target().adminToken,
       })[caller];
     const runId = fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom(...Object.values(ids)) },
@@ -158,7 +151,7 @@ describe('runs/:id, approvals and stop', () => {
     const decision = shapedObject({
       call_id: fc
         .oneof(
-          fc.constantFrom(target.ann.waiting.callId, target.bob.waiting.callId),
+          fc.constantFrom(target().ann.waiting.callId, target().bob.waiting.callId),
           hostileString,
           controlString,
         )
@@ -179,13 +172,13 @@ describe('runs/:id, approvals and stop', () => {
         const token = tokenOf(caller);
         const answer =
           call.kind === 'run'
-            ? await send(`${target.url}${path}`, { headers: bearer(token) })
-            : await post(target.url, `${path}/${call.kind}`, token, call.input);
+            ? await send(`${target().url}${path}`, { headers: bearer(token) })
+            : await post(target().url, `${path}/${call.kind}`, token, call.input);
         expectTypedAnswer(answer, call.kind);
         expectUnpolluted();
         if (answer.status >= 300) return;
         expect(
-          mayTouch(target, caller, id, call.kind),
+          mayTouch(target(), caller, id, call.kind),
           `${caller} got ${answer.status} on ${call.kind} of ${id}`,
         ).toBe(true);
         if (call.kind === 'approvals') {
@@ -197,17 +190,17 @@ describe('runs/:id, approvals and stop', () => {
       1_500,
     );
     // Each approval runs the side effect at most once; a denied or unknown call never runs it.
-    expect(target.sent.length).toBeLessThanOrEqual(approved);
+    expect(target().sent.length).toBeLessThanOrEqual(approved);
     guard.expectNone();
   });
 
   it('refuses control characters in call_id and reason with 400 naming the field', async () => {
-    const run = await target.waitingRun();
+    const run = await target().waitingRun();
     await checkProperty(
       'approvals control characters',
       fc.asyncProperty(controlString, fc.constantFrom('call_id', 'reason'), async (value, field) => {
         const body = { call_id: run.callId, decision: 'deny', [field]: value };
-        const answer = await post(target.url, `/api/v1/runs/${run.runId}/approvals`, target.ann.token, {
+        const answer = await post(target().url, `/api/v1/runs/${run.runId}/approvals`, target().ann.token, {
           body: JSON.stringify(body),
           type: 'application/json',
           framing: { chunked: false },
@@ -249,9 +242,9 @@ describe('any method on any path', () => {
         fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'PURGE'),
         fc.array(segment, { maxLength: 6 }),
         async (method, segments) => {
-          const answer = await send(`${target.url}/api/v1/${segments.join('/')}`, {
+          const answer = await send(`${target().url}/api/v1/${segments.join('/')}`, {
             method,
-            headers: { ...bearer(target.ann.token), 'content-type': 'application/json' },
+            headers: { ...bearer(target().ann.token), 'content-type': 'application/json' },
             body: '{}',
           });
           if (method === 'HEAD') expect(answer.status).toBeLessThan(500);
@@ -282,12 +275,12 @@ describe('a body refused before it is read', () => {
         async (refused, chunked) => {
           const agent = new Agent({ keepAlive: true, maxSockets: 1 });
           try {
-            const first = await send(`${target.url}/api/v1/respond`, {
+            const first = await send(`${target().url}/api/v1/respond`, {
               method: 'POST',
               agent,
               headers: {
                 'content-type': refused.type,
-                ...(refused.status === 401 ? {} : bearer(target.ann.token)),
+                ...(refused.status === 401 ? {} : bearer(target().ann.token)),
               },
               body: JSON.stringify({ input: 'x'.repeat(refused.size) }),
               ...(chunked ? { pieces: 4 } : {}),
@@ -295,9 +288,9 @@ describe('a body refused before it is read', () => {
             expectTypedAnswer(first, refused.why);
             expect(first.status).toBe(refused.status);
             const started = performance.now();
-            const next = await send(`${target.url}/api/v1/history?session_id=${target.ann.sessionId}`, {
+            const next = await send(`${target().url}/api/v1/history?session_id=${target().ann.sessionId}`, {
               agent,
-              headers: bearer(target.ann.token),
+              headers: bearer(target().ann.token),
             });
             expect(next.status).toBe(200);
             // Served at once, not after the server's keep-alive timeout (5 s) gave up on the socket.

@@ -5,19 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkProperty, printFigures } from '../budget.ts';
 import { guardProcess } from '../process-guard.ts';
 import { bearer, post } from './requests.ts';
-import { secret, startTransportTarget, type TransportTarget } from './transport-target.ts';
+import { secret, type TransportTarget, useTransportTarget } from './transport-target.ts';
 
 // Finding 12: `final` must mean the session is free. A client that read `final` and at once
 // starts the session's next run is admitted, over HTTP and in process.
 guardProcess();
-let target: TransportTarget;
-beforeAll(async () => {
-  target = await startTransportTarget();
-});
-afterAll(async () => {
-  await target?.close();
-  printFigures('session after final');
-});
+const target = useTransportTarget('session after final');
 
 describe('a session after final (finding 12)', () => {
   it('admits the session’s next run as soon as a reader has read final', async () => {
@@ -27,7 +20,7 @@ describe('a session after final (finding 12)', () => {
       fc.asyncProperty(fc.constantFrom('hello', 'hi there', 'what now'), async (input) => {
         // A fresh user each time, so no rate limit or concurrency cap is what answers.
         const token = await signTestToken({ secret, userId: `next-${++user}`, expiresIn: '10m' });
-        const first = await post(target.url, '/api/v1/respond', token, {
+        const first = await post(target().url, '/api/v1/respond', token, {
           body: JSON.stringify({ input }),
           type: 'application/json',
           framing: { chunked: false },
@@ -38,8 +31,8 @@ describe('a session after final (finding 12)', () => {
           session_id: string;
         };
         // Act the moment `final` arrives, as a client does, not when the stream closes after it.
-        await untilFinal(`${target.url}/api/v1/runs/${runId}/events`, token);
-        const next = await post(target.url, '/api/v1/respond', token, {
+        await untilFinal(`${target().url}/api/v1/runs/${runId}/events`, token);
+        const next = await post(target().url, '/api/v1/respond', token, {
           body: JSON.stringify({ input, session_id: sessionId }),
           type: 'application/json',
           framing: { chunked: false },
@@ -58,9 +51,9 @@ describe('a session after final, in process (finding 12)', () => {
       'next run after final, in process',
       fc.asyncProperty(fc.constantFrom('hello', 'hi there'), async (input) => {
         const userId = `inproc-${++user}`;
-        const run = target.assistant.run({ input, userId });
+        const run = target().assistant.run({ input, userId });
         for await (const event of run) if (event.type === 'final') break;
-        const next = target.assistant.run({ input, userId, sessionId: run.sessionId });
+        const next = target().assistant.run({ input, userId, sessionId: run.sessionId });
         const events = [];
         for await (const event of next) events.push(event);
         const refused = events.find((event) => event.type === 'error');

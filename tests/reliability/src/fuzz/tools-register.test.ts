@@ -9,19 +9,12 @@ import { hostileJson, hostileString, shapedObject } from './arbitraries.ts';
 import { expectTypedAnswer } from './http.ts';
 import { expectUnpolluted, text } from './invariants.ts';
 import { freePort, parsed, post, requestBody } from './requests.ts';
-import { startTransportTarget, type TransportTarget } from './transport-target.ts';
+import { type TransportTarget, useTransportTarget } from './transport-target.ts';
 
 // `POST /api/v1/tools/register` with a real MCP registry behind it: any body gets 201 or a typed
 // 4xx, and no request can make the server run a command or reach a loopback address (finding 1).
 guardProcess();
-let target: TransportTarget;
-beforeAll(async () => {
-  target = await startTransportTarget();
-});
-afterAll(async () => {
-  await target?.close();
-  printFigures('tools/register');
-});
+const target = useTransportTarget('tools/register');
 
 describe('POST /api/v1/tools/register', () => {
   it('answers any registration with 201 or a typed 4xx, and never starts a process from a request', async () => {
@@ -53,7 +46,7 @@ describe('POST /api/v1/tools/register', () => {
     await checkProperty(
       'tools/register',
       fc.asyncProperty(requestBody(body), async (input) => {
-        const answer = await post(target.url, '/api/v1/tools/register', target.adminToken, input);
+        const answer = await post(target().url, '/api/v1/tools/register', target().adminToken, input);
         expectTypedAnswer(answer, 'register');
         expectUnpolluted();
         if (answer.status === 201)
@@ -67,7 +60,7 @@ describe('POST /api/v1/tools/register', () => {
     await checkProperty(
       'tools/register without admin',
       fc.asyncProperty(requestBody(hostileJson), async (input) => {
-        const answer = await post(target.url, '/api/v1/tools/register', target.ann.token, input);
+        const answer = await post(target().url, '/api/v1/tools/register', target().ann.token, input);
         expectTypedAnswer(answer, 'register');
         expect(answer.status).toBe(403);
       }),
@@ -97,7 +90,7 @@ describe('registration trust (finding 1)', () => {
       await checkProperty(
         'register stdio',
         fc.asyncProperty(config, async (body) => {
-          const answer = await post(target.url, '/api/v1/tools/register', target.adminToken, {
+          const answer = await post(target().url, '/api/v1/tools/register', target().adminToken, {
             body: JSON.stringify(body),
             type: 'application/json',
             framing: { chunked: false },
@@ -114,8 +107,8 @@ describe('registration trust (finding 1)', () => {
       expect(existsSync(marker), 'the registered command ran on the server').toBe(false);
     } finally {
       // Today the registry keeps respawning it: stop that for the rest of the file.
-      await target.registry.unregister('fz-stdio');
-      await target.registry.unregister('local-tools');
+      await target().registry.unregister('fz-stdio');
+      await target().registry.unregister('local-tools');
       rmSync(marker, { force: true });
     }
   });
@@ -133,7 +126,7 @@ describe('registration trust (finding 1)', () => {
     await checkProperty(
       'register loopback',
       fc.asyncProperty(url, fc.constantFrom('streamable-http', 'sse'), async (address, transport) => {
-        const answer = await post(target.url, '/api/v1/tools/register', target.adminToken, {
+        const answer = await post(target().url, '/api/v1/tools/register', target().adminToken, {
           body: JSON.stringify({ name: 'fz-loopback', transport, url: address }),
           type: 'application/json',
           framing: { chunked: false },

@@ -3,6 +3,8 @@ import { createMailTool, createScriptedModel, type ScriptedReply } from '@stewar
 import { createMcpRegistry, type McpRegistry } from '@steward/mcp';
 import { createJwtAuth, type StewardServer, startStewardServer } from '@steward/transport-ws';
 import { signTestToken } from '@steward/transport-ws/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { printFigures } from '../budget.ts';
 
 export const secret = 'reliability-fuzz-secret-of-at-least-32-bytes';
 
@@ -105,5 +107,24 @@ export async function startTransportTarget(options: { storage?: Storage } = {}):
       await registry.close();
       assistant.close();
     },
+  };
+}
+
+/**
+ * One target for a test file: started before its first test, closed after its last, when the
+ * file's figures are printed under `title`. Read it through the returned function, inside tests.
+ */
+export function useTransportTarget(title: string): () => TransportTarget {
+  let target: TransportTarget | undefined;
+  beforeAll(async () => {
+    target = await startTransportTarget();
+  });
+  afterAll(async () => {
+    await target?.close();
+    printFigures(title);
+  });
+  return () => {
+    if (target === undefined) throw new Error('The transport target is read before beforeAll started it');
+    return target;
   };
 }

@@ -14,20 +14,13 @@ import {
 } from './arbitraries.ts';
 import { encodeSegment, errorBodySchema, headerOf, rawExchange, send } from './http.ts';
 import { text } from './invariants.ts';
-import { startTransportTarget, type TransportTarget } from './transport-target.ts';
+import { type TransportTarget, useTransportTarget } from './transport-target.ts';
 
 // The run WebSocket: the upgrade's query string and every client frame. A refused upgrade is a
 // typed JSON 4xx; an accepted one only ever opens the caller's own run; any frame gets an error
 // frame or does what it says, and the socket, the run and the server survive it.
 guardProcess();
-let target: TransportTarget;
-beforeAll(async () => {
-  target = await startTransportTarget();
-});
-afterAll(async () => {
-  await target?.close();
-  printFigures('WebSocket');
-});
+const target = useTransportTarget('WebSocket');
 
 const upgrade = (query: string) =>
   `GET /ws?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
@@ -35,13 +28,13 @@ const upgrade = (query: string) =>
 
 describe('the upgrade’s query string', () => {
   it('opens the caller’s own run (101) or refuses with a typed JSON 4xx', async () => {
-    const tokens = { ann: target.ann.token, annRun: target.annRunToken, bob: target.bob.token };
+    const tokens = { ann: target().ann.token, annRun: target().annRunToken, bob: target().bob.token };
     const value = fc.oneof(
       fc.constantFrom(
-        target.ann.finishedRunId,
-        target.ann.waiting.runId,
-        target.bob.finishedRunId,
-        target.ann.sessionId,
+        target().ann.finishedRunId,
+        target().ann.waiting.runId,
+        target().bob.finishedRunId,
+        target().ann.sessionId,
         ...Object.values(tokens),
       ),
       hostileShortString,
@@ -65,7 +58,7 @@ describe('the upgrade’s query string', () => {
               : `${key.replace(/[^\x21-\x7e]/g, '')}=${item.replace(/[^\x21-\x7e]/g, '')}`,
           )
           .join('&');
-        const answer = await rawExchange(target.port, upgrade(query), { halfClose: false });
+        const answer = await rawExchange(target().port, upgrade(query), { halfClose: false });
         expect(answer.status, answer.head).toBeDefined();
         const status = answer.status as number;
         expect(status, answer.head).toBeLessThan(500);
@@ -76,11 +69,11 @@ describe('the upgrade’s query string', () => {
           const caller = Object.entries(tokens).find(([, candidate]) => candidate === token)?.[0];
           const own =
             caller === 'ann'
-              ? [target.ann.finishedRunId, target.ann.waiting.runId]
+              ? [target().ann.finishedRunId, target().ann.waiting.runId]
               : caller === 'annRun'
-                ? [target.ann.finishedRunId]
+                ? [target().ann.finishedRunId]
                 : caller === 'bob'
-                  ? [target.bob.finishedRunId, target.bob.waiting.runId]
+                  ? [target().bob.finishedRunId, target().bob.waiting.runId]
                   : [];
           expect(own, `opened ${runId} with ${caller ?? 'no valid token'}`).toContain(runId);
           return;
@@ -102,7 +95,7 @@ interface Opened {
 }
 
 async function openRun(runId: string, token: string): Promise<Opened> {
-  const ws = new WebSocket(`${target.url.replace('http', 'ws')}/ws?run_id=${runId}&token=${token}`);
+  const ws = new WebSocket(`${target().url.replace('http', 'ws')}/ws?run_id=${runId}&token=${token}`);
   const frames: Record<string, unknown>[] = [];
   ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
   ws.on('error', () => {});
@@ -135,7 +128,7 @@ function roundTrip(ws: WebSocket): Promise<boolean> {
 
 describe('client frames', () => {
   it('answers any frame with an error frame (no seq) or does what it says, and the socket stays usable', async () => {
-    let waiting = target.ann.waiting;
+    let waiting = target().ann.waiting;
     const frame = fc.oneof(
       {
         weight: 4,
@@ -163,9 +156,9 @@ describe('client frames', () => {
     await checkProperty(
       'WebSocket client frames',
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 3 }), async (frames) => {
-        const run = await target.assistant.getRun(waiting.runId, { userId: 'ann' });
-        if (run?.status !== 'awaiting_approval') waiting = await target.waitingRun();
-        const socket = await openRun(waiting.runId, target.ann.token);
+        const run = await target().assistant.getRun(waiting.runId, { userId: 'ann' });
+        if (run?.status !== 'awaiting_approval') waiting = await target().waitingRun();
+        const socket = await openRun(waiting.runId, target().ann.token);
         const acts = frames.some(
           (item) => item.kind === 'text' && /"type"\s*:\s*"(approve|deny|stop)"/.test(item.body),
         );
@@ -194,14 +187,14 @@ describe('client frames', () => {
       1_000,
     );
     // The server still serves.
-    const answer = await send(`${target.url}/api/v1/history?session_id=${target.ann.sessionId}`, {
-      headers: { authorization: `Bearer ${target.ann.token}` },
+    const answer = await send(`${target().url}/api/v1/history?session_id=${target().ann.sessionId}`, {
+      headers: { authorization: `Bearer ${target().ann.token}` },
     });
     expect(answer.status).toBe(200);
   });
 
   it('refuses a decision with control characters in call_id or reason with an error frame, deciding nothing', async () => {
-    let waiting = await target.waitingRun();
+    let waiting = await target().waitingRun();
     await checkProperty(
       'WebSocket frames with control characters',
       fc.asyncProperty(
@@ -209,10 +202,10 @@ describe('client frames', () => {
         fc.constantFrom('call_id', 'reason'),
         fc.constantFrom('approve', 'deny'),
         async (value, field, type) => {
-          const run = await target.assistant.getRun(waiting.runId, { userId: 'ann' });
-          if (run?.status !== 'awaiting_approval') waiting = await target.waitingRun();
-          const socket = await openRun(waiting.runId, target.ann.token);
-          const sent = target.sent.length;
+          const run = await target().assistant.getRun(waiting.runId, { userId: 'ann' });
+          if (run?.status !== 'awaiting_approval') waiting = await target().waitingRun();
+          const socket = await openRun(waiting.runId, target().ann.token);
+          const sent = target().sent.length;
           socket.ws.send(JSON.stringify({ type, call_id: waiting.callId, [field]: value }));
           await roundTrip(socket.ws);
           socket.ws.terminate();
@@ -221,10 +214,10 @@ describe('client frames', () => {
             socket.frames.filter((item) => item.seq === undefined && item.type === 'error'),
             `${field} ${JSON.stringify(value)}`,
           ).toHaveLength(1);
-          expect((await target.assistant.getRun(waiting.runId, { userId: 'ann' }))?.status).toBe(
+          expect((await target().assistant.getRun(waiting.runId, { userId: 'ann' }))?.status).toBe(
             'awaiting_approval',
           );
-          expect(target.sent.length).toBe(sent);
+          expect(target().sent.length).toBe(sent);
         },
       ),
       100,
