@@ -72,10 +72,8 @@ export async function startProtectedMcpServer(
     server.setRequestHandler(CallToolRequestSchema, () => ({
       content: [{ type: 'text', text: JSON.stringify({ subject: who.subject, scopes: who.scopes }) }],
     }));
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
+    // No session id generator: stateless, each request stands alone.
+    const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
     response.on('close', () => {
       void transport.close();
       void server.close();
