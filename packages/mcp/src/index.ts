@@ -4,6 +4,7 @@ export { createHttpToolProvider, type HttpToolProviderOptions } from './http-too
 export { type LargeResultOptions, readResultToolName } from './large-results.ts';
 export { createMcpRegistry, type McpRegistry, type McpRegistryOptions } from './mcp-registry.ts';
 export type { McpAuthorizationResult, McpAuthorizationStart } from './oauth/authorization-flow.ts';
+export type { McpAuthorizations } from './oauth/mcp-authorizations.ts';
 export type { McpOAuthOptions, McpServerAuth } from './oauth/oauth-options.ts';
 export type { McpConnection } from './oauth/oauth-servers.ts';
 export type { McpServerRegistration } from './registration.ts';

@@ -7,131 +7,28 @@ import {
   type ToolDefinition,
   type ToolProvider,
 } from '@steward/core';
-import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
-import type { BlobStore } from './blob-store.ts';
 import { createGuardedFetches } from './guarded-fetch.ts';
-import { type LargeResultOptions, withLargeResults } from './large-results.ts';
-import type { McpAuthorizationResult, McpAuthorizationStart } from './oauth/authorization-flow.ts';
-import { type McpOAuthOptions, oauthOptionsSchema } from './oauth/oauth-options.ts';
-import { type McpConnection, OAuthServers } from './oauth/oauth-servers.ts';
+import { withLargeResults } from './large-results.ts';
+import type { McpAuthorizations } from './oauth/mcp-authorizations.ts';
+import { OAuthServers } from './oauth/oauth-servers.ts';
 import { attachOAuth } from './oauth/oauth-wiring.ts';
 import { storeRegistrationSecret, withoutSecrets } from './oauth/registration-secrets.ts';
 import { type McpServerRegistration, parseRegistration, type ResolvedRegistration } from './registration.ts';
 import { registrationRefused } from './registration-error.ts';
-import {
-  type LookupAll,
-  type McpRegistrationPolicy,
-  RegistrationPolicy,
-  registrationPolicySchema,
-} from './registration-policy.ts';
-import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
+import { type LookupAll, RegistrationPolicy } from './registration-policy.ts';
+import { createInMemoryRegistrationStore } from './registration-store.ts';
+import { type McpRegistryOptions, optionsSchema } from './registry-options.ts';
 import { type McpServerConfig, type ResolvedServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
-import { type FetchLike, signerSchema } from './service-auth.ts';
-import type { ServiceTokenSigner } from './service-token-signer.ts';
+import type { FetchLike } from './service-auth.ts';
 import { admitStoredRow } from './stored-registrations.ts';
-import { modelToolName } from './tool-names.ts';
+import { toDefinition } from './tool-definition.ts';
 
-const optionsSchema = z
-  .object({
-    servers: z.array(z.unknown()).default([]),
-    store: z
-      .custom<RegistrationStore>((value) => typeof (value as RegistrationStore)?.list === 'function')
-      .optional(),
-    registrations: registrationPolicySchema,
-    clientInfo: z
-      .object({ name: z.string(), version: z.string() })
-      .default({ name: 'steward', version: '0.0.0' }),
-    connectTimeoutMs: z.number().int().positive().default(15_000),
-    circuitBreaker: z
-      .object({
-        windowMs: z.number().int().positive().default(60_000),
-        minimumCalls: z.number().int().positive().default(5),
-        failureRate: z.number().gt(0).max(1).default(0.5),
-        coolDownMs: z.number().int().positive().default(30_000),
-      })
-      .default({ windowMs: 60_000, minimumCalls: 5, failureRate: 0.5, coolDownMs: 30_000 }),
-    serviceAuth: z.object({ signer: signerSchema }).strict().optional(),
-    fetch: z.custom<FetchLike>((value) => typeof value === 'function', 'must be a function').optional(),
-    onWarning: z.custom<(warning: StewardError) => void>((value) => typeof value === 'function').optional(),
-    largeResults: z
-      .object({
-        store: z.custom<BlobStore>(
-          (value) => typeof (value as BlobStore)?.put === 'function',
-          'must be a BlobStore',
-        ),
-        thresholdChars: z.number().int().positive().optional(),
-        previewChars: z.number().int().positive().optional(),
-      })
-      .optional(),
-    oauth: oauthOptionsSchema.optional(),
-    _internal: z
-      .object({
-        lookup: z.custom<LookupAll>((value) => typeof value === 'function', 'must be a function').optional(),
-        now: z.custom<() => number>((value) => typeof value === 'function', 'must be a function').optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-/** Options of {@link createMcpRegistry}. */
-export interface McpRegistryOptions {
-  /**
-   * The operator's servers, connected at start: any transport, stdio included. They are trusted
-   * as written, never stored (they come from this configuration at every start), and a stored
-   * registration or a `register()` call cannot take their names.
-   */
-  servers?: readonly McpServerConfig[];
-  /** Keeps registrations across restarts. Default: in memory. */
-  store?: RegistrationStore;
-  /**
-   * What registrations (`register()`, the HTTP API, rows of `store`) may reach. Default: nothing,
-   * so `register()` refuses every server until `allowedOrigins` names some.
-   */
-  registrations?: McpRegistrationPolicy;
-  /** How Steward introduces itself to servers. */
-  clientInfo?: { name: string; version: string };
-  /** Initialize and list timeout. Default 15,000 ms. */
-  connectTimeoutMs?: number;
-  /** Per-server circuit breaker. */
-  circuitBreaker?: { windowMs?: number; minimumCalls?: number; failureRate?: number; coolDownMs?: number };
-  /**
-   * Signs the service JWTs sent to HTTP servers with `serviceAuth`, each for the origin of the
-   * server's URL. The signer lives here, not in the registration, because registrations are
-   * stored as plain data: a registry created over the same store with a signer restores their auth.
-   */
-  serviceAuth?: { signer: ServiceTokenSigner };
-  /**
-   * The fetch every HTTP server's transport uses (service tokens are added on top), e.g. one with
-   * an undici `Agent` holding a client certificate for mTLS. Default: the global `fetch` for the
-   * operator's servers, and for registrations one that connects only to addresses the
-   * `registrations` policy allows.
-   */
-  fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
-  /** Reconnections, failed re-listings, stored registrations not loaded and the like. */
-  onWarning?: (warning: StewardError) => void;
-  /**
-   * Results above `thresholdChars` go to `store`; the model gets a preview and a reference it
-   * reads with the `steward__read_result` tool, which the registry then offers.
-   */
-  largeResults?: LargeResultOptions;
-  /**
-   * Makes the registry an OAuth client for servers with `auth` (see docs/mcp.md, "Connecting
-   * OAuth-protected servers"): tokens, client registrations and pending authorizations live in
-   * `vault`, and users are sent back to `redirectUrl`, the host's callback.
-   */
-  oauth?: McpOAuthOptions;
-  /**
-   * @internal Resolves host names (tests stand in for DNS; default `dns.promises.lookup`), and
-   * the clock of token expiry and authorization deadlines (default `Date.now`).
-   */
-  _internal?: { lookup?: LookupAll; now?: () => number };
-}
+export type { McpRegistryOptions };
 
 /** MCP servers behind Steward's `ToolProvider` seam: pass the registry in `new Assistant({ tools })`. */
-export interface McpRegistry extends ToolProvider {
+export interface McpRegistry extends ToolProvider, McpAuthorizations {
   /**
    * Registers a network server at run time: untrusted input, as `POST /api/v1/tools/register`
    * hands it over. It is checked (schema, then the `registrations` policy: origin, and every
@@ -146,37 +43,6 @@ export interface McpRegistry extends ToolProvider {
   /** Resolves once every registered server had its first connection attempt. */
   ready(): Promise<void>;
   close(): Promise<void>;
-  /**
-   * Starts connecting `userId` to an OAuth server (`auth: { type: 'oauth' }`): the URL to send
-   * the user to, and its single-use `state`, bound to the user (and the run and call, when
-   * given) until `expiresAt`. `scopes` replaces the scopes the server asks for.
-   */
-  beginAuthorization(request: {
-    server: string;
-    userId: string;
-    runId?: string;
-    callId?: string;
-    scopes?: readonly string[];
-    signal?: AbortSignal;
-  }): Promise<McpAuthorizationStart>;
-  /**
-   * Completes an authorization from the callback's query (`code` and `state`, or `error`): the
-   * code is redeemed and the user's tokens stored. The state works once, on any instance. Rejects
-   * with `authorization_failed`, `details.reason`: `unknown_state` (unknown or used), `expired`,
-   * `denied` (the user said no), `authorization_server_error`, `invalid_request`,
-   * `token_request_failed` (with the server's `details.error`), `unknown_server`.
-   */
-  completeAuthorization(request: {
-    state: string;
-    code?: string;
-    error?: string;
-    errorDescription?: string;
-    signal?: AbortSignal;
-  }): Promise<McpAuthorizationResult>;
-  /** The user's connection to each OAuth server. Never a token. */
-  connections(userId: string): Promise<readonly McpConnection[]>;
-  /** Deletes the user's tokens for `server` (revoking them where the server can) and closes their session. */
-  disconnect(request: { server: string; userId: string }): Promise<boolean>;
 }
 
 interface CatalogEntry {
@@ -443,21 +309,6 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     disconnect: (request) => oauthServers.disconnect(request),
   };
   return withLargeResults(registry, config.largeResults);
-}
-
-/** What the model sees of `tool`: a side effect unless the host trusts it to be read-only. */
-function toDefinition(server: ResolvedServerConfig, tool: McpTool): ToolDefinition {
-  const readOnly =
-    server.readOnlyTools.includes(tool.name) ||
-    (server.trustReadOnlyHints && tool.annotations?.readOnlyHint === true);
-  return {
-    name: modelToolName(server.name, tool.name),
-    description: tool.description ?? tool.title ?? tool.name,
-    inputSchema: tool.inputSchema,
-    sideEffect: !readOnly,
-    ...(tool.title === undefined ? {} : { title: tool.title }),
-    ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
-  };
 }
 
 /** The status of a registration that a later call for its name overtook before it connected. */

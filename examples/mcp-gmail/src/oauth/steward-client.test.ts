@@ -2,155 +2,20 @@
 // HTTP level: every request the registry made (through its `fetch`) and what the authorization
 // server received (`gmail.oauth.requests`). The registry is the client under test here; it
 // lives in @steward/mcp, which cannot depend on this example, so the test lives on this side.
-import {
-  createEnvironmentKeyProvider,
-  createTokenVault,
-  isStewardError,
-  type StewardError,
-  type ToolCallContext,
-} from '@steward/core';
-import { createMcpRegistry, type McpRegistry } from '@steward/mcp';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GmailServerOAuthOptions } from './options.ts';
 import {
-  cookieOf,
-  createTestClock,
-  formFields,
-  type Gmail,
-  postForm,
-  startOAuthGmail,
-  type TestClock,
-} from './test-helpers.ts';
+  authorizationRequired,
+  cleanups,
+  connectThroughCall,
+  consent,
+  context,
+  redirectUrl,
+  setup,
+} from './steward-client-harness.ts';
 
-const redirectUrl = 'http://127.0.0.1:9/callback';
-
-interface Sent {
-  method: string;
-  url: URL;
-  authorization: string | undefined;
-  body: string | undefined;
-  status: number;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });
-
-async function setup(
-  oauth: GmailServerOAuthOptions = {},
-  serverAuth: Record<string, unknown> = { type: 'oauth' },
-  registryOauth: Record<string, unknown> = {},
-) {
-  const gmailClock = createTestClock();
-  const { gmail } = await startOAuthGmail(oauth, gmailClock);
-  const clock: TestClock = createTestClock();
-  const sent: Sent[] = [];
-  const fetch = async (input: string | URL, init?: RequestInit) => {
-    const response = await globalThis.fetch(input, init);
-    sent.push({
-      method: init?.method ?? 'GET',
-      url: new URL(input),
-      authorization: new Headers(init?.headers).get('authorization') ?? undefined,
-      body:
-        typeof init?.body === 'string' || init?.body instanceof URLSearchParams
-          ? String(init.body)
-          : undefined,
-      status: response.status,
-    });
-    return response;
-  };
-  const vault = createTokenVault({
-    keys: createEnvironmentKeyProvider({ keys: `k1:${Buffer.alloc(32, 7).toString('base64')}` }),
-  });
-  const warnings: StewardError[] = [];
-  const registry = createMcpRegistry({
-    servers: [
-      {
-        name: 'gmail',
-        transport: 'streamable-http',
-        url: gmail.mcpUrl,
-        readOnlyTools: ['GMAIL_FETCH_EMAILS'],
-        auth: serverAuth as { type: 'oauth' },
-      },
-    ],
-    fetch,
-    onWarning: (warning) => warnings.push(warning),
-    oauth: { vault, redirectUrl, ...registryOauth },
-    _internal: { now: clock.now },
-  });
-  cleanups.push(async () => {
-    await registry.close();
-    await gmail.stop();
-  });
-  await registry.ready();
-  return { gmail, gmailClock, clock, sent, registry, vault, warnings };
-}
-
-const context = (userId: string, callId = 'call-1'): ToolCallContext => ({
-  signal: new AbortController().signal,
-  runId: `run-${userId}`,
-  sessionId: 's',
-  userId,
-  callId,
-  reportProgress: () => {},
-});
-
-/** The user's part in the browser: open the URL, sign in as a demo user, Allow or Deny. */
-async function consent(
-  gmail: Gmail,
-  authorizationUrl: string,
-  user: 'alice' | 'bob',
-  decision: 'allow' | 'deny' = 'allow',
-) {
-  const page = await fetch(authorizationUrl, { redirect: 'manual' });
-  expect(page.status).toBe(200);
-  const cookie = cookieOf(page);
-  const signedIn = await postForm(
-    `${gmail.url}/consent/sign-in`,
-    { ...formFields(await page.text()), demo_user: user },
-    { cookie },
-  );
-  const decided = await postForm(
-    `${gmail.url}/consent`,
-    { ...formFields(await signedIn.text()), decision },
-    { cookie },
-  );
-  expect(decided.status).toBe(303);
-  return new URL(decided.headers.get('location') ?? '');
-}
-
-async function authorizationRequired(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(isStewardError(error, 'authorization_required'), String(error)).toBe(true);
-  return (error as StewardError).details as {
-    server: string;
-    authorizationUrl: string;
-    state: string;
-    expiresAt: string;
-    scopes: string[];
-  };
-}
-
-/** Connects `user` through a call of `tool`, returning what the authorization asked for. */
-async function connectThroughCall(
-  registry: McpRegistry,
-  gmail: Gmail,
-  user: 'alice' | 'bob',
-  tool = 'gmail__connect',
-) {
-  const required = await authorizationRequired(registry.callTool(tool, {}, context(user)));
-  const back = await consent(gmail, required.authorizationUrl, user);
-  expect(back.searchParams.get('state')).toBe(required.state);
-  const result = await registry.completeAuthorization({
-    state: required.state,
-    code: back.searchParams.get('code') ?? '',
-  });
-  return { required, result };
-}
 
 const fetchEmails = { user_id: 'me', max_results: 1 };
 
