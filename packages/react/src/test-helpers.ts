@@ -9,6 +9,7 @@ import { afterEach } from 'vitest';
 // waitFor's default of 1 s is a timing assumption: runs here stream for longer on a busy machine
 // (and under React 18's development build). The tests wait for states, however long they take.
 configure({ asyncUtilTimeout: 15_000 });
+
 import type { ChatMessage, ToolCard } from './chat-message.ts';
 import { type UseAssistantOptions, type UseAssistantResult, useAssistant } from './use-assistant.ts';
 
