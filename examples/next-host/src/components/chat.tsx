@@ -2,7 +2,6 @@
 
 import { type HistoryMessage, useAssistant } from '@steward/react';
 import { createStewardClient } from '@steward/transport-ws/client';
-import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
 import { Composer } from './composer.tsx';
 import { InputRequestForm } from './input-request.tsx';
@@ -36,7 +35,11 @@ export function Chat(props: {
     ...(props.sessionId === undefined ? {} : { sessionId: props.sessionId }),
     ...(props.initialHistory === undefined ? {} : { initialHistory: props.initialHistory }),
   });
-  useNewConversation(chat.sessionId, props.sessionId, chat.messages, chat.status);
+  useNewConversation(
+    chat.sessionId,
+    props.sessionId,
+    chat.messages.find((message) => message.role === 'user')?.text ?? '',
+  );
   const busy = busyStates.has(chat.status);
 
   return (
@@ -67,19 +70,16 @@ export function Chat(props: {
 }
 
 /**
- * A conversation the first message created: put its id in the URL (a reload opens it), add it to
- * the server's list, and once the answer is in, refresh the server components that show the list.
+ * A conversation the first message created: put its id in the URL (a reload opens it, and the
+ * server renders its history) and add it to the user's list on the server. The list shows it from
+ * the next page load: refreshing the server components now would remount this page mid-answer.
  */
 function useNewConversation(
   sessionId: string | undefined,
   shownSessionId: string | undefined,
-  messages: ReturnType<typeof useAssistant>['messages'],
-  status: string,
+  title: string,
 ) {
-  const router = useRouter();
   const recorded = useRef<string | undefined>(shownSessionId);
-  const [listed, setListed] = useState(false);
-  const title = messages.find((message) => message.role === 'user')?.text ?? '';
   useEffect(() => {
     if (sessionId === undefined || recorded.current === sessionId) return;
     recorded.current = sessionId;
@@ -88,14 +88,8 @@ function useNewConversation(
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ session_id: sessionId, title }),
-    }).then((response) => setListed(response.ok));
+    });
   }, [sessionId, title]);
-  useEffect(() => {
-    if (listed && status === 'idle') {
-      setListed(false);
-      router.refresh();
-    }
-  }, [listed, status, router]);
 }
 
 function statusText(status: string): string {

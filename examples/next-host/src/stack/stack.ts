@@ -175,7 +175,12 @@ function startProcess(
 ): Promise<ChildProcess> {
   const child = spawn(command, args, {
     // Exactly these variables: nothing leaks in from the caller's environment.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...environment },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'production',
+      ...environment,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(cwd === undefined ? {} : { cwd }),
   });
