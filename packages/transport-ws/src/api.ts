@@ -4,6 +4,7 @@ import { apiOptionsSchema, type StewardApiOptions } from './api-options.ts';
 import { type Authenticator, bearerToken, type Principal } from './auth.ts';
 import { errorResponse, json, readJson } from './http-body.ts';
 import { failureWarning, HttpError, toHttpError } from './http-error.ts';
+import { createOriginPolicy, type OriginPolicy, withOriginPolicy } from './origins.ts';
 import { idSchema, respondSchema, seqSchema, validate } from './request-schemas.ts';
 import { decisionSchema, inputAnswerSchema, RunAccess, runView } from './run-access.ts';
 import { sseResponse } from './sse.ts';
@@ -26,6 +27,8 @@ export interface StewardApi {
   readonly access: RunAccess;
   /** @internal */
   readonly auth: Authenticator;
+  /** @internal The `allowedOrigins` check, shared with the WebSocket endpoint; absent when unset. */
+  readonly origins: OriginPolicy | undefined;
   /**
    * @internal What a failure says to the client: 5xx failures in Steward's words, reported in
    * full to `onWarning` under `context` (a request or run id).
@@ -56,6 +59,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
   const config = parseOptions(apiOptionsSchema, options, 'createStewardApi');
   const { assistant, auth } = config;
   const access = new RunAccess(assistant);
+  const origins = config.allowedOrigins === undefined ? undefined : createOriginPolicy(config.allowedOrigins);
   const admission: RunAdmission = {
     ...(config.rateLimit === false ? {} : { rateLimit: config.rateLimit }),
     ...(config.maxActiveRuns === false ? {} : { maxActiveRuns: config.maxActiveRuns }),
@@ -212,6 +216,11 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     const url = new URL(request.url);
     const match = matchRoute(request.method, url.pathname);
     if (match === undefined) return undefined;
+    if (origins === undefined) return answer(request, url, match);
+    return withOriginPolicy(origins, request, match.allowed, () => answer(request, url, match));
+  }
+
+  async function answer(request: Request, url: URL, match: RouteMatch): Promise<Response> {
     if (match.route === undefined) {
       return errorResponse(
         new HttpError(405, 'method_not_allowed', `${request.method} is not allowed here`, {
@@ -273,6 +282,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     },
     access,
     auth,
+    origins,
     describe,
   };
 }
