@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { SessionStoreOptions } from './frontend/session-store.ts';
 import type { ExpressHostOptions } from './host.ts';
+import type { RemoteExpressHostOptions } from './remote-host.ts';
+
+/** The host's options; `orchestrator` is set when the pages forward to a remote orchestrator (pattern A). */
+export type HostEnvironmentOptions = ExpressHostOptions & {
+  orchestrator?: RemoteExpressHostOptions['orchestrator'];
+};
 
 const milliseconds = z.coerce.number().int().positive();
 
@@ -32,6 +38,10 @@ const environmentSchema = z.object({
   STEWARD_VAULT_KEYS: z.string().min(1).optional(),
   MCP_ALLOWED_ORIGINS: z.string().optional(),
   MCP_ALLOWED_NETWORKS: z.string().optional(),
+  STEWARD_ORCHESTRATOR_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STEWARD_ORCHESTRATOR_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  STEWARD_ORCHESTRATOR_JWT_ISSUER: z.string().min(1).optional(),
+  STEWARD_ORCHESTRATOR_JWT_AUDIENCE: z.string().min(1).optional(),
 });
 
 const list = (value: string | undefined) =>
@@ -48,12 +58,20 @@ function trustProxy(value: string): boolean | number | string {
  * `SESSION_STORE_URL`: `redis://` or `rediss://` for Redis, `postgres://` or `postgresql://` for
  * PostgreSQL, unset for this process's memory. Throws a message naming each bad variable.
  */
-export function hostOptionsFromEnvironment(env: Record<string, string | undefined>): ExpressHostOptions {
+export function hostOptionsFromEnvironment(env: Record<string, string | undefined>): HostEnvironmentOptions {
   const parsed = environmentSchema
     .refine((value) => value.OIDC_ISSUER === undefined || value.OIDC_CLIENT_ID !== undefined, {
       path: ['OIDC_CLIENT_ID'],
       message: 'is needed with OIDC_ISSUER',
     })
+    .refine(
+      (value) =>
+        value.STEWARD_ORCHESTRATOR_URL === undefined || value.STEWARD_ORCHESTRATOR_JWT_SECRET !== undefined,
+      {
+        path: ['STEWARD_ORCHESTRATOR_JWT_SECRET'],
+        message: 'is needed with STEWARD_ORCHESTRATOR_URL (the orchestrator’s STEWARD_JWT_SECRET)',
+      },
+    )
     .safeParse(env);
   if (!parsed.success) throw new Error(`Invalid environment: ${z.prettifyError(parsed.error)}`);
   const config = parsed.data;
@@ -110,6 +128,20 @@ export function hostOptionsFromEnvironment(env: Record<string, string | undefine
     ...(config.STEWARD_DEV_SIGN_IN === 'true' ? { devSignIn: true } : {}),
     ...(config.DATABASE_URL === undefined ? {} : { databaseUrl: config.DATABASE_URL }),
     ...(config.STEWARD_VAULT_KEYS === undefined ? {} : { vaultKeys: config.STEWARD_VAULT_KEYS }),
+    ...(config.STEWARD_ORCHESTRATOR_URL === undefined
+      ? {}
+      : {
+          orchestrator: {
+            url: config.STEWARD_ORCHESTRATOR_URL,
+            secret: config.STEWARD_ORCHESTRATOR_JWT_SECRET as string,
+            ...(config.STEWARD_ORCHESTRATOR_JWT_ISSUER === undefined
+              ? {}
+              : { issuer: config.STEWARD_ORCHESTRATOR_JWT_ISSUER }),
+            ...(config.STEWARD_ORCHESTRATOR_JWT_AUDIENCE === undefined
+              ? {}
+              : { audience: config.STEWARD_ORCHESTRATOR_JWT_AUDIENCE }),
+          },
+        }),
     ...(origins.length === 0 && networks.length === 0
       ? {}
       : { mcpRegistrations: { allowedOrigins: origins, allowedNetworks: networks } }),

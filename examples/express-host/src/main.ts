@@ -1,6 +1,7 @@
 import { demoPassword } from '@steward/example-identity-provider';
 import { hostOptionsFromEnvironment } from './environment.ts';
 import { startExpressHost } from './host.ts';
+import { startRemoteExpressHost } from './remote-host.ts';
 import { runWalkthrough } from './walkthrough.ts';
 
 // `--once`: the headless walkthrough only, then exit (tests and CI). Otherwise the walkthrough
@@ -8,49 +9,89 @@ import { runWalkthrough } from './walkthrough.ts';
 const once = process.argv.includes('--once');
 const port = once ? 0 : Number(process.env.PORT ?? 3000);
 
-const host = await Promise.resolve()
-  .then(() =>
-    startExpressHost({
-      port,
-      host: process.env.HOST ?? '127.0.0.1',
-      chunkDelayMs: once ? 2 : 20,
-      ...hostOptionsFromEnvironment(process.env),
-    }),
-  )
-  .catch((error: unknown) => {
-    const code = (error as { code?: string }).code;
-    console.error(
-      code === 'EADDRINUSE'
-        ? `Port ${port} is in use: set PORT to another one (PORT=3001 npm run demo).`
-        : `Could not start the demo: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exit(1);
-  });
+const failed = (error: unknown) => {
+  const code = (error as { code?: string }).code;
+  console.error(
+    code === 'EADDRINUSE'
+      ? `Port ${port} is in use: set PORT to another one (PORT=3001 npm run demo).`
+      : `Could not start the demo: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  return process.exit(1);
+};
 
-const result = await runWalkthrough(host);
-if (once) {
-  await host.stop();
-  process.exit(result.ok ? 0 : 1);
+const options = (() => {
+  try {
+    return hostOptionsFromEnvironment(process.env);
+  } catch (error) {
+    return failed(error);
+  }
+})();
+
+// Pattern A: with an orchestrator URL, the pages forward to that service and relay its streams;
+// the walkthrough (which drives this process's own API) does not apply.
+if (options.orchestrator !== undefined) {
+  const { orchestrator, ...rest } = options;
+  const remote = await startRemoteExpressHost({
+    ...rest,
+    orchestrator,
+    port,
+    host: process.env.HOST ?? '127.0.0.1',
+  }).catch(failed);
+  const browserUrl = remote.url.replace('://127.0.0.1:', '://localhost:');
+  console.log(`
+Steward express host (pattern A): open ${browserUrl} and sign in${
+    remote.identityProvider === undefined
+      ? '.'
+      : ` as alice, bob or admin (password: ${demoPassword}).\n  sign-in      ${remote.identityProvider.issuer} (the demo's OpenID Connect provider)`
+  }
+  chat pages   ${browserUrl}/chat (streams relayed from the orchestrator over ${browserUrl.replace(/^http/, 'ws')}/ws)
+  orchestrator ${remote.orchestratorUrl} (every request forwarded with a service token for the user)
+Ctrl-C stops.`);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    void remote.stop().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+} else {
+  await startInProcess();
 }
 
-const browserUrl = host.url.replace('://127.0.0.1:', '://localhost:');
-console.log(`
+async function startInProcess() {
+  const host = await startExpressHost({
+    port,
+    host: process.env.HOST ?? '127.0.0.1',
+    chunkDelayMs: once ? 2 : 20,
+    ...options,
+  }).catch(failed);
+
+  const result = await runWalkthrough(host);
+  if (once) {
+    await host.stop();
+    process.exit(result.ok ? 0 : 1);
+  }
+
+  const browserUrl = host.url.replace('://127.0.0.1:', '://localhost:');
+  console.log(`
 Steward express host: open ${browserUrl} and sign in${
-  host.identityProvider === undefined
-    ? '.'
-    : ` as alice, bob or admin (password: ${demoPassword}).\n  sign-in      ${host.identityProvider.issuer} (the demo's OpenID Connect provider)`
-}
+    host.identityProvider === undefined
+      ? '.'
+      : ` as alice, bob or admin (password: ${demoPassword}).\n  sign-in      ${host.identityProvider.issuer} (the demo's OpenID Connect provider)`
+  }
   chat pages   ${browserUrl}/chat (server-rendered, streams over ${browserUrl.replace(/^http/, 'ws')}/ws)
   API          ${browserUrl}/api/v1 (JWT; run tokens for the page's streams)
   mock model   ${host.model.baseURL} (scripted: reads and sends mail through the tools)
   gmail mock   ${host.gmail.mcpUrl} (MCP over Streamable HTTP, service JWTs required)
 Ctrl-C stops.`);
 
-let stopping = false;
-const shutdown = () => {
-  if (stopping) return;
-  stopping = true;
-  void host.stop().finally(() => process.exit(0));
-};
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    void host.stop().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}

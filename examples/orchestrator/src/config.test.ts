@@ -145,6 +145,26 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the browser origins of STEWARD_CORS_ORIGINS, unset by default, and refuses anything but an exact origin', () => {
+    const unset = loadConfig(valid);
+    expect(unset.ok && unset.config.corsOrigins).toBeUndefined();
+    const set = loadConfig({
+      ...valid,
+      STEWARD_CORS_ORIGINS: 'https://app.example.com, http://localhost:3100,',
+    });
+    expect(set.ok && set.config.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3100']);
+    const bad = loadConfig({
+      ...valid,
+      STEWARD_CORS_ORIGINS: 'https://app.example.com/, *, https://*.example.com, app.example.com',
+    });
+    expect(bad.ok === false && bad.problems).toEqual(
+      [0, 1, 2, 3].map(
+        (index) =>
+          `STEWARD_CORS_ORIGINS[${index}]: must be an origin exactly as browsers send it (https://app.example.com: lower case, no path or trailing slash)`,
+      ),
+    );
+  });
+
   it('reads the registration allowlists, off by default, and refuses malformed entries', () => {
     const closed = loadConfig(valid);
     expect(closed.ok && closed.config.mcp.registrations).toEqual({ allowedOrigins: [], allowedNetworks: [] });

@@ -42,6 +42,8 @@ export interface OrchestratorConfig {
   readonly rateLimit: { readonly runs: number; readonly windowMs: number } | false;
   /** Runs a user may have active at once (429 past it); `false` when turned off. */
   readonly maxActiveRuns: number | false;
+  /** Browser origins whose pages may call the API and open `/ws` (CORS, `Origin` checked); unset: no CORS. */
+  readonly corsOrigins?: readonly string[];
   readonly drainTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly recoveryIntervalMs: number;
@@ -90,6 +92,29 @@ const urlWith = (schemes: readonly string[], example: string) =>
       (value) => URL.canParse(value) && schemes.includes(new URL(value).protocol),
       `must be a ${schemes.map((scheme) => `${scheme}//`).join(' or ')} URL, e.g. ${example}`,
     );
+/** Exact browser origins, comma-separated: what a page's `Origin` header says, no patterns. */
+const browserOrigins = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  )
+  .pipe(
+    z.array(
+      z
+        .string()
+        .refine(
+          (entry) =>
+            !entry.includes('*') &&
+            URL.canParse(entry) &&
+            ['http:', 'https:'].includes(new URL(entry).protocol) &&
+            new URL(entry).origin === entry,
+          'must be an origin exactly as browsers send it (https://app.example.com: lower case, no path or trailing slash)',
+        ),
+    ),
+  );
 const secret = z.string().min(32, 'must be at least 32 characters (256 bits) for HS256');
 
 /** JSON text parsed into an unknown value; the error names the position, never the text (it may hold secrets). */
@@ -153,6 +178,7 @@ const envSchema = z.object({
   STEWARD_RATE_LIMIT_RUNS: variable(limitOrOff(1_000_000).default(30)),
   STEWARD_RATE_LIMIT_WINDOW_MS: variable(milliseconds.default(60_000)),
   STEWARD_MAX_ACTIVE_RUNS: variable(limitOrOff(10_000).default(5)),
+  STEWARD_CORS_ORIGINS: variable(browserOrigins.optional()),
   STEWARD_DRAIN_TIMEOUT_MS: variable(integer(0, 2_147_483_647).default(25_000)),
   STEWARD_HEARTBEAT_MS: variable(milliseconds.default(5_000)),
   STEWARD_RECOVERY_INTERVAL_MS: variable(milliseconds.default(15_000)),
@@ -217,6 +243,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
           ? false
           : { runs: env.STEWARD_RATE_LIMIT_RUNS, windowMs: env.STEWARD_RATE_LIMIT_WINDOW_MS },
       maxActiveRuns: env.STEWARD_MAX_ACTIVE_RUNS,
+      ...(env.STEWARD_CORS_ORIGINS === undefined ? {} : { corsOrigins: env.STEWARD_CORS_ORIGINS }),
       drainTimeoutMs: env.STEWARD_DRAIN_TIMEOUT_MS,
       heartbeatMs: env.STEWARD_HEARTBEAT_MS,
       recoveryIntervalMs: env.STEWARD_RECOVERY_INTERVAL_MS,

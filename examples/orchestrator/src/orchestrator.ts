@@ -132,6 +132,8 @@ async function start(
     tools: registry,
     rateLimit: config.rateLimit,
     maxActiveRuns: config.maxActiveRuns,
+    // Pattern B: pages on these origins call the API and open /ws from the browser.
+    ...(config.corsOrigins === undefined ? {} : { allowedOrigins: config.corsOrigins }),
     onWarning: (warning) => logger.warn('api_failure', { error: warning }),
   });
   let draining = false;

@@ -30,6 +30,7 @@ export {
   type StewardErrorOptions,
   type ToolError,
 } from './errors/steward-error.ts';
+export { openInputRequests } from './events/open-inputs.ts';
 export type {
   ApprovalRequiredEvent,
   ApprovalResolvedEvent,

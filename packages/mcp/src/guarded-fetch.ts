@@ -8,8 +8,11 @@ import type { FetchLike } from './service-auth.ts';
 
 /** @internal The fetches of registered servers, and what they share. */
 export interface GuardedFetches {
-  /** A fetch that reaches only `origin`, and only at addresses the policy allows. */
-  fetchFor(origin: string): FetchLike;
+  /**
+   * A fetch that reaches only `origin` (any origin when undefined: a registered server's
+   * authorization server, which its metadata names), and only at addresses the policy allows.
+   */
+  fetchFor(origin: string | undefined): FetchLike;
   close(): Promise<void>;
 }
 
@@ -17,7 +20,9 @@ export interface GuardedFetches {
  * @internal Fetches for registered servers. A name is resolved again on every new connection
  * and the connection goes to the address that was checked: undici's `connect.lookup` is the
  * check, so DNS that changes after registration (rebinding) cannot reach a private address.
- * Redirects are refused (they could lead anywhere), and so is a request to another origin.
+ * Redirects are refused (they could lead anywhere), and so is a request to another origin. OAuth
+ * requests of a registered server (to the authorization server its metadata names, which an
+ * attacker may write) may go to any origin, but to allowed addresses only, like everything else.
  *
  * With the operator's own `fetch` (mTLS), the host is resolved and checked before each request,
  * but that fetch resolves it again itself: a narrower guarantee, which docs/mcp.md states.
@@ -59,7 +64,7 @@ export function createGuardedFetches(
     fetchFor(origin) {
       return async (input, init) => {
         const url = new URL(input);
-        if (url.origin !== origin)
+        if (origin !== undefined && url.origin !== origin)
           throw registrationRefused(
             ['url'],
             'origin_not_allowed',

@@ -7,115 +7,28 @@ import {
   type ToolDefinition,
   type ToolProvider,
 } from '@steward/core';
-import { z } from 'zod';
 import { ArgumentValidator } from './argument-validator.ts';
-import type { BlobStore } from './blob-store.ts';
 import { createGuardedFetches } from './guarded-fetch.ts';
-import { type LargeResultOptions, withLargeResults } from './large-results.ts';
+import { withLargeResults } from './large-results.ts';
+import type { McpAuthorizations } from './oauth/mcp-authorizations.ts';
+import { OAuthServers } from './oauth/oauth-servers.ts';
+import { attachOAuth } from './oauth/oauth-wiring.ts';
+import { storeRegistrationSecret, withoutSecrets } from './oauth/registration-secrets.ts';
 import { type McpServerRegistration, parseRegistration, type ResolvedRegistration } from './registration.ts';
 import { registrationRefused } from './registration-error.ts';
-import {
-  type LookupAll,
-  type McpRegistrationPolicy,
-  RegistrationPolicy,
-  registrationPolicySchema,
-} from './registration-policy.ts';
-import { createInMemoryRegistrationStore, type RegistrationStore } from './registration-store.ts';
+import { type LookupAll, RegistrationPolicy } from './registration-policy.ts';
+import { createInMemoryRegistrationStore } from './registration-store.ts';
+import { type McpRegistryOptions, optionsSchema } from './registry-options.ts';
 import { type McpServerConfig, type ResolvedServerConfig, serverConfigSchema } from './server-config.ts';
 import { type McpServerStatus, ServerConnection } from './server-connection.ts';
-import { type FetchLike, signerSchema } from './service-auth.ts';
-import type { ServiceTokenSigner } from './service-token-signer.ts';
+import type { FetchLike } from './service-auth.ts';
 import { admitStoredRow } from './stored-registrations.ts';
-import { modelToolName } from './tool-names.ts';
+import { toDefinition } from './tool-definition.ts';
 
-const optionsSchema = z
-  .object({
-    servers: z.array(z.unknown()).default([]),
-    store: z
-      .custom<RegistrationStore>((value) => typeof (value as RegistrationStore)?.list === 'function')
-      .optional(),
-    registrations: registrationPolicySchema,
-    clientInfo: z
-      .object({ name: z.string(), version: z.string() })
-      .default({ name: 'steward', version: '0.0.0' }),
-    connectTimeoutMs: z.number().int().positive().default(15_000),
-    circuitBreaker: z
-      .object({
-        windowMs: z.number().int().positive().default(60_000),
-        minimumCalls: z.number().int().positive().default(5),
-        failureRate: z.number().gt(0).max(1).default(0.5),
-        coolDownMs: z.number().int().positive().default(30_000),
-      })
-      .default({ windowMs: 60_000, minimumCalls: 5, failureRate: 0.5, coolDownMs: 30_000 }),
-    serviceAuth: z.object({ signer: signerSchema }).strict().optional(),
-    fetch: z.custom<FetchLike>((value) => typeof value === 'function', 'must be a function').optional(),
-    onWarning: z.custom<(warning: StewardError) => void>((value) => typeof value === 'function').optional(),
-    largeResults: z
-      .object({
-        store: z.custom<BlobStore>(
-          (value) => typeof (value as BlobStore)?.put === 'function',
-          'must be a BlobStore',
-        ),
-        thresholdChars: z.number().int().positive().optional(),
-        previewChars: z.number().int().positive().optional(),
-      })
-      .optional(),
-    _internal: z
-      .object({
-        lookup: z.custom<LookupAll>((value) => typeof value === 'function', 'must be a function').optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-/** Options of {@link createMcpRegistry}. */
-export interface McpRegistryOptions {
-  /**
-   * The operator's servers, connected at start: any transport, stdio included. They are trusted
-   * as written, never stored (they come from this configuration at every start), and a stored
-   * registration or a `register()` call cannot take their names.
-   */
-  servers?: readonly McpServerConfig[];
-  /** Keeps registrations across restarts. Default: in memory. */
-  store?: RegistrationStore;
-  /**
-   * What registrations (`register()`, the HTTP API, rows of `store`) may reach. Default: nothing,
-   * so `register()` refuses every server until `allowedOrigins` names some.
-   */
-  registrations?: McpRegistrationPolicy;
-  /** How Steward introduces itself to servers. */
-  clientInfo?: { name: string; version: string };
-  /** Initialize and list timeout. Default 15,000 ms. */
-  connectTimeoutMs?: number;
-  /** Per-server circuit breaker. */
-  circuitBreaker?: { windowMs?: number; minimumCalls?: number; failureRate?: number; coolDownMs?: number };
-  /**
-   * Signs the service JWTs sent to HTTP servers with `serviceAuth`, each for the origin of the
-   * server's URL. The signer lives here, not in the registration, because registrations are
-   * stored as plain data: a registry created over the same store with a signer restores their auth.
-   */
-  serviceAuth?: { signer: ServiceTokenSigner };
-  /**
-   * The fetch every HTTP server's transport uses (service tokens are added on top), e.g. one with
-   * an undici `Agent` holding a client certificate for mTLS. Default: the global `fetch` for the
-   * operator's servers, and for registrations one that connects only to addresses the
-   * `registrations` policy allows.
-   */
-  fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
-  /** Reconnections, failed re-listings, stored registrations not loaded and the like. */
-  onWarning?: (warning: StewardError) => void;
-  /**
-   * Results above `thresholdChars` go to `store`; the model gets a preview and a reference it
-   * reads with the `steward__read_result` tool, which the registry then offers.
-   */
-  largeResults?: LargeResultOptions;
-  /** @internal Resolves host names (tests stand in for DNS). Default: `dns.promises.lookup`. */
-  _internal?: { lookup?: LookupAll };
-}
+export type { McpRegistryOptions };
 
 /** MCP servers behind Steward's `ToolProvider` seam: pass the registry in `new Assistant({ tools })`. */
-export interface McpRegistry extends ToolProvider {
+export interface McpRegistry extends ToolProvider, McpAuthorizations {
   /**
    * Registers a network server at run time: untrusted input, as `POST /api/v1/tools/register`
    * hands it over. It is checked (schema, then the `registrations` policy: origin, and every
@@ -141,7 +54,11 @@ interface CatalogEntry {
 const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
 /** The operator's servers, checked at creation: a mistake here is the operator's to fix at once. */
-function parseOperatorServers(servers: readonly unknown[], hasSigner: boolean): ResolvedServerConfig[] {
+function parseOperatorServers(
+  servers: readonly unknown[],
+  hasSigner: boolean,
+  hasOAuth: boolean,
+): ResolvedServerConfig[] {
   const names = new Set<string>();
   return servers.map((server, index) => {
     const where = `createMcpRegistry: servers[${index}]`;
@@ -153,6 +70,11 @@ function parseOperatorServers(servers: readonly unknown[], hasSigner: boolean): 
       throw new StewardError(
         'invalid_options',
         `${where}: serviceAuth: ${resolved.name} asks for service tokens, but the registry has no serviceAuth signer`,
+      );
+    if (resolved.transport !== 'stdio' && resolved.auth !== undefined && !hasOAuth)
+      throw new StewardError(
+        'invalid_options',
+        `${where}: auth: ${resolved.name} uses OAuth, but the registry has no oauth settings (vault, redirectUrl)`,
       );
     return resolved;
   });
@@ -180,7 +102,11 @@ function parseOperatorServers(servers: readonly unknown[], hasSigner: boolean): 
 export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry {
   const config = parseOptions(optionsSchema, options, 'createMcpRegistry');
   const signer = config.serviceAuth?.signer;
-  const operatorServers = parseOperatorServers(config.servers, signer !== undefined);
+  const operatorServers = parseOperatorServers(
+    config.servers,
+    signer !== undefined,
+    config.oauth !== undefined,
+  );
   const operatorNames = new Set(operatorServers.map((server) => server.name));
   const store = config.store ?? createInMemoryRegistrationStore();
   const policy = new RegistrationPolicy(config.registrations, config._internal?.lookup ?? defaultLookup);
@@ -191,6 +117,8 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
   let catalog: Map<string, CatalogEntry> | undefined;
   const warn = (message: string, cause?: unknown) =>
     config.onWarning?.(new StewardError('internal_error', message, { cause }));
+  const now = config._internal?.now ?? Date.now;
+  const oauthServers = new OAuthServers(config.oauth, warn);
 
   // Each register/unregister of a name bumps its generation; work started for an older
   // generation gives way, so the last call for a name always decides what is connected.
@@ -210,24 +138,37 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     listed: McpServerConfig,
     fetch: FetchLike | undefined,
     generation: number,
+    oauthFetch: FetchLike | undefined = fetch,
   ): Promise<McpServerStatus> {
-    const connection = new ServerConnection(resolved, {
+    const options = {
       clientInfo: config.clientInfo,
       circuitBreaker: config.circuitBreaker,
       connectTimeoutMs: config.connectTimeoutMs,
       signer,
-      fetch,
       onCatalogChange: () => {
         catalog = undefined;
       },
       warn,
       validator,
-    });
+    };
     const previous = connections.get(resolved.name);
-    connections.set(resolved.name, connection);
-    configs.set(resolved.name, listed);
+    connections.delete(resolved.name);
+    await oauthServers.remove(resolved.name);
+    configs.set(resolved.name, withoutSecrets(listed as McpServerConfig & { auth?: undefined }));
     catalog = undefined;
     await previous?.close();
+    const attached = attachOAuth(resolved, {
+      oauthServers,
+      options,
+      fetch: fetch ?? globalThis.fetch,
+      oauthFetch: oauthFetch ?? globalThis.fetch,
+      secretInVault: !operatorNames.has(resolved.name),
+      clientName: config.oauth?.clientName ?? config.clientInfo.name,
+      now,
+    });
+    if (attached.kind === 'per-user') return attached.status;
+    const connection = new ServerConnection(resolved, { ...options, fetch: attached.fetch ?? fetch });
+    connections.set(resolved.name, connection);
     await connection.start();
     if (generations.get(resolved.name) !== generation) await connection.close();
     return connection.status();
@@ -240,6 +181,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
       listed as McpServerConfig,
       guarded.fetchFor(new URL(registration.url).origin),
       generation,
+      guarded.fetchFor(undefined),
     );
 
   const initial = (async () => {
@@ -278,19 +220,8 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
     if (catalog !== undefined) return catalog;
     const next = new Map<string, CatalogEntry>();
     for (const connection of connections.values()) {
-      const { name: server, readOnlyTools, trustReadOnlyHints } = connection.config;
       for (const tool of connection.tools) {
-        const readOnly =
-          readOnlyTools.includes(tool.name) ||
-          (trustReadOnlyHints && tool.annotations?.readOnlyHint === true);
-        const definition: ToolDefinition = {
-          name: modelToolName(server, tool.name),
-          description: tool.description ?? tool.title ?? tool.name,
-          inputSchema: tool.inputSchema,
-          sideEffect: !readOnly,
-          ...(tool.title === undefined ? {} : { title: tool.title }),
-          ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
-        };
+        const definition = toDefinition(connection.config, tool);
         next.set(definition.name, { connection, tool, definition });
       }
     }
@@ -300,13 +231,17 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
 
   const registry: McpRegistry = {
     name: 'mcp',
-    async listTools() {
+    async listTools(context) {
       await initial.catch(() => {});
-      return [...currentCatalog().values()].map((entry) => entry.definition);
+      const shared = [...currentCatalog().values()].map((entry) => entry.definition);
+      return [...shared, ...(await oauthServers.listTools(context, toDefinition))];
     },
     async callTool(name: string, args: unknown, context: ToolCallContext) {
       const entry = currentCatalog().get(name);
       if (entry === undefined) {
+        await initial.catch(() => {});
+        const perUser = await oauthServers.callTool(name, args, context, validator);
+        if (perUser !== undefined) return perUser.result;
         throw new StewardError(
           'tool_unavailable',
           `${name} is not offered by any connected MCP server right now`,
@@ -330,32 +265,48 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
           'service_auth_unavailable',
           `${name} asks for service tokens, but the registry has no serviceAuth signer`,
         );
+      if (registration.auth !== undefined && config.oauth === undefined)
+        throw registrationRefused(
+          ['auth'],
+          'oauth_unavailable',
+          `${name} uses OAuth, but the registry has no oauth settings (vault, redirectUrl)`,
+        );
       // Taken before the first await: a later register or unregister of the name wins.
       const generation = nextGeneration(name);
       await policy.check(registration.url);
       if (generations.get(name) !== generation) return closedStatus(registration);
-      await store.save(input);
-      return connectRegistration(registration, input, generation);
+      const stored = config.oauth === undefined ? input : await storeRegistrationSecret(config.oauth, input);
+      await store.save(stored);
+      return connectRegistration(registration, stored, generation);
     },
     async unregister(name) {
       nextGeneration(name);
       const connection = connections.get(name);
       connections.delete(name);
-      configs.delete(name);
+      const listed = configs.delete(name);
       catalog = undefined;
       await connection?.close();
-      return (await store.remove(name)) || connection !== undefined;
+      await oauthServers.remove(name);
+      return (await store.remove(name)) || connection !== undefined || listed;
     },
     list: () => [...configs.values()],
-    status: () => [...connections.values()].map((connection) => connection.status()),
+    status: () => [
+      ...[...connections.values()].map((connection) => connection.status()),
+      ...oauthServers.status(),
+    ],
     ready: () => initial.catch(() => {}),
     async close() {
       await initial.catch(() => {});
       await Promise.all([...connections.values()].map((connection) => connection.close()));
       connections.clear();
       catalog = undefined;
+      await oauthServers.close();
       await guarded.close();
     },
+    beginAuthorization: ({ signal: _signal, ...request }) => oauthServers.begin(request),
+    completeAuthorization: ({ signal: _signal, ...request }) => oauthServers.complete(request),
+    connections: (userId) => oauthServers.connections(userId),
+    disconnect: (request) => oauthServers.disconnect(request),
   };
   return withLargeResults(registry, config.largeResults);
 }

@@ -11,6 +11,8 @@ import { StewardError } from '@steward/core';
  *   non-public address outside `registrations.allowedNetworks`.
  * - `host_unresolved`: its host name does not resolve, so where it leads cannot be checked.
  * - `service_auth_unavailable`: it asks for `serviceAuth`, and the registry has no signer.
+ * - `oauth_unavailable`: it asks for OAuth (`auth`), and the registry has no `oauth` settings.
+ * - `credentials_missing`: its `client_credentials` auth has neither a client secret nor a key.
  */
 export type RegistrationRefusal =
   | 'transport_not_allowed'
@@ -19,7 +21,9 @@ export type RegistrationRefusal =
   | 'origin_not_allowed'
   | 'address_not_allowed'
   | 'host_unresolved'
-  | 'service_auth_unavailable';
+  | 'service_auth_unavailable'
+  | 'oauth_unavailable'
+  | 'credentials_missing';
 
 /** @internal One refused field of a registration, as an `invalid_input` error like a schema failure. */
 export function registrationRefused(

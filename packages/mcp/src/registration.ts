@@ -1,14 +1,15 @@
 import { parseOptions } from '@steward/core';
 import { z } from 'zod';
+import { type McpServerAuth, registrationAuthSchema } from './oauth/oauth-options.ts';
 import { registrationRefused } from './registration-error.ts';
 import {
+  checkAuthorizationSources,
   commonFields,
   headersField,
   httpUrlField,
   type McpServerCommon,
   stdioCommandFields,
 } from './server-config.ts';
-import { hasAuthorization } from './service-auth.ts';
 
 /**
  * A server registered at run time: `registry.register()`, and through it
@@ -23,18 +24,11 @@ export type McpServerRegistration = McpServerCommon & {
   headers?: Record<string, string>;
   /** Send a service JWT for the origin of `url` with every request. */
   serviceAuth?: Record<string, never>;
-};
-
-const noAuthorizationBeside = (
-  value: { headers: Record<string, string>; serviceAuth?: object | undefined },
-  context: z.RefinementCtx,
-) => {
-  if (value.serviceAuth !== undefined && hasAuthorization(value.headers))
-    context.addIssue({
-      code: 'custom',
-      path: ['headers'],
-      message: 'sets Authorization, which serviceAuth sends: use one or the other',
-    });
+  /**
+   * OAuth (`oauth` per user, or `client_credentials`); needs the registry's `oauth` settings. A
+   * client secret or private key given here is kept in the vault, never in the stored row.
+   */
+  auth?: Extract<McpServerAuth, { type: 'oauth' }> | Extract<McpServerAuth, { type: 'client_credentials' }>;
 };
 
 const registrationFields = <ServiceAuth extends z.ZodOptional<z.ZodObject>>(serviceAuth: ServiceAuth) =>
@@ -47,6 +41,7 @@ const registrationFields = <ServiceAuth extends z.ZodOptional<z.ZodObject>>(serv
           url: httpUrlField,
           headers: headersField,
           serviceAuth,
+          auth: registrationAuthSchema.optional(),
         })
         .strict(),
       z
@@ -56,10 +51,11 @@ const registrationFields = <ServiceAuth extends z.ZodOptional<z.ZodObject>>(serv
           url: httpUrlField,
           headers: headersField,
           serviceAuth,
+          auth: registrationAuthSchema.optional(),
         })
         .strict(),
     ])
-    .superRefine(noAuthorizationBeside);
+    .superRefine(checkAuthorizationSources);
 
 const registrationSchema = registrationFields(z.object({}).strict().optional());
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type McpServerAuth, serverAuthSchema } from './oauth/oauth-options.ts';
 import { hasAuthorization } from './service-auth.ts';
 
 const serverName = z
@@ -55,6 +56,7 @@ export const serverConfigSchema = z
         url: httpUrlField,
         headers: headersField,
         serviceAuth: operatorServiceAuth,
+        auth: serverAuthSchema.optional(),
       })
       .strict(),
     z
@@ -64,23 +66,36 @@ export const serverConfigSchema = z
         url: httpUrlField,
         headers: headersField,
         serviceAuth: operatorServiceAuth,
+        auth: serverAuthSchema.optional(),
       })
       .strict(),
     z.object({ ...commonFields, transport: z.literal('stdio'), ...stdioCommandFields }).strict(),
   ])
   .superRefine((config, context) => {
-    if (
-      config.transport !== 'stdio' &&
-      config.serviceAuth !== undefined &&
-      hasAuthorization(config.headers)
-    ) {
-      context.addIssue({
-        code: 'custom',
-        path: ['headers'],
-        message: 'sets Authorization, which serviceAuth sends: use one or the other',
-      });
-    }
+    if (config.transport !== 'stdio') checkAuthorizationSources(config, context);
   });
+
+/** @internal One source of the Authorization header: headers, serviceAuth or auth. */
+export function checkAuthorizationSources(
+  config: { headers: Record<string, string>; serviceAuth?: object | undefined; auth?: object | undefined },
+  context: z.RefinementCtx,
+): void {
+  if (config.serviceAuth !== undefined && config.auth !== undefined)
+    context.addIssue({
+      code: 'custom',
+      path: ['auth'],
+      message: 'is set beside serviceAuth: use one or the other',
+    });
+  else if (
+    (config.serviceAuth !== undefined || config.auth !== undefined) &&
+    hasAuthorization(config.headers)
+  )
+    context.addIssue({
+      code: 'custom',
+      path: ['headers'],
+      message: `sets Authorization, which ${config.auth === undefined ? 'serviceAuth' : 'auth'} sends: use one or the other`,
+    });
+}
 
 /** Settings every MCP server has. */
 export interface McpServerCommon {
@@ -119,6 +134,8 @@ export type McpServerConfig =
        * servers that share an origin behind a gateway; only the operator may set it.
        */
       serviceAuth?: { audience?: string };
+      /** OAuth, per the MCP specification's authorization: see {@link McpServerAuth}. */
+      auth?: McpServerAuth;
     })
   | (McpServerCommon & { transport: 'stdio' } & McpStdioCommand);
 

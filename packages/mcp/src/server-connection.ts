@@ -89,6 +89,14 @@ export class ServerConnection {
     }
   }
 
+  /**
+   * Connects once and throws on failure, with no background retries: a per-user session opens
+   * on demand, and a user who must authorize first is told so instead of retried.
+   */
+  async connectNow(): Promise<void> {
+    await this.#connect();
+  }
+
   get state(): McpConnectionState {
     if (this.#closed.signal.aborted) return 'closed';
     if (this.#opened !== undefined) return 'connected';
@@ -254,7 +262,9 @@ export class ServerConnection {
         randomize: true,
         signal: this.#closed.signal,
         // A registration the registry cannot serve (no signer for its serviceAuth) stays down.
-        shouldRetry: ({ error }) => !isStewardError(error, 'invalid_options'),
+        // Neither does a session whose user must authorize again: only the user can fix it.
+        shouldRetry: ({ error }) =>
+          !isStewardError(error, 'invalid_options') && !isStewardError(error, 'authorization_required'),
         onFailedAttempt: ({ error, retryDelay }) =>
           this.#options.warn(`${this.config.name}: connecting failed; next try in ${retryDelay} ms`, error),
       },

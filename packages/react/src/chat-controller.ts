@@ -1,5 +1,6 @@
 import { type RunStream, type StewardClient, StewardClientError } from '@steward/transport-ws/client';
 import { type ChatAction, type ChatState, chatReducer, initialChatState } from './chat-reducer.ts';
+import type { HistoryMessage } from './history-messages.ts';
 import { pendingInputsOf } from './input-requests.ts';
 import type { UseAssistantResult } from './use-assistant.ts';
 
@@ -22,12 +23,16 @@ export interface ChatController
   start(): void;
   /** Closes the stream. Runs go on on the server; `start` resumes them. */
   dispose(): void;
-  /** Switches to another session: clears the conversation and loads its history. */
-  openSession(sessionId: string): void;
+  /** Switches to another session: clears the conversation and shows `history`, or loads it. */
+  openSession(sessionId: string, history?: readonly HistoryMessage[]): void;
 }
 
 /** @internal */
-export function createChatController(client: StewardClient, sessionId?: string): ChatController {
+export function createChatController(
+  client: StewardClient,
+  sessionId?: string,
+  history?: readonly HistoryMessage[],
+): ChatController {
   let state = initialChatState(sessionId);
   const listeners = new Set<() => void>();
   let started = false;
@@ -37,6 +42,10 @@ export function createChatController(client: StewardClient, sessionId?: string):
   let historyRequested: string | undefined;
   let messageCount = 0;
   let stopWhenAccepted = false;
+  /** The session whose unfinished run was last looked up: once per session, StrictMode included. */
+  let resumeChecked: string | undefined;
+  /** The run the shown history ends in, when it may still be under way. */
+  let unfinishedRun: string | undefined;
 
   const dispatch = (action: ChatAction) => {
     const next = chatReducer(state, action);
@@ -45,11 +54,37 @@ export function createChatController(client: StewardClient, sessionId?: string):
     for (const listener of listeners) listener();
   };
 
+  function showHistory(id: string, messages: readonly HistoryMessage[]): void {
+    dispatch({ type: 'history_loaded', sessionId: id, messages });
+    unfinishedRun = unfinishedRunOf(messages);
+    if (started) resumeUnfinished(id);
+  }
+
+  /**
+   * After a reload mid-answer the history ends in the run's user message (its answer is stored
+   * when it ends): when the server says that run is still under way, stream it from seq 1.
+   */
+  function resumeUnfinished(id: string): void {
+    const runId = unfinishedRun;
+    if (runId === undefined || resumeChecked === id) return;
+    resumeChecked = id;
+    client.getRun(runId).then(
+      (run) => {
+        if (state.sessionId !== id || (run.status !== 'running' && run.status !== 'awaiting_approval'))
+          return;
+        const before = state;
+        dispatch({ type: 'run_resumed', runId });
+        if (state !== before && started) openStream(runId);
+      },
+      () => {}, // Not resumable (gone, or the network is away): the history stands as it is.
+    );
+  }
+
   function loadHistory(id: string): void {
     if (historyRequested === id) return;
     historyRequested = id;
     client.history(id).then(
-      (messages) => dispatch({ type: 'history_loaded', sessionId: id, messages }),
+      (messages) => showHistory(id, messages),
       (error: unknown) => {
         if (state.sessionId === id) dispatch({ type: 'request_failed', error: clientErrorOf(error) });
       },
@@ -117,7 +152,10 @@ export function createChatController(client: StewardClient, sessionId?: string):
     },
     start() {
       started = true;
-      if (state.sessionId !== undefined) loadHistory(state.sessionId);
+      if (state.sessionId !== undefined) {
+        loadHistory(state.sessionId);
+        resumeUnfinished(state.sessionId);
+      }
       if (state.activeRunId !== undefined && state.phase === 'running' && stream === undefined)
         openStream(state.activeRunId);
     },
@@ -125,11 +163,16 @@ export function createChatController(client: StewardClient, sessionId?: string):
       started = false;
       closeStream();
     },
-    openSession(id) {
+    openSession(id, given) {
       if (id === state.sessionId) return;
       closeStream();
       stopWhenAccepted = false;
       state = initialChatState(id);
+      unfinishedRun = undefined;
+      if (given !== undefined) {
+        historyRequested = id;
+        showHistory(id, given);
+      }
       for (const listener of listeners) listener();
       if (started) loadHistory(id);
     },
@@ -188,7 +231,20 @@ export function createChatController(client: StewardClient, sessionId?: string):
       if (started) openStream(runId);
     },
   };
+  if (sessionId !== undefined && history !== undefined) {
+    // Shown from the first render on (the server's too): no request, no empty first frame.
+    historyRequested = sessionId;
+    showHistory(sessionId, history);
+  }
   return controller;
+}
+
+/** The run a history ends in when its answer is not there yet (a user message, or a tool step). */
+function unfinishedRunOf(history: readonly HistoryMessage[]): string | undefined {
+  const last = history.findLast((message) => message.role !== 'system');
+  if (last === undefined) return undefined;
+  const answered = last.role === 'assistant' && (last.toolCalls ?? []).length === 0;
+  return answered ? undefined : last.run_id;
 }
 
 /** Requests fail with a `StewardClientError`; anything else (a throwing `getToken`) is wrapped in one. */

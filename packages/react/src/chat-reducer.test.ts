@@ -115,7 +115,16 @@ describe('chatReducer', () => {
     expect(pendingApprovalsOf(state.messages).map((card) => card.callId)).toEqual(['c1']);
     state = chatReducer(state, {
       type: 'approval_decided',
-      approval: { call_id: 'c1', run_id: 'r1', tool_slug: 'send_email', status: 'approved' },
+      approval: {
+        call_id: 'c1',
+        run_id: 'r1',
+        session_id: 's1',
+        tool_slug: 'send_email',
+        arguments: { to: 'a@b.c' },
+        status: 'approved',
+        created_at: '2030-01-01T00:00:00.000Z',
+        expires_at: '2030-01-01T00:10:00.000Z',
+      },
     });
     expect(state.status).toBe('streaming');
     expect(pendingApprovalsOf(state.messages)).toEqual([]);

@@ -78,6 +78,8 @@ export type ChatAction =
   | { readonly type: 'event_received'; readonly event: StewardEvent }
   | { readonly type: 'connection_changed'; readonly connection: ConnectionState }
   | { readonly type: 'stream_reopened'; readonly runId: string }
+  /** A run the history shows unfinished is still under way on the server: stream it from its start. */
+  | { readonly type: 'run_resumed'; readonly runId: string }
   | { readonly type: 'stream_failed'; readonly runId: string; readonly error: StewardClientError }
   | { readonly type: 'approval_decided'; readonly approval: ApprovalView }
   | { readonly type: 'input_answered'; readonly answer: InputView }
@@ -192,6 +194,20 @@ function reduce(state: ChatState, action: ChatAction): ChatState {
         connection: 'connecting',
         error: undefined,
       };
+    case 'run_resumed': {
+      if (state.phase !== 'idle' || state.activeRunId !== undefined) return state;
+      return {
+        ...state,
+        // The stream replays the run from seq 1: what the history already holds of its answer
+        // (tool calls of earlier steps) would show twice. The user's message has no event: it stays.
+        messages: state.messages.filter(
+          (message) => message.runId !== action.runId || message.role === 'user',
+        ),
+        activeRunId: action.runId,
+        phase: 'running',
+        connection: 'connecting',
+      };
+    }
     case 'stream_failed':
       if (action.runId !== state.activeRunId) return state;
       return { ...state, phase: 'failed', error: action.error };

@@ -1,7 +1,11 @@
 import type { StewardClient } from '@steward/transport-ws/client';
 import type { ChatMessage, ToolCard, ToolCardError, ToolCardStatus } from './chat-message.ts';
+import type { UseAssistantUrlOptions } from './use-assistant.ts';
 
-/** @internal A message of `GET /api/v1/history`, as the client returns it. */
+/**
+ * A stored message of a session, as `GET /api/v1/history` (the client's `history()`) returns it:
+ * what {@link UseAssistantUrlOptions.initialHistory} takes.
+ */
 export type HistoryMessage = Awaited<ReturnType<StewardClient['history']>>[number];
 
 /**

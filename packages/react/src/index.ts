@@ -11,6 +11,7 @@ export type {
   UserChatMessage,
 } from './chat-message.ts';
 export type { AssistantError, AssistantStatus } from './chat-reducer.ts';
+export type { HistoryMessage } from './history-messages.ts';
 export {
   type UseAssistantClientOptions,
   type UseAssistantOptions,

@@ -2,9 +2,14 @@ import { Assistant, type AssistantOptions } from '@steward/core';
 import { createMailTool, createScriptedModel, type ScriptedStep } from '@steward/core/testing';
 import { createJwtAuth, type StewardServer, startStewardServer } from '@steward/transport-ws';
 import { signTestToken } from '@steward/transport-ws/testing';
-import { cleanup, renderHook } from '@testing-library/react';
+import { cleanup, configure, renderHook } from '@testing-library/react';
 import { StrictMode } from 'react';
 import { afterEach } from 'vitest';
+
+// waitFor's default of 1 s is a timing assumption: runs here stream for longer on a busy machine
+// (and under React 18's development build). The tests wait for states, however long they take.
+configure({ asyncUtilTimeout: 15_000 });
+
 import type { ChatMessage, ToolCard } from './chat-message.ts';
 import { type UseAssistantOptions, type UseAssistantResult, useAssistant } from './use-assistant.ts';
 

@@ -28,7 +28,13 @@ describe('useAssistant against a real Steward server', () => {
     const { url } = await server([{ text, delayMs: 15 }]);
     const { result, renders } = renderAssistant({ url, token: await userToken('ann'), ...network });
 
-    await act(() => result.current.send('Tell me something'));
+    // A synchronous act renders `submitting` at once; React 18 batches an awaited act's updates
+    // until the request answered, so the state would never be rendered there.
+    let sent: Promise<void> = Promise.resolve();
+    act(() => {
+      sent = result.current.send('Tell me something');
+    });
+    await act(() => sent);
     await waitFor(() => expect(result.current.status).toBe('idle'));
 
     const seen = renders.map((render) => answerOf(render.messages));

@@ -13,6 +13,7 @@ import {
   pendingApprovalsOf,
   pendingAuthorizationsOf,
 } from './chat-reducer.ts';
+import type { HistoryMessage } from './history-messages.ts';
 import { pendingInputsOf } from './input-requests.ts';
 
 /** Connect by URL: the hook creates the client. */
@@ -31,6 +32,12 @@ export interface UseAssistantUrlOptions {
   reconnect?: StewardClientOptions['reconnect'];
   /** Load this session's history on mount and continue it. Changing it switches conversations. */
   sessionId?: string;
+  /**
+   * The history of `sessionId`, already fetched where the page was rendered (a server component's
+   * `client.history(sessionId)`): shown from the first render on, server rendering included, and
+   * not requested again. Read with `sessionId`, when it is first given and when it changes.
+   */
+  initialHistory?: readonly HistoryMessage[];
   client?: undefined;
 }
 
@@ -39,6 +46,8 @@ export interface UseAssistantClientOptions {
   client: StewardClient;
   /** Load this session's history on mount and continue it. Changing it switches conversations. */
   sessionId?: string;
+  /** As in {@link UseAssistantUrlOptions.initialHistory}. */
+  initialHistory?: readonly HistoryMessage[];
 }
 
 /** Options of {@link useAssistant}: a URL and a token, or a prebuilt client. */
@@ -136,14 +145,20 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
     });
   }, [given, url, fetchImpl, WebSocketImpl]);
 
-  const controller = useMemo(() => createChatController(client), [client]);
+  // The session and its given history at creation are the first state, so the server renders them
+  // and hydration finds the same; later changes of `sessionId` go through openSession below.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: read once per client, like `reconnect`.
+  const controller = useMemo(
+    () => createChatController(client, options.sessionId, options.initialHistory),
+    [client],
+  );
   useEffect(() => {
     controller.start();
     return () => controller.dispose();
   }, [controller]);
   const { sessionId } = options;
   useEffect(() => {
-    if (sessionId !== undefined) controller.openSession(sessionId);
+    if (sessionId !== undefined) controller.openSession(sessionId, latest.current.initialHistory);
   }, [controller, sessionId]);
 
   const state = useSyncExternalStore(controller.subscribe, controller.getState, controller.getState);

@@ -2,6 +2,7 @@ import type { Assistant, StewardError } from '@steward/core';
 import { z } from 'zod';
 import type { Authenticator } from './auth.ts';
 import { type Authorizations, authorizationsSchema } from './connections.ts';
+import { originSchema } from './origins.ts';
 import type { ToolRegistrar } from './tool-registrar.ts';
 
 /**
@@ -58,6 +59,15 @@ export interface StewardApiOptions {
    * `console.warn`.
    */
   onWarning?: (warning: StewardError) => void;
+  /**
+   * Browser origins (`https://app.example.com`) whose pages may call the API and open `/ws`
+   * directly, from another origin (the architecture's pattern B). When set, a request with an
+   * `Origin` header that is not listed gets 403 (WebSocket upgrades too), listed origins get CORS
+   * headers and their preflights answered, and requests without `Origin` (servers, curl) pass.
+   * List your own origin too if your pages share the API's. Default: unset, no CORS headers and
+   * no `Origin` check.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** @internal */
@@ -103,5 +113,6 @@ export const apiOptionsSchema = z
     onWarning: z
       .custom<(warning: StewardError) => void>((value) => typeof value === 'function', 'must be a function')
       .default(() => (warning: StewardError) => console.warn(warning)),
+    allowedOrigins: z.array(originSchema).optional(),
   })
   .strict();

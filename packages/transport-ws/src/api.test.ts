@@ -223,6 +223,29 @@ describe('auth', () => {
     ).toBe(403);
 
     await waitForApproval(url, first.run_id, ann);
+    // The waiting call reads back by run and by call id, with what it would do.
+    const waiting = {
+      call_id: 'call-1',
+      run_id: first.run_id,
+      session_id: first.session_id,
+      tool_slug: 'send_email',
+      arguments: { to: 'x@example.com' },
+      status: 'pending',
+    };
+    expect(await call(`${url}/api/v1/runs/${first.run_id}/approvals`, { token: runToken })).toMatchObject({
+      status: 200,
+      body: { run_id: first.run_id, approvals: [waiting] },
+    });
+    expect(await call(`${url}/api/v1/approvals/call-1`, { token: ann })).toMatchObject({
+      status: 200,
+      body: waiting,
+    });
+    // Neither another user nor another run's token reaches the call.
+    const bob = await userToken('bob');
+    const otherToken = await api.auth.issueRunToken({ userId: 'ann', runId: other.run_id });
+    expect((await call(`${url}/api/v1/approvals/call-1`, { token: bob })).status).toBe(404);
+    expect((await call(`${url}/api/v1/approvals/call-1`, { token: otherToken })).status).toBe(404);
+    expect((await call(`${url}/api/v1/runs/${first.run_id}/approvals`, { token: bob })).status).toBe(404);
     const decided = await call(`${url}/api/v1/runs/${first.run_id}/approvals`, {
       token: runToken,
       body: { call_id: 'call-1', decision: 'approve' },

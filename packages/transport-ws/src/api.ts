@@ -5,6 +5,7 @@ import { type Authenticator, bearerToken, type Principal } from './auth.ts';
 import { connectionRoutes } from './connections.ts';
 import { errorResponse, json, readJson } from './http-body.ts';
 import { failureWarning, HttpError, toHttpError } from './http-error.ts';
+import { createOriginPolicy, type OriginPolicy, withOriginPolicy } from './origins.ts';
 import { idSchema, respondSchema, seqSchema, validate } from './request-schemas.ts';
 import { decisionSchema, inputAnswerSchema, RunAccess, runView } from './run-access.ts';
 import { sseResponse } from './sse.ts';
@@ -27,6 +28,8 @@ export interface StewardApi {
   readonly access: RunAccess;
   /** @internal */
   readonly auth: Authenticator;
+  /** @internal The `allowedOrigins` check, shared with the WebSocket endpoint; absent when unset. */
+  readonly origins: OriginPolicy | undefined;
   /**
    * @internal What a failure says to the client: 5xx failures in Steward's words, reported in
    * full to `onWarning` under `context` (a request or run id).
@@ -47,6 +50,8 @@ type Route = (request: Request, url: URL, params: readonly string[]) => Promise<
  * - `POST /api/v1/tools/register` (admin) → 201 `{ server }`
  * - `GET /api/v1/runs/:run_id` → the run; `GET /api/v1/runs/:run_id/events` → SSE (`Last-Event-ID` resumes)
  * - `POST /api/v1/runs/:run_id/approvals` `{ call_id, decision, reason? }`; `POST /api/v1/runs/:run_id/stop`
+ * - `GET /api/v1/runs/:run_id/approvals` → `{ run_id, approvals }`; `GET /api/v1/approvals/:call_id` → one approval
+ * - `GET /api/v1/runs/:run_id/inputs`: the run's requests for input still waiting (`input_required` events)
  * - `POST /api/v1/runs/:run_id/inputs/:request_id` `{ action, content? }`: answers a tool's request for input
  * - with `authorizations`: `GET /api/v1/connections` → `{ connections }`; `POST /api/v1/connections/:server`
  *   → 201 `{ server, authorization_url, state, expires_at }`; `DELETE /api/v1/connections/:server`
@@ -59,6 +64,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
   const config = parseOptions(apiOptionsSchema, options, 'createStewardApi');
   const { assistant, auth } = config;
   const access = new RunAccess(assistant);
+  const origins = config.allowedOrigins === undefined ? undefined : createOriginPolicy(config.allowedOrigins);
   const admission: RunAdmission = {
     ...(config.rateLimit === false ? {} : { rateLimit: config.rateLimit }),
     ...(config.maxActiveRuns === false ? {} : { maxActiveRuns: config.maxActiveRuns }),
@@ -187,6 +193,18 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       const decision = validate(decisionSchema, await readJson(request, config.maxBodyBytes));
       return json(200, await access.decide(principal, runId as string, decision));
     },
+    'GET /api/v1/runs/:run_id/approvals': async (request, _url, [runId]) => {
+      const principal = await principalOf(request);
+      return json(200, { run_id: runId, approvals: await access.approvals(principal, runId as string) });
+    },
+    'GET /api/v1/approvals/:call_id': async (request, _url, [callId]) => {
+      const principal = await principalOf(request);
+      return json(200, await access.approval(principal, callId as string));
+    },
+    'GET /api/v1/runs/:run_id/inputs': async (request, _url, [runId]) => {
+      const principal = await principalOf(request);
+      return json(200, { run_id: runId, inputs: await access.inputs(principal, runId as string) });
+    },
     'POST /api/v1/runs/:run_id/inputs/:request_id': async (request, _url, [runId, requestId]) => {
       const principal = await principalOf(request);
       const answer = validate(inputAnswerSchema, await readJson(request, config.maxBodyBytes));
@@ -216,6 +234,11 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     const url = new URL(request.url);
     const match = matchRoute(request.method, url.pathname);
     if (match === undefined) return undefined;
+    if (origins === undefined) return answer(request, url, match);
+    return withOriginPolicy(origins, request, match.allowed, () => answer(request, url, match));
+  }
+
+  async function answer(request: Request, url: URL, match: RouteMatch): Promise<Response> {
     if (match.route === undefined) {
       return errorResponse(
         new HttpError(405, 'method_not_allowed', `${request.method} is not allowed here`, {
@@ -277,6 +300,7 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     },
     access,
     auth,
+    origins,
     describe,
   };
 }

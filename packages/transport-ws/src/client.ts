@@ -1,4 +1,4 @@
-import type { InputResponse, StewardEvent } from '@steward/core';
+import type { InputRequiredEvent, InputResponse, StewardEvent } from '@steward/core';
 import type { HistoryMessage } from './api.ts';
 import type { ConnectionStartView, ConnectionView } from './connections.ts';
 import type { ErrorBody, HttpErrorCode } from './http-error.ts';
@@ -94,8 +94,14 @@ export interface StewardClient {
   /** `GET /api/v1/history`: the session's messages, tool outputs included. */
   history(sessionId: string, options?: { limit?: number; signal?: AbortSignal }): Promise<HistoryMessage[]>;
   getRun(runId: string, options?: { signal?: AbortSignal }): Promise<RunView>;
+  /** `GET /api/v1/runs/:run_id/approvals`: the run's tool calls that wait for the user or were decided. */
+  listApprovals(runId: string, options?: { signal?: AbortSignal }): Promise<ApprovalView[]>;
+  /** `GET /api/v1/approvals/:call_id`: one approval by its call id (its run and session included). */
+  getApproval(callId: string, options?: { signal?: AbortSignal }): Promise<ApprovalView>;
   approve(runId: string, callId: string): Promise<ApprovalView>;
   deny(runId: string, callId: string, reason?: string): Promise<ApprovalView>;
+  /** `GET /api/v1/runs/:run_id/inputs`: the run's requests for input no one answered yet, oldest first. */
+  listInputs(runId: string, options?: { signal?: AbortSignal }): Promise<InputRequiredEvent[]>;
   /**
    * `POST /api/v1/runs/:run_id/inputs/:request_id`: answers a tool's request for input (an
    * `input_required` event). Content that does not fit the form rejects with `invalid_input`
@@ -217,6 +223,23 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
       ).messages;
     },
     getRun: (runId, runOptions = {}) => request<RunView>('GET', runPath(runId), undefined, runOptions.signal),
+    async listApprovals(runId, listOptions = {}) {
+      return (
+        await request<{ approvals: ApprovalView[] }>(
+          'GET',
+          `${runPath(runId)}/approvals`,
+          undefined,
+          listOptions.signal,
+        )
+      ).approvals;
+    },
+    getApproval: (callId, approvalOptions = {}) =>
+      request<ApprovalView>(
+        'GET',
+        `/api/v1/approvals/${encodeURIComponent(callId)}`,
+        undefined,
+        approvalOptions.signal,
+      ),
     approve: (runId, callId) =>
       request<ApprovalView>('POST', `${runPath(runId)}/approvals`, { call_id: callId, decision: 'approve' }),
     deny: (runId, callId, reason) =>
@@ -225,6 +248,16 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
         decision: 'deny',
         ...(reason === undefined ? {} : { reason }),
       }),
+    async listInputs(runId, listOptions = {}) {
+      return (
+        await request<{ inputs: InputRequiredEvent[] }>(
+          'GET',
+          `${runPath(runId)}/inputs`,
+          undefined,
+          listOptions.signal,
+        )
+      ).inputs;
+    },
     respondToInput: (runId, requestId, response) =>
       request<InputView>('POST', `${runPath(runId)}/inputs/${encodeURIComponent(requestId)}`, response),
     async stop(runId) {

@@ -49,6 +49,24 @@ async function answer(response: Response) {
 }
 
 describe('answering a request for input over the API', () => {
+  it('GET /runs/:run_id/inputs lists the requests still waiting, to the run’s owner only, and none once answered', async () => {
+    const { url, assistant } = await elicitingServer();
+    const ann = await userToken('ann');
+    const run = await assistant.start({ input: 'Ask me', userId: 'ann' });
+    const client = createStewardClient({ url, token: ann });
+    // Events are stored in batches: the request is listed once its batch is written.
+    await expect.poll(async () => (await client.listInputs(run.id)).length).toBe(1);
+    const [waiting] = await client.listInputs(run.id);
+    expect(waiting).toMatchObject({ type: 'input_required', server: 'everything', run_id: run.id });
+    const bob = await fetch(`${url}/api/v1/runs/${run.id}/inputs`, {
+      headers: { authorization: `Bearer ${await userToken('bob')}` },
+    });
+    expect(bob.status).toBe(404);
+
+    await client.respondToInput(run.id, waiting?.request_id as string, { action: 'decline' });
+    await expect.poll(async () => client.listInputs(run.id)).toEqual([]);
+  });
+
   it('POST /runs/:run_id/inputs/:request_id checks the body and the content, answers once, the owner (or the run’s token) only', async () => {
     const { url, assistant } = await elicitingServer();
     const ann = await userToken('ann');

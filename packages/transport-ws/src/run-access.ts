@@ -1,8 +1,10 @@
 import {
   type ApprovalRecord,
   type Assistant,
+  type InputRequiredEvent,
   type InputResponse,
   inputResponseSchema,
+  openInputRequests,
   type RunRecord,
   type StewardEvent,
   safeIdSchema,
@@ -11,6 +13,8 @@ import {
 import { z } from 'zod';
 import type { Principal } from './auth.ts';
 import { HttpError } from './http-error.ts';
+
+const inputPageSize = 256;
 
 /** A decision on a waiting tool call, as REST bodies and WebSocket frames carry it. */
 export const decisionSchema = z
@@ -42,14 +46,44 @@ const runFailureMessages = {
   internal_error: 'The run failed with an internal error. The server log has the details.',
 } as const;
 
-/** The wire shape of a decided approval. */
+/** The wire shape of an approval: a tool call waiting for the user, or decided. */
 export interface ApprovalView {
   readonly call_id: string;
+  /**
+   * `consent`: the user's yes or no to the call; `authorization`: the call waits for the user to
+   * connect `server` at `authorization_url` (a call may have one of each).
+   */
+  readonly kind: ApprovalRecord['kind'];
   readonly run_id: string;
+  readonly session_id: string;
   readonly tool_slug: string;
+  /** The call's arguments, which an approval applies to (and only to). */
+  readonly arguments: unknown;
   readonly status: ApprovalRecord['status'];
+  readonly created_at: string;
+  readonly expires_at: string;
   readonly decided_at?: string;
   readonly reason?: string;
+  readonly server?: string;
+  readonly authorization_url?: string;
+}
+
+export function approvalView(approval: ApprovalRecord): ApprovalView {
+  return {
+    call_id: approval.callId,
+    kind: approval.kind,
+    run_id: approval.runId,
+    session_id: approval.sessionId,
+    tool_slug: approval.toolName,
+    arguments: approval.args,
+    status: approval.status,
+    created_at: approval.createdAt,
+    expires_at: approval.expiresAt,
+    ...(approval.decidedAt === undefined ? {} : { decided_at: approval.decidedAt }),
+    ...(approval.reason === undefined ? {} : { reason: approval.reason }),
+    ...(approval.server === undefined ? {} : { server: approval.server }),
+    ...(approval.authorizationUrl === undefined ? {} : { authorization_url: approval.authorizationUrl }),
+  };
 }
 
 /** The wire shape of a run. */
@@ -136,14 +170,47 @@ export class RunAccess {
             ...scope,
             ...(decision.reason === undefined ? {} : { reason: decision.reason }),
           });
-    return {
-      call_id: approval.callId,
-      run_id: approval.runId,
-      tool_slug: approval.toolName,
-      status: approval.status,
-      ...(approval.decidedAt === undefined ? {} : { decided_at: approval.decidedAt }),
-      ...(approval.reason === undefined ? {} : { reason: approval.reason }),
-    };
+    return approvalView(approval);
+  }
+
+  /** The run's approvals, waiting and decided, oldest first. */
+  async approvals(principal: Principal, runId: string): Promise<ApprovalView[]> {
+    await this.run(principal, runId);
+    const approvals = await this.#assistant.storage.listApprovals(runId, { userId: principal.userId });
+    return approvals.map(approvalView);
+  }
+
+  /**
+   * One approval by its call id, for a client that has the id of a card but not its run (a
+   * page's form). A run token reaches only its run's calls; others read as missing.
+   */
+  async approval(principal: Principal, callId: string): Promise<ApprovalView> {
+    const approval = await this.#assistant.storage.getApproval(callId, { userId: principal.userId });
+    if (approval === undefined || (principal.runId !== undefined && approval.runId !== principal.runId))
+      throw new HttpError(404, 'approval_not_found', `No approval ${callId}`);
+    return approvalView(approval);
+  }
+
+  /**
+   * The run's requests for input still waiting for an answer, oldest first (none once the run
+   * ended), as stored: for a page that shows them without a live stream.
+   */
+  async inputs(principal: Principal, runId: string): Promise<InputRequiredEvent[]> {
+    const run = await this.run(principal, runId);
+    if (run.status !== 'running') return [];
+    const open: InputRequiredEvent[] = [];
+    let afterSeq = 0;
+    // Paged, as every replay is: a long run's log is never read into memory at once.
+    for (;;) {
+      const page = await this.#assistant.getRunEvents(runId, {
+        userId: principal.userId,
+        afterSeq,
+        limit: inputPageSize,
+      });
+      open.splice(0, open.length, ...openInputRequests([...open, ...page]));
+      if (page.length < inputPageSize) return open;
+      afterSeq = (page.at(-1) as StewardEvent).seq;
+    }
   }
 
   /** Answers a request for input of the run: its owner (or the run's token) only. */

@@ -117,6 +117,11 @@ export function attachWebSocket(
         refuseUpgrade(socket, new HttpError(404, 'not_found', `No WebSocket endpoint at ${url.pathname}`));
       return;
     }
+    const origin = request.headers.origin;
+    if (api.origins !== undefined && !api.origins.allows(origin)) {
+      refuseUpgrade(socket, api.origins.refusal(origin as string));
+      return;
+    }
     admit(api, request, url).then(
       (admitted) => {
         socket.off('error', drop);

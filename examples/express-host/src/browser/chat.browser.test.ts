@@ -1,16 +1,9 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExpressHost, startExpressHost } from '../host.ts';
 import type { RefreshTokenStore } from '../identity/refresh-tokens.ts';
-import {
-  axeViolations,
-  hasChromium,
-  inViewport,
-  launchChromium,
-  newContext,
-  signIn,
-  textOf,
-} from './harness.ts';
+import { composer, coreFlows, ended, expectAccessible, lastAnswer, send } from './core-flows.ts';
+import { hasChromium, inViewport, launchChromium, newContext, signIn, textOf } from './harness.ts';
 
 // The demo as a person uses it, in Debian's Chromium: sign-in through the identity provider's
 // pages, the chat, every page, a phone's viewport, and axe-core on each of them.
@@ -40,169 +33,12 @@ afterAll(async () => {
   await host?.stop();
 });
 
-const composer = (page: Page) => page.getByRole('textbox', { name: 'Message' });
-const lastAnswer = (page: Page) => page.locator('article.assistant').last();
-async function send(page: Page, text: string) {
-  await composer(page).fill(text);
-  await composer(page).press('Enter');
-}
-const ended = (page: Page) => lastAnswer(page).and(page.locator('[data-stop-reason]')).waitFor();
-
-async function expectAccessible(page: Page) {
-  expect(await axeViolations(page), `axe on ${new URL(page.url()).pathname}`).toEqual([]);
-}
-
 describe.skipIf(!hasChromium)('the demo in Chromium', () => {
-  it('signs alice in through the provider, streams an answer progressively, and renders a readable tool card', async () => {
-    const context = await newContext(browser);
-    const page = await context.newPage();
-    await page.goto(`${host.url}/login`);
-    await expectAccessible(page);
-    await signIn(page, host.url, 'alice');
-    await expect.poll(() => textOf(page.getByRole('heading', { level: 1 }))).toBe('New conversation');
-    await expect
-      .poll(() => textOf(page.getByRole('navigation', { name: 'Main' })))
-      .toContain('Conversations');
-    await expect.poll(() => textOf(page.locator('.who'))).toBe('Alice Adams');
-    // The provider's refresh token went to the vault, never to the page.
-    expect(savedRefreshTokens).toHaveLength(1);
-    expect(await page.content()).not.toContain(savedRefreshTokens[0]);
-    await expectAccessible(page);
-
-    // Sample the answer's length as it streams: it must be seen growing, not appear at once.
-    await page.evaluate(() => {
-      const lengths: number[] = [];
-      (globalThis as unknown as { lengths: number[] }).lengths = lengths;
-      new MutationObserver(() => {
-        const text = Array.from(
-          document.querySelectorAll('article.assistant .text'),
-          (node) => node.textContent,
-        ).join('');
-        if (lengths.at(-1) !== text.length) lengths.push(text.length);
-      }).observe(document.getElementById('transcript') as Node, {
-        subtree: true,
-        childList: true,
-        characterData: true,
-      });
-    });
-    await send(page, "What's in my inbox?");
-    await ended(page);
-    const lengths = await page.evaluate(() => (globalThis as unknown as { lengths: number[] }).lengths);
-    expect(new Set(lengths).size).toBeGreaterThan(10);
-    await expect.poll(() => textOf(lastAnswer(page))).toContain('Here are your 5 newest emails');
-
-    const card = lastAnswer(page).locator('.tool-card');
-    await expect.poll(() => textOf(card.locator('.tool-title'))).toBe('Fetch emails');
-    await expect.poll(() => textOf(card.locator('.tool-server'))).toBe('Gmail');
-    await expect.poll(() => textOf(card.locator('.tool-status'))).toBe('Done');
-    await expect.poll(() => textOf(card.locator('.tool-args'))).toContain('FoldersINBOX');
-    expect(await textOf(card.locator('.tool-args'))).not.toContain('me');
-    await card.locator('.tool-raw pre').waitFor({ state: 'hidden' });
-    await card.getByText('Details').click();
-    await expect.poll(() => textOf(card.locator('.tool-raw pre'))).toContain('"user_id": "me"');
-    await expectAccessible(page);
-
-    // The announcer (aria-live) says the answer once it is complete.
-    await expect.poll(() => textOf(page.locator('#announcer'))).toContain('Here are your 5 newest emails');
-    await context.close();
-  });
-
-  it('approves one email and denies another, with the Gmail mock counting exactly one sent', async () => {
-    const context = await newContext(browser);
-    const page = await context.newPage();
-    await signIn(page, host.url, 'alice');
-    const sentBefore = host.gmail.mailbox.sent.length;
-
-    await send(page, 'Send an email to ada@engine.example saying the report is ready');
-    const card = lastAnswer(page).locator('.tool-card');
-    await expect.poll(() => textOf(card.locator('.tool-status'))).toBe('Waiting for your approval');
-    await expect.poll(() => textOf(card.locator('.tool-title'))).toBe('Send email');
-    await expect.poll(() => textOf(card.locator('.tool-args'))).toContain('Toada@engine.example');
-    await expectAccessible(page);
-    expect(host.gmail.mailbox.sent.length).toBe(sentBefore);
-    await card.getByRole('button', { name: 'Approve', exact: true }).click();
-    await ended(page);
-    await expect.poll(() => textOf(lastAnswer(page))).toContain('Done: the email is sent');
-    expect(host.gmail.mailbox.sent.length).toBe(sentBefore + 1);
-
-    await send(page, 'Send an email to bob@example.com saying never mind');
-    const second = lastAnswer(page).locator('.tool-card');
-    await second.getByRole('button', { name: 'Deny' }).click();
-    await ended(page);
-    await expect.poll(() => textOf(second.locator('.tool-status'))).toBe('Denied');
-    await expect
-      .poll(() => textOf(second.locator('.tool-result')))
-      .toBe('You denied this, so it did not run.');
-    expect(await textOf(lastAnswer(page))).not.toContain('tool_denied');
-    expect(host.gmail.mailbox.sent.length).toBe(sentBefore + 1);
-    await context.close();
-  });
-
-  it('stops a streaming answer with Esc (the partial answer stays, marked stopped), then retries it', async () => {
-    const context = await newContext(browser);
-    const page = await context.newPage();
-    await signIn(page, host.url, 'alice');
-    await send(page, 'Tell me a story about the sea');
-    await page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'visible' });
-    await lastAnswer(page).locator('.text').waitFor();
-    await page.keyboard.press('Escape');
-    await ended(page);
-    await expect.poll(() => lastAnswer(page).getAttribute('data-stop-reason')).toBe('aborted');
-    await expect.poll(() => textOf(lastAnswer(page).locator('.ending'))).toBe('Stopped.');
-    const partial = (await lastAnswer(page).locator('.text').textContent()) ?? '';
-    expect(partial.length).toBeGreaterThan(0);
-    expect(partial).not.toContain('You said: Tell me a story about the sea');
-    await page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'hidden' });
-
-    await lastAnswer(page).getByRole('button', { name: 'Retry' }).click();
-    await ended(page);
-    await expect.poll(() => lastAnswer(page).getAttribute('data-stop-reason')).toBe('stop');
-    await expect.poll(() => textOf(lastAnswer(page))).toContain('You said: Tell me a story about the sea');
-    // After a reload the stopped answer is still there, with the words of the page.
-    await page.reload();
-    await expect
-      .poll(() => textOf(page.locator('article.assistant[data-stop-reason="aborted"] .ending')))
-      .toBe('Stopped.');
-    await context.close();
-  });
-
-  it('streams the rest of an answer after a reload mid-answer, and into a second tab live', async () => {
-    const context = await newContext(browser);
-    const first = await context.newPage();
-    await signIn(first, host.url, 'alice');
-    const second = await context.newPage();
-    await second.goto(first.url());
-    await second.getByRole('textbox', { name: 'Message' }).waitFor();
-
-    await send(first, "What's in my inbox?");
-    // The other tab shows the question and the answer as they come.
-    await expect.poll(() => textOf(second.locator('article.user').last())).toBe("What's in my inbox?");
-    await lastAnswer(first).locator('.text').first().waitFor();
-    await first.reload();
-    await ended(first);
-    await expect.poll(() => textOf(lastAnswer(first))).toContain('Here are your 5 newest emails');
-    await ended(second);
-    await expect.poll(() => textOf(lastAnswer(second))).toContain('Here are your 5 newest emails');
-    await context.close();
-  });
-
-  it('keeps users apart: bob sees neither alice’s conversations nor one of hers by its address', async () => {
-    const alice = await (await newContext(browser)).newPage();
-    await signIn(alice, host.url, 'alice');
-    await send(alice, 'alice-private-marker');
-    await ended(alice);
-    const aliceUrl = alice.url();
-
-    const bob = await (await newContext(browser)).newPage();
-    await signIn(bob, host.url, 'bob');
-    await bob.goto(`${host.url}/conversations`);
-    await expect.poll(() => textOf(bob.getByRole('heading', { level: 1 }))).toBe('Conversations');
-    expect(await textOf(bob.locator('main'))).not.toContain('alice-private-marker');
-    await bob.goto(aliceUrl);
-    expect(await textOf(bob.locator('main'))).not.toContain('alice-private-marker');
-    await alice.context().close();
-    await bob.context().close();
-  });
+  // The flows pattern A must pass too (chat.remote.browser.test.ts runs them against an orchestrator in another process).
+  coreFlows(
+    () => ({ url: host.url, sentCount: () => host.gmail.mailbox.sent.length, savedRefreshTokens }),
+    () => browser,
+  );
 
   it('lists, opens and deletes conversations; shows tools; revokes an always-allow; exports and deletes data', async () => {
     const context = await newContext(browser);
@@ -310,25 +146,6 @@ describe.skipIf(!hasChromium)('the demo in Chromium', () => {
     }
     await page.goto(`${host.url}/chat`);
     await expect.poll(() => inViewport(composer(page))).toBe(true);
-    await context.close();
-  });
-
-  it('works without JavaScript: send, approve and read the answer through plain forms', async () => {
-    const scripted = await newContext(browser);
-    const signer = await scripted.newPage();
-    await signIn(signer, host.url, 'alice');
-    const cookies = await scripted.cookies();
-    await scripted.close();
-    const context = await newContext(browser, { javaScript: false });
-    await context.addCookies(cookies);
-    const page = await context.newPage();
-    await page.goto(`${host.url}/chat/new`);
-    const sentBefore = host.gmail.mailbox.sent.length;
-    await composer(page).fill('Send an email to ada@engine.example saying no script needed');
-    await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByRole('button', { name: 'Approve', exact: true }).click();
-    await expect.poll(() => textOf(lastAnswer(page))).toContain('Done: the email is sent');
-    expect(host.gmail.mailbox.sent.length).toBe(sentBefore + 1);
     await context.close();
   });
 });

@@ -8,6 +8,7 @@ import type session from 'express-session';
 import type { HostStore } from '../identity/host-store.ts';
 import type { OidcSignIn } from '../identity/oidc.ts';
 import type { RefreshTokenStore } from '../identity/refresh-tokens.ts';
+import { OrchestratorUnavailableError } from '../remote/orchestrator-errors.ts';
 import { createAccountRoutes } from './account-routes.ts';
 import { createAuthRoutes } from './auth-routes.ts';
 import type { ChatBackend } from './backend.ts';
@@ -25,8 +26,8 @@ import { messagePage } from './views.ts';
 export interface HostAppOptions {
   /** What the pages ask of the orchestrator (in process, or pattern A over its API). */
   backend: ChatBackend;
-  /** The orchestrator API (`createStewardApi`), served under `/api/v1`. */
-  api: StewardApi;
+  /** The orchestrator API (`createStewardApi`), served under `/api/v1`; absent when the orchestrator is remote. */
+  api?: StewardApi;
   /** Sends a request to the orchestrator API as a user (the admin form registers servers through it). */
   callApi: (userId: string, roles: readonly string[], path: string, body: unknown) => Promise<Response>;
   /** The MCP servers, for the Tools page and the tools' titles. */
@@ -103,6 +104,8 @@ const pageHeaders =
 function describeError(error: unknown): { status: number; code: FormErrorCode; message: string } {
   if (error instanceof SessionStoreUnavailableError)
     return { status: 503, code: 'sessions_unavailable', message: error.message };
+  if (error instanceof OrchestratorUnavailableError)
+    return { status: 503, code: 'orchestrator_unavailable', message: error.message };
   if (isStewardError(error)) {
     if (error.code === 'not_found') return { status: 404, code: 'not_found', message: 'Not found' };
     if (error.code === 'invalid_input')
@@ -147,11 +150,13 @@ export function createHostApp(options: HostAppOptions): Express {
 
   // Only the API's own paths go through its handler (which wraps each request in a Web
   // `Request`); pages, forms and static files go straight to the routes below.
-  const apiHandler = toNodeHandler(options.api);
-  app.use((request, response, next) => {
-    if (request.path.startsWith('/api/')) apiHandler(request, response, next);
-    else next();
-  });
+  if (options.api !== undefined) {
+    const apiHandler = toNodeHandler(options.api);
+    app.use((request, response, next) => {
+      if (request.path.startsWith('/api/')) apiHandler(request, response, next);
+      else next();
+    });
+  }
 
   app.use(
     pageHeaders(() => [...(options.oidc?.formOrigins() ?? []), ...(options.connectionOrigins?.() ?? [])]),
@@ -225,7 +230,16 @@ export function createHostApp(options: HostAppOptions): Express {
     response
       .status(status)
       .type('html')
-      .send(messagePage(code === 'invalid_csrf_token' ? 'Form expired' : 'Request refused', message));
+      .send(
+        messagePage(
+          code === 'invalid_csrf_token'
+            ? 'Form expired'
+            : status === 503
+              ? 'Unavailable right now'
+              : 'Request refused',
+          message,
+        ),
+      );
   };
   app.use(onError);
   return app;

@@ -1,16 +1,17 @@
-import type {
-  ApprovalRecord,
-  Assistant,
-  AuditEntry,
-  InputRequiredEvent,
-  InputResponse,
-  RunRecord,
-  StoredMessage,
-  ToolPermission,
-  Usage,
+import {
+  type ApprovalRecord,
+  type Assistant,
+  type AuditEntry,
+  type InputRequiredEvent,
+  type InputResponse,
+  openInputRequests,
+  type RunRecord,
+  type StoredMessage,
+  type ToolPermission,
+  type Usage,
 } from '@steward/core';
 import type { Authenticator } from '@steward/transport-ws';
-import { openInputs, settleRun } from './settle.ts';
+import { settleRun } from './settle.ts';
 
 /**
  * What the pages need from the orchestrator, every call scoped to the signed-in user. The
@@ -82,7 +83,7 @@ export function createInProcessBackend(assistant: Assistant, auth: Authenticator
     async pendingInputs(userId, runId) {
       const run = await assistant.getRun(runId, { userId });
       if (run?.status !== 'running') return [];
-      return openInputs(await assistant.storage.listEvents(runId, { userId }));
+      return openInputRequests(await assistant.storage.listEvents(runId, { userId }));
     },
     respondToInput: (userId, runId, requestId, response) =>
       assistant.respondToInput(runId, requestId, response, { userId }),

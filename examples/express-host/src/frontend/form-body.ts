@@ -18,6 +18,7 @@ export type FormErrorCode =
   | 'session_busy'
   | 'rate_limited'
   | 'sessions_unavailable'
+  | 'orchestrator_unavailable'
   | 'internal_error';
 
 /**

@@ -1,14 +1,4 @@
-import type { Assistant, InputRequiredEvent, StewardEvent } from '@steward/core';
-
-/** The requests for input of a run's events that no `input_resolved` answered yet, oldest first. */
-export function openInputs(events: readonly StewardEvent[]): InputRequiredEvent[] {
-  const open = new Map<string, InputRequiredEvent>();
-  for (const event of events) {
-    if (event.type === 'input_required') open.set(event.request_id, event);
-    else if (event.type === 'input_resolved') open.delete(event.request_id);
-  }
-  return [...open.values()];
-}
+import { type Assistant, openInputRequests } from '@steward/core';
 
 /**
  * Waits until a run has nothing more to say for now: it ended (`final`), or it waits for the
@@ -35,7 +25,10 @@ export async function settleRun(
         // Stored already: a replay, open unless answered since. Not stored yet (events are
         // written in batches): it was just asked, so nothing answered it yet.
         const events = await assistant.storage.listEvents(runId, { userId, afterSeq: event.seq - 1 });
-        if (events.length === 0 || openInputs(events).some((open) => open.request_id === event.request_id))
+        if (
+          events.length === 0 ||
+          openInputRequests(events).some((open) => open.request_id === event.request_id)
+        )
           return;
       }
     }
