@@ -32,13 +32,22 @@ export interface PackedTarball {
 
 /** Runs a command; on failure, the error message carries its output. */
 export async function exec(command: string, args: readonly string[], cwd: string): Promise<string> {
+  return (await execWithOutput(command, args, cwd, 'error')).stdout;
+}
+
+/** {@link exec}, with stderr too, at npm log level `loglevel`. */
+export async function execWithOutput(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  loglevel: 'error' | 'warn' = 'warn',
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    const { stdout } = await run(command, args, {
+    return await run(command, args, {
       cwd,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, npm_config_loglevel: 'error', NO_COLOR: '1' },
+      env: { ...process.env, npm_config_loglevel: loglevel, NO_COLOR: '1' },
     });
-    return stdout;
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createConsumerProject,
   exec,
+  execWithOutput,
   type PackedTarball,
   publishedPackages,
   repositoryRoot,
@@ -22,6 +23,10 @@ let examples: Awaited<ReturnType<typeof writeExamples>>;
 beforeAll(async () => {
   ({ directory, tarballs } = await createConsumerProject());
   examples = await writeExamples(directory);
+});
+
+afterAll(async () => {
+  if (directory !== undefined) await rm(directory, { recursive: true, force: true });
 });
 
 // npm hoists this workspace's tools to the root's node_modules; look in both places.
@@ -65,6 +70,18 @@ describe('the published packages, installed from their tarballs', () => {
       await exec(process.execPath, [tsc, '-p', tsconfig], directory);
     },
   );
+
+  it("install storage-postgres's steward-postgres command", async () => {
+    const help = await exec(join(directory, 'node_modules/.bin/steward-postgres'), ['--help'], directory);
+    expect(help).toContain('Usage: steward-postgres migrate');
+  });
+
+  it('pass `npm publish --dry-run` with nothing for npm to correct', async () => {
+    const workspaces = publishedPackages.flatMap((name) => ['-w', `@steward/${name}`]);
+    const { stderr } = await execWithOutput('npm', ['publish', '--dry-run', ...workspaces], repositoryRoot);
+    // npm drops what it cannot publish (e.g. a `bin` path it rejects) with only this warning.
+    expect(stderr).not.toMatch(/auto-corrected|npm error/i);
+  });
 
   it('pass publint', async () => {
     for (const tarball of tarballs) {
