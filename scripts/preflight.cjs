@@ -8,7 +8,10 @@ const { spawnSync } = require('node:child_process');
 
 const root = resolve(__dirname, '..');
 const workspace = process.env.npm_package_name || 'this example';
-const command = process.env.npm_lifecycle_event === undefined ? 'start' : process.env.npm_lifecycle_event.replace(/^pre/, '');
+const command =
+  process.env.npm_lifecycle_event === undefined
+    ? 'start'
+    : process.env.npm_lifecycle_event.replace(/^pre/, '');
 const [major, minor] = process.versions.node.split('.').map(Number);
 
 // The examples run their TypeScript directly: Node strips types by default from 22.18 and 23.6.
@@ -22,7 +25,9 @@ if (major < 22 || (major === 22 && minor < 18) || (major === 23 && minor < 6)) {
 }
 
 if (!existsSync(join(root, 'node_modules'))) {
-  console.error(`\nDependencies are not installed: run \`npm ci\` first (or \`bash scripts/with-node.sh npm run ${command} -w ${workspace}\`).\n`);
+  console.error(
+    `\nDependencies are not installed: run \`npm ci\` first (or \`bash scripts/with-node.sh npm run ${command} -w ${workspace}\`).\n`,
+  );
   process.exit(1);
 }
 
@@ -36,10 +41,14 @@ const unbuilt = used.filter((name) => {
 });
 if (unbuilt.length > 0) {
   console.error(`Building ${unbuilt.join(', ')} first (a fresh clone has no dist yet)…`);
-  const build = spawnSync('npx', ['turbo', 'run', 'build', `--filter=${workspace}^...`, '--output-logs=errors-only'], {
-    cwd: root,
-    stdio: 'inherit',
-    shell: process.platform === 'win32',
-  });
+  const build = spawnSync(
+    'npx',
+    ['turbo', 'run', 'build', `--filter=${workspace}^...`, '--output-logs=errors-only'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      shell: process.platform === 'win32',
+    },
+  );
   if (build.status !== 0) process.exit(build.status === null ? 1 : build.status);
 }
