@@ -8,6 +8,7 @@ export type {
   RunInput,
   RunOptions,
 } from './assistant/assistant-options.ts';
+export type { AuthorizationCompletion } from './assistant/authorization-completion.ts';
 export { Run, type RunResult } from './assistant/run.ts';
 export {
   type ConsentDecision,
@@ -33,6 +34,9 @@ export { openInputRequests } from './events/open-inputs.ts';
 export type {
   ApprovalRequiredEvent,
   ApprovalResolvedEvent,
+  AuthorizationOutcome,
+  AuthorizationRequiredEvent,
+  AuthorizationResolvedEvent,
   ErrorEvent,
   EventBase,
   FinalEvent,
@@ -88,6 +92,7 @@ export {
   type ToolSelector,
 } from './selection/tool-selector.ts';
 export type {
+  ApprovalKind,
   ApprovalRecord,
   ApprovalStatus,
   AuditAction,

@@ -1,6 +1,7 @@
 import type { Assistant, StewardError } from '@steward/core';
 import { z } from 'zod';
 import type { Authenticator } from './auth.ts';
+import { type Authorizations, authorizationsSchema } from './connections.ts';
 import { originSchema } from './origins.ts';
 import type { ToolRegistrar } from './tool-registrar.ts';
 
@@ -22,6 +23,19 @@ export interface StewardApiOptions {
   auth: Authenticator;
   /** Enables `POST /api/v1/tools/register` (admins only). */
   tools?: ToolRegistrar;
+  /**
+   * Enables the connection routes: `GET /api/v1/oauth/callback` (the OAuth redirect URI; no
+   * bearer), `GET /api/v1/connections`, `POST` and `DELETE /api/v1/connections/:server`. The
+   * MCP registry of `@steward/mcp` with `oauth` is one. A callback that completes a run's waiting
+   * call resumes the run (`assistant.completeAuthorization`).
+   */
+  authorizations?: Authorizations;
+  /**
+   * Where the OAuth callback sends the browser once it ended (303, with `outcome=connected` or
+   * `declined` and `server` added to the query), e.g. the app's page. Default: a small page that
+   * says "Connected. You can close this tab." A failed callback always answers a 400 page.
+   */
+  authorizationReturnUrl?: string;
   /** Largest accepted request body. Default 1 MiB; larger gets 413. */
   maxBodyBytes?: number;
   /** How often an idle SSE stream sends a comment so proxies keep it open. Default 15,000 ms. */
@@ -73,6 +87,8 @@ export const apiOptionsSchema = z
         'must have register()',
       )
       .optional(),
+    authorizations: authorizationsSchema.optional(),
+    authorizationReturnUrl: z.url({ protocol: /^https?$/ }).optional(),
     maxBodyBytes: z
       .number()
       .int()

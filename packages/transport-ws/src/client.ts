@@ -1,5 +1,6 @@
 import type { InputRequiredEvent, InputResponse, StewardEvent } from '@steward/core';
 import type { HistoryMessage } from './api.ts';
+import type { ConnectionStartView, ConnectionView } from './connections.ts';
 import type { ErrorBody, HttpErrorCode } from './http-error.ts';
 import type { ApprovalView, InputView, RunView } from './run-access.ts';
 
@@ -109,6 +110,15 @@ export interface StewardClient {
   respondToInput(runId: string, requestId: string, response: InputResponse): Promise<InputView>;
   /** Stops the run (the partial answer is kept). Closing a stream does not. */
   stop(runId: string): Promise<void>;
+  /** `GET /api/v1/connections`: the user's connections to the servers users connect to (OAuth). */
+  connections(options?: { signal?: AbortSignal }): Promise<ConnectionView[]>;
+  /**
+   * `POST /api/v1/connections/:server`: starts connecting the user's account on `server`; send
+   * them to `authorization_url` (the API's OAuth callback completes it).
+   */
+  connect(server: string): Promise<ConnectionStartView>;
+  /** `DELETE /api/v1/connections/:server`: forgets (and revokes) the connection; resolves whether there was one. */
+  disconnect(server: string): Promise<boolean>;
   /** The run's events over the WebSocket, resuming by seq after drops, until `final`. */
   stream(runId: string, options?: StreamOptions): RunStream;
 }
@@ -252,6 +262,26 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
       request<InputView>('POST', `${runPath(runId)}/inputs/${encodeURIComponent(requestId)}`, response),
     async stop(runId) {
       await request('POST', `${runPath(runId)}/stop`);
+    },
+    async connections(connectionOptions = {}) {
+      return (
+        await request<{ connections: ConnectionView[] }>(
+          'GET',
+          '/api/v1/connections',
+          undefined,
+          connectionOptions.signal,
+        )
+      ).connections;
+    },
+    connect: (server) =>
+      request<ConnectionStartView>('POST', `/api/v1/connections/${encodeURIComponent(server)}`),
+    async disconnect(server) {
+      return (
+        await request<{ disconnected: boolean }>(
+          'DELETE',
+          `/api/v1/connections/${encodeURIComponent(server)}`,
+        )
+      ).disconnected;
     },
     stream(runId, streamOptions = {}) {
       return openRunStream(runId, streamOptions);

@@ -29,6 +29,7 @@ import {
   type RunInput,
   runInputSchema,
 } from './assistant-options.ts';
+import { type AuthorizationCompletion, authorizationCompletionSchema } from './authorization-completion.ts';
 import { defaultEventLogRetry, EventLog, type EventLogRetry } from './event-log.ts';
 import { deliverElsewhere } from './input-delivery.ts';
 import { InputWaiters, inputNotFound } from './input-waiters.ts';
@@ -311,6 +312,34 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       this.#now,
     );
     return { approval, ...(await this.#continueAfter(approval, scope)) };
+  }
+
+  /**
+   * Ends a call's wait for the user to connect its server (an `authorization_required` event),
+   * typically from the OAuth callback: `connected` runs the call, `declined` tells the model
+   * (`tool_authorization_declined`). Same rules as {@link approve}: the run's user only, once
+   * (`approval_conflict` after that), before it expires (`approval_expired`; `approval_not_found`
+   * for a call that does not wait for one). Works on any instance.
+   */
+  async completeAuthorization(
+    input: AuthorizationCompletion,
+  ): Promise<{ approval: ApprovalRecord; run?: Run }> {
+    const { runId, callId, userId, outcome } = parseOptions(
+      authorizationCompletionSchema,
+      input,
+      'assistant.completeAuthorization',
+      'invalid_input',
+    );
+    const status = outcome === 'connected' ? 'approved' : 'denied';
+    const approval = await decide(
+      this.storage,
+      callId,
+      { userId, runId },
+      { status },
+      this.#now,
+      'authorization',
+    );
+    return { approval, ...(await this.#continueAfter(approval, { userId })) };
   }
 
   /**

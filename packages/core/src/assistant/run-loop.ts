@@ -197,17 +197,25 @@ export async function runSteps(
 ): Promise<RunResult> {
   const guard = guardOf(context);
   const emit = (event: StewardEventInput) => context.events.emit(event);
-  const tools = toolContext(context, setup.catalog);
+  let catalog = setup.catalog;
+  let tools = toolContext(context, catalog);
   try {
     let pending = waiting;
     const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
     while (true) {
-      if (pending.length > 0) {
+      // A call that runs after its wait may need another (an authorization after a consent).
+      while (pending.length > 0) {
         const resumed = claimed || (await awaitDecisions(context, state, pending));
         claimed = false;
         if (!resumed) return handOff(context, state);
-        await guard(persist(context, state, await resolvePendingCalls(tools, pending)));
-        pending = [];
+        const resolved = await resolvePendingCalls(tools, pending);
+        await guard(persist(context, state, resolved.messages));
+        pending = resolved.pending;
+        if (resolved.connected) {
+          // A server the user just connected may offer more tools (or its real ones): list again.
+          catalog = await guard(loadRunCatalog(context));
+          tools = toolContext(context, catalog);
+        }
         if (context.signal.aborted) throw context.signal.reason;
       }
       state.step++;
@@ -222,7 +230,7 @@ export async function runSteps(
           historyTokens: context.limits.historyTokens,
           countTokens: context.countTokens,
         }),
-        tools: setup.catalog.specs,
+        tools: catalog.specs,
         maxOutputTokens,
         retry: context.retry,
         stallTimeoutMs: context.limits.stallTimeoutMs,

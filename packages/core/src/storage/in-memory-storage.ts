@@ -88,9 +88,9 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       checkStorable(approval, 'approval');
       return consent.createApproval(approval);
     },
-    async transitionApproval(callId, from, update) {
+    async transitionApproval(callId, from, update, kind) {
       checkStorable({ callId, ...update }, 'approval');
-      return consent.transitionApproval(callId, from, update);
+      return consent.transitionApproval(callId, from, update, kind);
     },
     async beginExecution(record) {
       checkStorable(record, 'execution');

@@ -1,7 +1,13 @@
 import type { StewardEvent, StopReason } from '../events/stream-event.ts';
 import type { Usage } from '../events/usage.ts';
 import type { Message } from '../model/message.ts';
-import type { ApprovalRecord, AuditEntry, ExecutionRecord, ToolPermission } from './consent-records.ts';
+import type {
+  ApprovalKind,
+  ApprovalRecord,
+  AuditEntry,
+  ExecutionRecord,
+  ToolPermission,
+} from './consent-records.ts';
 
 /** A conversation, owned by one user. */
 export interface SessionRecord {
@@ -140,20 +146,32 @@ export interface Storage {
    */
   transitionRun(runId: string, from: RunStatus, to: RunStatus, epoch?: number): Promise<number | undefined>;
 
-  /** Records a pending approval; rejects with `storage_error` if the call already has one. */
-  createApproval(approval: ApprovalRecord): Promise<void>;
-  /** The approval of a call, or `undefined` when it does not exist for this user. */
-  getApproval(callId: string, scope: OwnerScope): Promise<ApprovalRecord | undefined>;
   /**
-   * Moves an approval from `from` to `to` (with the decision fields) only if it is still in
-   * `from`; resolves the updated record, or `undefined` when it was not. Single use rests on it.
+   * Records a pending approval; rejects with `storage_error` if the call already has one of
+   * that `kind` (a call may have one of each kind).
+   */
+  createApproval(approval: ApprovalRecord): Promise<void>;
+  /**
+   * The approval of a call of `scope.kind` (default `consent`), or `undefined` when it does not
+   * exist for this user.
+   */
+  getApproval(
+    callId: string,
+    scope: OwnerScope & { kind?: ApprovalKind },
+  ): Promise<ApprovalRecord | undefined>;
+  /**
+   * Moves the call's approval of `kind` (default `consent`) from `from` to `to` (with the
+   * decision fields) only if it is still in `from`; resolves the updated record, or `undefined`
+   * when it was not. Single use rests on it.
    */
   transitionApproval(
     callId: string,
     from: ApprovalRecord['status'],
     update: Pick<ApprovalRecord, 'status'> &
       Partial<Pick<ApprovalRecord, 'decidedAt' | 'decidedBy' | 'reason'>>,
+    kind?: ApprovalKind,
   ): Promise<ApprovalRecord | undefined>;
+  /** The run's approvals of every kind, oldest first. */
   listApprovals(runId: string, scope: OwnerScope): Promise<readonly ApprovalRecord[]>;
 
   /**
