@@ -1,4 +1,4 @@
-import { startMockMcpServer } from '@steward/testing';
+import { startMockMcpServer } from '@steward/testing/mock-mcp';
 import { describe, expect, it } from 'vitest';
 import { createMcpRegistry } from './mcp-registry.ts';
 import { createInMemoryRegistrationStore } from './registration-store.ts';

@@ -105,7 +105,7 @@ async function pausedRun(api: { url: string; assistant: import('@steward/core').
 }
 
 const steps = [
-  { toolCalls: [{ name: 'mail__inbox', args: {}, callId: 'c-inbox' }] },
+  { toolCalls: [{ name: 'mail__inbox', arguments: {}, callId: 'c-inbox' }] },
   { text: 'You have mail.' },
 ];
 

@@ -65,17 +65,17 @@ async function stewardWithGmail() {
   await registry.ready();
   cleanups.push(() => registry.close());
   const model = createScriptedModel([
-    { toolCalls: [{ name: 'gmail__connect', args: {}, callId: 'c-connect' }] },
+    { toolCalls: [{ name: 'gmail__connect', arguments: {}, callId: 'c-connect' }] },
     {
       toolCalls: [
-        { name: 'gmail__GMAIL_FETCH_EMAILS', args: { user_id: 'me', max_results: 1 }, callId: 'c-fetch' },
+        { name: 'gmail__GMAIL_FETCH_EMAILS', arguments: { user_id: 'me', max_results: 1 }, callId: 'c-fetch' },
       ],
     },
     { text: 'You have mail.' },
     // Bob's run: the catalog already shows Gmail's tools (listed once for alice), his call waits.
     {
       toolCalls: [
-        { name: 'gmail__GMAIL_FETCH_EMAILS', args: { user_id: 'me', max_results: 1 }, callId: 'c-bob' },
+        { name: 'gmail__GMAIL_FETCH_EMAILS', arguments: { user_id: 'me', max_results: 1 }, callId: 'c-bob' },
       ],
     },
     { text: 'Bob has mail.' },
