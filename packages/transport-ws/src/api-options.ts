@@ -25,17 +25,23 @@ export interface StewardApiOptions {
   tools?: ToolRegistrar;
   /**
    * Enables the connection routes: `GET /api/v1/oauth/callback` (the OAuth redirect URI; no
-   * bearer), `GET /api/v1/connections`, `POST` and `DELETE /api/v1/connections/:server`. The
-   * MCP registry of `@steward/mcp` with `oauth` is one. A callback that completes a run's waiting
-   * call resumes the run (`assistant.completeAuthorization`).
+   * bearer), `POST /api/v1/oauth/complete` (the signed-in user finishes it), `GET
+   * /api/v1/connections`, `POST` and `DELETE /api/v1/connections/:server`. The MCP registry of
+   * `@steward/mcp` with `oauth` is one. A completion that a run's waiting call needed resumes the
+   * run (`assistant.completeAuthorization`).
    */
   authorizations?: Authorizations;
-  /**
-   * Where the OAuth callback sends the browser once it ended (303, with `outcome=connected` or
-   * `declined` and `server` added to the query), e.g. the app's page. Default: a small page that
-   * says "Connected. You can close this tab." A failed callback always answers a 400 page.
-   */
-  authorizationReturnUrl?: string;
+  /** How the OAuth redirect reaches a page that knows the browser's user. */
+  oauth?: {
+    /**
+     * The host's completion page (`https://app.example/connections/callback`). The callback never
+     * redeems a code itself (it cannot tell whose browser it is): it answers 303 to this URL with
+     * `code`, `state`, `error` and `error_description` in the query, and the page, where the user
+     * is signed in, posts them to `POST /api/v1/oauth/complete` with the user's token. Without it
+     * the callback answers an error page saying the deployment must configure one.
+     */
+    completionUrl?: string;
+  };
   /** Largest accepted request body. Default 1 MiB; larger gets 413. */
   maxBodyBytes?: number;
   /** How often an idle SSE stream sends a comment so proxies keep it open. Default 15,000 ms. */
@@ -88,7 +94,15 @@ export const apiOptionsSchema = z
       )
       .optional(),
     authorizations: authorizationsSchema.optional(),
-    authorizationReturnUrl: z.url({ protocol: /^https?$/ }).optional(),
+    oauth: z
+      .object({
+        completionUrl: z
+          .url({ protocol: /^https?$/ })
+          .refine((url) => !URL.canParse(url) || new URL(url).hash === '', 'must have no #fragment')
+          .optional(),
+      })
+      .strict()
+      .optional(),
     maxBodyBytes: z
       .number()
       .int()

@@ -55,10 +55,12 @@ type Route = (request: Request, url: URL, params: readonly string[]) => Promise<
  * - `POST /api/v1/runs/:run_id/inputs/:request_id` `{ action, content? }`: answers a tool's request for input
  * - with `authorizations`: `GET /api/v1/connections` → `{ connections }`; `POST /api/v1/connections/:server`
  *   → 201 `{ server, authorization_url, state, expires_at }`; `DELETE /api/v1/connections/:server`
- *   → `{ server, disconnected }`; `GET /api/v1/oauth/callback?code&state` (or `error`) → a page or a redirect
+ *   → `{ server, disconnected }`; `GET /api/v1/oauth/callback?code&state` (or `error`) → 303 to the
+ *   host's `oauth.completionUrl`; `POST /api/v1/oauth/complete` `{ state, code?, error? }` →
+ *   `{ server, outcome, run_id?, call_id? }`
  *
- * Every request needs `Authorization: Bearer <JWT>` (but the OAuth callback, whose single-use
- * `state` is bound to its user); everything is scoped to the token's user.
+ * Every request needs `Authorization: Bearer <JWT>` (but the OAuth callback, which only hands its
+ * query to the host's completion page); everything is scoped to the token's user.
  */
 export function createStewardApi(options: StewardApiOptions): StewardApi {
   const config = parseOptions(apiOptionsSchema, options, 'createStewardApi');
@@ -218,7 +220,8 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
     ...connectionRoutes({
       assistant,
       authorizations: config.authorizations,
-      authorizationReturnUrl: config.authorizationReturnUrl,
+      completionUrl: config.oauth?.completionUrl,
+      maxBodyBytes: config.maxBodyBytes,
       userPrincipal,
       warn: (warning) => {
         try {

@@ -4,6 +4,7 @@ export { type Authenticator, createJwtAuth, type JwtAuthOptions, type Principal 
 export type { Authorizations, ConnectionStartView, ConnectionView } from './connections.ts';
 export { type ErrorBody, HttpError, type HttpErrorCode } from './http-error.ts';
 export { type NodeHandler, toNodeHandler } from './node-handler.ts';
+export type { AuthorizationCompletionBody, AuthorizationCompletionView } from './oauth-completion.ts';
 export type { RespondBody } from './request-schemas.ts';
 export type { ApprovalView, InputView, RunView } from './run-access.ts';
 export { type StewardServer, startStewardServer } from './server.ts';

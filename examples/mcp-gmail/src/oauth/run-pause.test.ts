@@ -1,12 +1,16 @@
 // A Steward run against the Gmail mock in its OAuth mode, end to end: the registry is the OAuth
 // client, the run pauses on `authorization_required`, the user consents in the mock's page, the
-// authorization server sends the browser to transport-ws's OAuth callback, which completes the
-// authorization and the run's waiting call, and the run goes on with that user's own mailbox.
+// authorization server sends the browser to transport-ws's OAuth callback, which hands the query
+// to the host's completion page (303); that page completes it with the signed-in user's token
+// (`POST /api/v1/oauth/complete`), the run's waiting call resumes, and the run goes on with that
+// user's own mailbox. A user who is not the state's cannot complete it.
 import { createServer, type Server } from 'node:http';
 import { Assistant, createEnvironmentKeyProvider, createTokenVault, type StewardEvent } from '@steward/core';
 import { createScriptedModel } from '@steward/core/testing';
 import { createMcpRegistry } from '@steward/mcp';
 import { createJwtAuth, createStewardApi, toNodeHandler } from '@steward/transport-ws';
+import { createStewardClient, readAuthorizationCallback } from '@steward/transport-ws/client';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cookieOf, formFields, type Gmail, postForm, startOAuthGmail } from './test-helpers.ts';
 
@@ -33,6 +37,33 @@ async function consent(gmail: Gmail, authorizationUrl: string, user: 'alice' | '
   );
   expect(decided.status).toBe(303);
   return decided.headers.get('location') ?? '';
+}
+
+const secret = 'a-test-secret-that-is-at-least-32-bytes';
+// The host's page that finishes connecting (examples/next-host's /connections/callback); here the
+// test plays the browser that lands on it.
+const completionUrl = 'https://app.example/connections/callback';
+
+/** The signed-in user's own client, as the completion page has it (a user token from the host). */
+async function clientOf(url: string, userId: string) {
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(secret));
+  return createStewardClient({ url, token });
+}
+
+/** The browser after consent: the API's callback answers 303 to the completion page, whose URL carries the query. */
+async function followCallback(callback: string) {
+  expect(callback).toContain('/api/v1/oauth/callback?');
+  const response = await fetch(callback, { redirect: 'manual' });
+  expect(response.status).toBe(303);
+  const location = response.headers.get('location') ?? '';
+  expect(location.startsWith(`${completionUrl}?`)).toBe(true);
+  const query = readAuthorizationCallback(location);
+  if (query === undefined) throw new Error(`not a completion: ${location}`);
+  return query;
 }
 
 /** A Steward API over node:http whose OAuth callback is the registry's redirect URI. */
@@ -83,8 +114,9 @@ async function stewardWithGmail() {
   const assistant = new Assistant({ model, tools: [registry], limits: { approvalPollMs: 20 } });
   const api = createStewardApi({
     assistant,
-    auth: createJwtAuth({ secret: 'a-test-secret-that-is-at-least-32-bytes' }),
+    auth: createJwtAuth({ secret }),
     authorizations: registry,
+    oauth: { completionUrl },
   });
   handler = toNodeHandler(api);
   return { gmail, url, assistant, model, registry };
@@ -92,7 +124,8 @@ async function stewardWithGmail() {
 
 describe('a run that needs the user to connect Gmail', () => {
   it('pauses, resumes from the OAuth callback, and reads the user’s own mailbox', async () => {
-    const { gmail, assistant, model, registry } = await stewardWithGmail();
+    const { gmail, url, assistant, model, registry } = await stewardWithGmail();
+    const alice = await clientOf(url, 'alice');
     const run = await assistant.start({ input: "What's in my inbox?", userId: 'alice' });
     let required: Extract<StewardEvent, { type: 'authorization_required' }> | undefined;
     for await (const event of assistant.streamRun(run.id, { userId: 'alice' })) {
@@ -112,12 +145,16 @@ describe('a run that needs the user to connect Gmail', () => {
       server: 'gmail',
     });
 
-    // The browser: consent at the mock, then its redirect to Steward's callback.
+    // The browser: consent at the mock, its redirect to Steward's callback, on to the completion
+    // page, which completes as alice.
     const callback = await consent(gmail, required?.authorization_url ?? '', 'alice');
-    expect(callback).toContain('/api/v1/oauth/callback?');
-    const page = await fetch(callback);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Connected. You can close this tab.');
+    const query = await followCallback(callback);
+    expect(await alice.completeAuthorization(query)).toEqual({
+      server: 'gmail',
+      outcome: 'connected',
+      run_id: run.id,
+      call_id: 'c-connect',
+    });
 
     const result = await run.result;
     expect(result.stopReason).toBe('stop');
@@ -137,8 +174,11 @@ describe('a run that needs the user to connect Gmail', () => {
     expect(await registry.connections('alice')).toEqual([
       expect.objectContaining({ server: 'gmail', status: 'connected' }),
     ]);
-    // The callback's state was single use.
-    expect((await fetch(callback)).status).toBe(400);
+    // The state was single use.
+    await expect(alice.completeAuthorization(query)).rejects.toMatchObject({
+      status: 400,
+      details: { reason: 'unknown_state' },
+    });
 
     // Bob connects separately, through his own run's call, and reads his own 37 emails.
     const bobRun = await assistant.start({ input: "What's in my inbox?", userId: 'bob' });
@@ -150,12 +190,40 @@ describe('a run that needs the user to connect Gmail', () => {
       }
     }
     expect(bobRequired).toMatchObject({ call_id: 'c-bob', tool_slug: 'gmail__GMAIL_FETCH_EMAILS' });
-    expect((await fetch(await consent(gmail, bobRequired?.authorization_url ?? '', 'bob'))).status).toBe(200);
+    const bobQuery = await followCallback(await consent(gmail, bobRequired?.authorization_url ?? '', 'bob'));
+    expect(await (await clientOf(url, 'bob')).completeAuthorization(bobQuery)).toMatchObject({
+      outcome: 'connected',
+      run_id: bobRun.id,
+    });
     expect((await bobRun.result).stopReason).toBe('stop');
     const bobEvents = await assistant.getRunEvents(bobRun.id, { userId: 'bob' });
     expect(bobEvents.find((event) => event.type === 'tool_result')).toMatchObject({
       call_id: 'c-bob',
       result: { resultSizeEstimate: 37 },
     });
+  });
+
+  it('refuses to store a victim’s account under the user who began the authorization', async () => {
+    const { gmail, url, registry } = await stewardWithGmail();
+    // Bob begins connecting Gmail, bound to his own user, and gets alice to open the URL.
+    const bob = await clientOf(url, 'bob');
+    const started = await bob.connect('gmail');
+    // Alice signs in at the authorization server as herself and allows; her browser comes back
+    // through the callback to the completion page, which completes as alice.
+    const query = await followCallback(await consent(gmail, started.authorization_url, 'alice'));
+    expect(query.state).toBe(started.state);
+    const alice = await clientOf(url, 'alice');
+    await expect(alice.completeAuthorization(query)).rejects.toMatchObject({
+      status: 400,
+      code: 'authorization_failed',
+      details: { reason: 'wrong_user', server: 'gmail' },
+    });
+    // Alice's mailbox is not bob's, and alice connected nothing by it.
+    expect(await registry.connections('bob')).toEqual([
+      expect.objectContaining({ server: 'gmail', status: 'not_connected' }),
+    ]);
+    expect(await registry.connections('alice')).toEqual([
+      expect.objectContaining({ server: 'gmail', status: 'not_connected' }),
+    ]);
   });
 });
