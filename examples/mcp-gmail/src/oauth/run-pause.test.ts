@@ -1,7 +1,9 @@
 // A Steward run against the Gmail mock in its OAuth mode, end to end: the registry is the OAuth
 // client, the run pauses on `authorization_required`, the user consents in the mock's page, the
-// authorization server sends the browser to transport-ws's OAuth callback, which completes the
-// authorization and the run's waiting call, and the run goes on with that user's own mailbox.
+// authorization server sends the browser back with a code, the host completes the authorization
+// as the signed-in user and resumes the run's waiting call, and the run goes on with that user's
+// own mailbox. transport-ws's GET callback cannot tell who the browser is (no bearer), so it must
+// not redeem: it is refused and the state stays usable for its owner.
 import { createServer, type Server } from 'node:http';
 import { Assistant, createEnvironmentKeyProvider, createTokenVault, type StewardEvent } from '@steward/core';
 import { createScriptedModel } from '@steward/core/testing';
@@ -90,9 +92,35 @@ async function stewardWithGmail() {
   return { gmail, url, assistant, model, registry };
 }
 
+/**
+ * What a host's callback does for its signed-in `user`: completes the authorization as them
+ * (the registry refuses anyone else), then resumes the call that waited for it.
+ */
+async function completeAs(
+  steward: Awaited<ReturnType<typeof stewardWithGmail>>,
+  callback: string,
+  user: 'alice' | 'bob',
+) {
+  const query = new URL(callback).searchParams;
+  const completed = await steward.registry.completeAuthorization({
+    state: query.get('state') ?? '',
+    code: query.get('code') ?? '',
+    userId: user,
+  });
+  if (completed.runId !== undefined && completed.callId !== undefined)
+    await steward.assistant.completeAuthorization({
+      runId: completed.runId,
+      callId: completed.callId,
+      userId: user,
+      outcome: 'connected',
+    });
+  return completed;
+}
+
 describe('a run that needs the user to connect Gmail', () => {
   it('pauses, resumes from the OAuth callback, and reads the user’s own mailbox', async () => {
-    const { gmail, assistant, model, registry } = await stewardWithGmail();
+    const steward = await stewardWithGmail();
+    const { gmail, assistant, model, registry } = steward;
     const run = await assistant.start({ input: "What's in my inbox?", userId: 'alice' });
     let required: Extract<StewardEvent, { type: 'authorization_required' }> | undefined;
     for await (const event of assistant.streamRun(run.id, { userId: 'alice' })) {
@@ -112,12 +140,17 @@ describe('a run that needs the user to connect Gmail', () => {
       server: 'gmail',
     });
 
-    // The browser: consent at the mock, then its redirect to Steward's callback.
+    // The browser: consent at the mock, then its redirect to Steward's callback, which knows no
+    // user and so cannot complete it (the state stays usable); the host completes it as alice.
     const callback = await consent(gmail, required?.authorization_url ?? '', 'alice');
     expect(callback).toContain('/api/v1/oauth/callback?');
     const page = await fetch(callback);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Connected. You can close this tab.');
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('wrong_user');
+    expect(await completeAs(steward, callback, 'alice')).toMatchObject({
+      userId: 'alice',
+      callId: 'c-connect',
+    });
 
     const result = await run.result;
     expect(result.stopReason).toBe('stop');
@@ -138,7 +171,9 @@ describe('a run that needs the user to connect Gmail', () => {
       expect.objectContaining({ server: 'gmail', status: 'connected' }),
     ]);
     // The callback's state was single use.
-    expect((await fetch(callback)).status).toBe(400);
+    await expect(completeAs(steward, callback, 'alice')).rejects.toMatchObject({
+      details: { reason: 'unknown_state' },
+    });
 
     // Bob connects separately, through his own run's call, and reads his own 37 emails.
     const bobRun = await assistant.start({ input: "What's in my inbox?", userId: 'bob' });
@@ -150,7 +185,7 @@ describe('a run that needs the user to connect Gmail', () => {
       }
     }
     expect(bobRequired).toMatchObject({ call_id: 'c-bob', tool_slug: 'gmail__GMAIL_FETCH_EMAILS' });
-    expect((await fetch(await consent(gmail, bobRequired?.authorization_url ?? '', 'bob'))).status).toBe(200);
+    await completeAs(steward, await consent(gmail, bobRequired?.authorization_url ?? '', 'bob'), 'bob');
     expect((await bobRun.result).stopReason).toBe('stop');
     const bobEvents = await assistant.getRunEvents(bobRun.id, { userId: 'bob' });
     expect(bobEvents.find((event) => event.type === 'tool_result')).toMatchObject({
