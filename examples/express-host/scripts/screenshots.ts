@@ -31,7 +31,18 @@ try {
   await shot(page, 'provider-consent');
   await page.getByRole('button', { name: 'Allow' }).click();
   await page.waitForURL((url) => url.pathname.startsWith('/chat'));
+  // Gmail is per user (OAuth): the first inbox question asks to connect it, at the mock's pages.
   await send(page, "What's in my inbox?");
+  await page.getByRole('link', { name: 'Connect Gmail' }).waitFor();
+  await shot(page, 'chat-connect');
+  await page.getByRole('link', { name: 'Connect Gmail' }).click();
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('alice-password');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Allow' }).waitFor();
+  await shot(page, 'gmail-consent');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL((url) => url.origin === host.url && url.pathname.startsWith('/chat/'));
   await ended(page);
   await send(page, 'Send an email to ada@engine.example saying the quarterly report is ready');
   await page.getByRole('button', { name: 'Approve', exact: true }).waitFor();

@@ -1,6 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectGmail } from '../connect-gmail.ts';
 import { type ExpressHost, startExpressHost } from '../host.ts';
+import { userIdOf } from '../identity/oidc.ts';
 import type { RefreshTokenStore } from '../identity/refresh-tokens.ts';
 import { composer, coreFlows, ended, expectAccessible, lastAnswer, send } from './core-flows.ts';
 import { hasChromium, inViewport, launchChromium, newContext, signIn, textOf } from './harness.ts';
@@ -16,13 +18,18 @@ beforeAll(async () => {
   if (!hasChromium) return;
   // Chunks 15 ms apart: slow enough to see an answer grow and to stop it, fast enough for CI.
   [host, browser] = await Promise.all([
-    startExpressHost({ chunkDelayMs: 15, formWaitMs: 10_000 }).then((started) => {
+    startExpressHost({ chunkDelayMs: 15, formWaitMs: 10_000 }).then(async (started) => {
       const vault: RefreshTokenStore = started.refreshTokens;
       const save = vault.save.bind(vault);
       vault.save = async (userId, token) => {
         savedRefreshTokens.push(token);
         await save(userId, token);
       };
+      // Gmail is per user (OAuth): alice and bob connect their own mailboxes ahead, at the mock's
+      // pages; connecting in the browser is connect.browser.test.ts's subject.
+      const issuer = started.identityProvider?.issuer ?? '';
+      for (const user of ['alice', 'bob'] as const)
+        await connectGmail(started.registry, userIdOf(issuer, `user-${user}`), user);
       return started;
     }),
     launchChromium(),
