@@ -89,6 +89,12 @@ export interface ExpressHostOptions {
    */
   gmailAuth?: 'oauth' | 'service-jwt';
   /**
+   * The origin browsers open the pages at, when it is not the listening address (e.g.
+   * `http://localhost:3000` for a host on 127.0.0.1): the OAuth callback must come back to the
+   * origin whose session cookie the browser holds. Default: the listening address.
+   */
+  publicUrl?: string;
+  /**
    * Users connecting their accounts on OAuth MCP servers (the pages' Connect and callback).
    * Default: the registry's own, over the Gmail mock in OAuth mode (none with `'service-jwt'`).
    */
@@ -124,8 +130,9 @@ const randomSecret = () => randomBytes(32).toString('base64url');
 
 /**
  * Starts the architecture document's system in one process, offline: the mock OpenAI server
- * playing a model that uses Gmail, the Gmail mock MCP server (service JWTs required), the MCP
- * registry connected to it over Streamable HTTP with GMAIL_FETCH_EMAILS trusted as read-only,
+ * playing a model that uses Gmail, the Gmail mock MCP server (in OAuth mode by default: each
+ * user connects their own mailbox; see `gmailAuth`), the MCP registry connected to it over
+ * Streamable HTTP with GMAIL_FETCH_EMAILS trusted as read-only,
  * an `Assistant` with in-memory storage, and one Express app serving the chat pages, the
  * orchestrator API (`/api/v1`) and the run WebSocket (`/ws`).
  */
@@ -234,7 +241,13 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       serviceAuth: { signer },
       registrations: policy,
       ...(gmailOAuth
-        ? { oauth: { vault, redirectUrl: `${url}/connections/callback`, clientName: 'Steward (Express host demo)' } }
+        ? {
+            oauth: {
+              vault,
+              redirectUrl: `${options.publicUrl ?? url}/connections/callback`,
+              clientName: 'Steward (Express host demo)',
+            },
+          }
         : {}),
     });
     cleanups.push(() => registry.close());

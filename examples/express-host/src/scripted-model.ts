@@ -75,7 +75,9 @@ function answerFromTool(
   if (call?.function.name.endsWith('__connect') && connectedSchema.safeParse(output).success) {
     const asked = messages.findLast((message) => message.role === 'user');
     if (offered(tools, 'GMAIL_FETCH_EMAILS') === undefined)
-      return { text: 'Gmail is connected, but its tools are not available right now. Try again in a moment.' };
+      return {
+        text: 'Gmail is connected, but its tools are not available right now. Try again in a moment.',
+      };
     return replyTo(text(asked), tools);
   }
   const fetched = fetchedSchema.safeParse(output);
@@ -148,7 +150,12 @@ function replyTo(question: string, tools: readonly { function: { name: string } 
   // A user who has not connected Gmail (and whom no one's catalog has been listed for yet) is
   // offered only its connect tool: calling it asks them to connect, then the run goes on.
   const connectTool = offered(tools, 'connect');
-  if ((aboutMail || sending) && fetchTool === undefined && sendTool === undefined && connectTool !== undefined)
+  if (
+    (aboutMail || sending) &&
+    fetchTool === undefined &&
+    sendTool === undefined &&
+    connectTool !== undefined
+  )
     return {
       text: 'I need your Gmail account for that first.',
       toolCalls: [{ name: connectTool, arguments: {} }],
