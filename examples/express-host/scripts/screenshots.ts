@@ -4,7 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchChromium, newContext, signIn } from '../src/browser/harness.ts';
+import { connectGmail } from '../src/connect-gmail.ts';
 import { startExpressHost } from '../src/host.ts';
+import { userIdOf } from '../src/identity/oidc.ts';
 
 const out = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 await mkdir(out, { recursive: true });
@@ -70,6 +72,8 @@ try {
   await page.getByRole('button', { name: 'Test connection' }).click();
   await page.locator('.tested').waitFor();
   await shot(page, 'admin-register');
+  // Alice's Gmail connected ahead: the phone shows an answer, not the connect card again.
+  await connectGmail(host.registry, userIdOf(host.identityProvider?.issuer ?? '', 'user-alice'), 'alice');
   const phone = await (await newContext(browser, { mobile: true })).newPage();
   await signIn(phone, host.url, 'alice');
   await send(phone, "What's in my inbox?");
