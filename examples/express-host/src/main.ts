@@ -2,7 +2,11 @@ import { demoPassword } from '@steward/example-identity-provider';
 import { hostOptionsFromEnvironment } from './environment.ts';
 import { startExpressHost } from './host.ts';
 import { startRemoteExpressHost } from './remote-host.ts';
+import { startTelemetry } from './telemetry.ts';
 import { runWalkthrough } from './walkthrough.ts';
+
+// Traces over OTLP when the standard OTEL_* variables ask for them (see telemetry.ts).
+const telemetry = startTelemetry(process.env, 'steward-express-host');
 
 // `--once`: the headless walkthrough only, then exit (tests and CI). Otherwise the walkthrough
 // runs once at startup and the server keeps serving the browser until Ctrl-C.
@@ -51,7 +55,10 @@ Ctrl-C stops.`);
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    void remote.stop().finally(() => process.exit(0));
+    void remote
+      .stop()
+      .then(() => telemetry?.shutdown())
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
@@ -90,7 +97,10 @@ Ctrl-C stops.`);
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    void host.stop().finally(() => process.exit(0));
+    void host
+      .stop()
+      .then(() => telemetry?.shutdown())
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

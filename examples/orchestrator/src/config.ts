@@ -47,6 +47,8 @@ export interface OrchestratorConfig {
   readonly drainTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly recoveryIntervalMs: number;
+  /** Put prompts, completions and tool arguments and results on spans (off: they may hold personal data). */
+  readonly traceContent: boolean;
 }
 
 /** What {@link loadConfig} found: a complete configuration, or every problem with it. */
@@ -182,6 +184,7 @@ const envSchema = z.object({
   STEWARD_DRAIN_TIMEOUT_MS: variable(integer(0, 2_147_483_647).default(25_000)),
   STEWARD_HEARTBEAT_MS: variable(milliseconds.default(5_000)),
   STEWARD_RECOVERY_INTERVAL_MS: variable(milliseconds.default(15_000)),
+  STEWARD_TRACE_CONTENT: variable(flag.default(false)),
 });
 
 /** The variables this service reads; the README documents each. */
@@ -247,6 +250,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       drainTimeoutMs: env.STEWARD_DRAIN_TIMEOUT_MS,
       heartbeatMs: env.STEWARD_HEARTBEAT_MS,
       recoveryIntervalMs: env.STEWARD_RECOVERY_INTERVAL_MS,
+      traceContent: env.STEWARD_TRACE_CONTENT,
     },
   };
 }

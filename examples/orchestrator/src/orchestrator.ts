@@ -120,6 +120,7 @@ async function start(
     storage,
     coordinator: runs,
     limits: { heartbeatMs: config.heartbeatMs },
+    telemetry: { recordContent: config.traceContent },
     ...(config.model.system === undefined ? {} : { system: config.model.system }),
   });
   assistant.on('warning', (warning) => logger.warn('assistant_warning', { error: warning }));

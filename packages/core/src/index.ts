@@ -110,6 +110,7 @@ export type {
   StoredMessage,
 } from './storage/storage.ts';
 export { checkEventPage, checkStorable, type EventPage } from './storage/storage-checks.ts';
+export type { TelemetryOptions } from './telemetry/telemetry-options.ts';
 export { defineTool, type Tool, type ToolConfig, toolNamePattern } from './tools/define-tool.ts';
 export {
   type InputAction,

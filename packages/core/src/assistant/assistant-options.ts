@@ -7,6 +7,7 @@ import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
+import { type TelemetryOptions, telemetryOptionsSchema } from '../telemetry/telemetry-options.ts';
 import type { Tool } from '../tools/define-tool.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
 
@@ -94,6 +95,7 @@ export const assistantOptionsSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     countTokens: z.custom<(text: string) => number>(isFunction, 'must be a function').optional(),
     onEvent: z.custom<(event: StewardEvent) => void>(isFunction, 'must be a function').optional(),
+    telemetry: telemetryOptionsSchema.optional(),
     _internal: z
       .object({
         now: z.custom<() => number>(isFunction, 'must be a function').optional(),
@@ -189,6 +191,8 @@ export interface AssistantOptions {
   countTokens?: (text: string) => number;
   /** Called with every event of every run (like `assistant.on('event')`). */
   onEvent?: (event: StewardEvent) => void;
+  /** Spans of runs, model calls and tool calls (OpenTelemetry); content only when `recordContent`. */
+  telemetry?: TelemetryOptions;
   /**
    * Time, ids and storage retry timing as inputs, for tests that must not depend on the wall
    * clock or on chance. Not part of the stable API: names and shape may change in any release.

@@ -11,6 +11,7 @@ import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { ApprovalRecord, AuditEntry } from '../storage/consent-records.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { OwnerScope, RunRecord, Storage, StoredMessage } from '../storage/storage.ts';
+import { createRunTracing, type RunTracing } from '../telemetry/run-tracing.ts';
 import type { Tool } from '../tools/define-tool.ts';
 import type { InputResponse } from '../tools/input-request.ts';
 import { createLocalToolProvider } from '../tools/local-tool-provider.ts';
@@ -112,6 +113,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #now: () => number;
   readonly #generateId: () => string;
   readonly #eventLogRetry: EventLogRetry;
+  readonly #tracing: RunTracing;
   #unwatchStops: (() => void) | undefined;
   #unwatchInputs: (() => void) | undefined;
 
@@ -140,6 +142,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#generateId = config._internal?.generateId ?? (() => crypto.randomUUID());
     this.#eventLogRetry = config._internal?.eventLogRetry ?? defaultEventLogRetry;
     this.#instanceId = this.#generateId();
+    this.#tracing = createRunTracing(config.telemetry);
   }
 
   /**
@@ -478,6 +481,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       eventLog,
       signal: controller.signal,
       warn,
+      tracing: this.#tracing,
       now: this.#now,
       decisions: this.#decisions,
       holdTimeout: () => timer.hold(),
@@ -507,7 +511,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       .then(
         (acquired) => {
           lease = acquired ?? lease;
-          return execute(context);
+          return this.#tracing.run(context, execute);
         },
         (refusal: unknown) => refuse(context, refusal),
       )

@@ -8,6 +8,7 @@ import type { LanguageModel, ModelFinishReason } from '../model/language-model.t
 import type { AssistantMessage, Message } from '../model/message.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { RunTracing } from '../telemetry/run-tracing.ts';
 import type { InputRequest, InputResponse } from '../tools/input-request.ts';
 import type { ToolDefinition, ToolProvider } from '../tools/tool-provider.ts';
 import { awaitDecisions, type DecisionSignals, handOff } from './approval-wait.ts';
@@ -50,6 +51,8 @@ export interface RunLoopContext {
   /** Aborted by `run.abort()`, the caller's signal or the run timeout; the reason says which. */
   readonly signal: AbortSignal;
   readonly warn: (message: string, cause?: unknown) => void;
+  /** Spans of the run's model and tool calls. */
+  readonly tracing: RunTracing;
   /** The assistant's clock, milliseconds since the epoch: every stored time and deadline of the run. */
   readonly now: () => number;
   readonly decisions: DecisionSignals;
@@ -180,6 +183,7 @@ export function toolContext(context: RunLoopContext, catalog: ToolCatalog): Tool
     now: context.now,
     emit: (event) => context.events.emit(event),
     requestInput: context.requestInput,
+    tracing: context.tracing,
   };
 }
 
@@ -212,31 +216,34 @@ export async function runSteps(
       }
       state.step++;
       const step = state.step;
-      const outcome = await runModelStep({
-        model: context.model,
-        messages: buildPrompt({
-          system: context.system,
-          memories: setup.memories,
-          history: setup.history,
-          current: state.messages,
-          historyTokens: context.limits.historyTokens,
-          countTokens: context.countTokens,
-        }),
-        tools: setup.catalog.specs,
-        maxOutputTokens,
-        retry: context.retry,
-        stallTimeoutMs: context.limits.stallTimeoutMs,
-        signal: context.signal,
-        onText: (text) => {
-          state.text += text;
-          context.events.emitToken(text);
-        },
-        onRetry: (error, attempt, delayMs) =>
-          context.warn(
-            `Model call failed (${error.code}, attempt ${attempt}); retrying in ${delayMs} ms`,
-            error,
-          ),
+      const messages = buildPrompt({
+        system: context.system,
+        memories: setup.memories,
+        history: setup.history,
+        current: state.messages,
+        historyTokens: context.limits.historyTokens,
+        countTokens: context.countTokens,
       });
+      const outcome = await context.tracing.modelCall(context.model, { messages, maxOutputTokens }, () =>
+        runModelStep({
+          model: context.model,
+          messages,
+          tools: setup.catalog.specs,
+          maxOutputTokens,
+          retry: context.retry,
+          stallTimeoutMs: context.limits.stallTimeoutMs,
+          signal: context.signal,
+          onText: (text) => {
+            state.text += text;
+            context.events.emitToken(text);
+          },
+          onRetry: (error, attempt, delayMs) =>
+            context.warn(
+              `Model call failed (${error.code}, attempt ${attempt}); retrying in ${delayMs} ms`,
+              error,
+            ),
+        }),
+      );
       state.stepStart = state.text.length;
       if (outcome.usage !== undefined) {
         state.usage = addUsage(state.usage, outcome.usage);

@@ -1,0 +1,173 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { startGmailServer } from '@steward/example-mcp-gmail';
+import { type MockReplyHandler, startMockOpenAI } from '@steward/testing';
+import { createStewardClient } from '@steward/transport-ws/client';
+import { signTestToken } from '@steward/transport-ws/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type OrchestratorProcess, startOrchestratorProcess } from './process.ts';
+import { collect, removeSharedState } from './test-helpers.ts';
+
+// One orchestrator process exports its spans over OTLP/HTTP (JSON) to a receiver this test runs;
+// the Gmail mock runs here, in this process, with an in-memory exporter: the trace must cross
+// from one to the other through the `traceparent` header of the MCP request.
+const databaseUrl = process.env.STEWARD_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const redisUrl = process.env.STEWARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const unique = `${process.pid}_${Date.now().toString(36)}`;
+const schema = `steward_observability_${unique}`;
+const prefix = `steward-observability-${unique}`;
+const secret = 'observability-test-secret-of-at-least-32-bytes';
+
+/** A span as OTLP/JSON carries it: ids in hex, attributes as typed values. */
+interface OtlpSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly name: string;
+  readonly attributes?: { key: string; value: Record<string, unknown> }[];
+}
+
+/** An OTLP/HTTP receiver: it keeps every span it is sent, and the service name it came from. */
+function startOtlpReceiver(): Promise<{
+  server: Server;
+  url: string;
+  spans: OtlpSpan[];
+  services: Set<string>;
+}> {
+  const spans: OtlpSpan[] = [];
+  const services = new Set<string>();
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      if (request.url === '/v1/traces' && request.headers['content-type']?.includes('json')) {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          resourceSpans: {
+            resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
+            scopeSpans: { spans: OtlpSpan[] }[];
+          }[];
+        };
+        for (const resource of body.resourceSpans) {
+          const service = resource.resource?.attributes?.find((entry) => entry.key === 'service.name');
+          if (service?.value.stringValue !== undefined) services.add(service.value.stringValue);
+          for (const scope of resource.scopeSpans) spans.push(...scope.spans);
+        }
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, services }),
+    ),
+  );
+}
+
+const attribute = (span: OtlpSpan, key: string) => {
+  const value = span.attributes?.find((entry) => entry.key === key)?.value;
+  return value === undefined ? undefined : Object.values(value)[0];
+};
+
+const reply: MockReplyHandler = (request) => {
+  const messages = (request.body.messages ?? []) as { role: string }[];
+  if (messages.at(-1)?.role === 'tool') return { text: 'You have mail.' };
+  return { toolCalls: [{ name: 'gmail__GMAIL_FETCH_EMAILS', arguments: { user_id: 'me', max_results: 2 } }] };
+};
+
+const exporter = new InMemorySpanExporter();
+const gmailTracing = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+const contextManager = new AsyncLocalStorageContextManager();
+context.setGlobalContextManager(contextManager.enable());
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+trace.setGlobalTracerProvider(gmailTracing);
+
+const receiver = await startOtlpReceiver();
+const mock = await startMockOpenAI({ reply });
+const gmail = await startGmailServer();
+let orchestrator: OrchestratorProcess;
+const token = await signTestToken({ secret, userId: 'ann', expiresIn: '10m' });
+
+beforeAll(async () => {
+  orchestrator = await startOrchestratorProcess('O', {
+    DATABASE_URL: databaseUrl,
+    STEWARD_DATABASE_SCHEMA: schema,
+    REDIS_URL: redisUrl,
+    STEWARD_REDIS_PREFIX: prefix,
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: mock.baseURL,
+    STEWARD_MODEL: 'gpt-test',
+    STEWARD_JWT_SECRET: secret,
+    PORT: '0',
+    STEWARD_MCP_SERVERS: JSON.stringify([
+      {
+        name: 'gmail',
+        transport: 'streamable-http',
+        url: gmail.mcpUrl,
+        readOnlyTools: ['GMAIL_FETCH_EMAILS'],
+      },
+    ]),
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_SERVICE_NAME: 'orchestrator-under-test',
+    // Export each batch at once rather than every five seconds.
+    OTEL_BSP_SCHEDULE_DELAY: '50',
+  });
+});
+
+afterEach((test) => {
+  if (test.task.result?.state === 'fail') console.error(orchestrator.lines.join('\n'));
+});
+
+afterAll(async () => {
+  await orchestrator?.stop();
+  await Promise.all([mock.close(), gmail.stop()]);
+  await new Promise((resolve) => receiver.server.close(resolve));
+  trace.disable();
+  propagation.disable();
+  context.disable();
+  await removeSharedState({ databaseUrl, schema, redisUrl, prefix });
+});
+
+describe('observability of a run through the orchestrator', () => {
+  it('makes one connected trace: run, model calls, tool call, MCP request, and the Gmail mock’s span', async () => {
+    const client = createStewardClient({ url: orchestrator.url, token });
+    const { runId } = await client.respond('fetch my mail');
+    const events = await collect(client, runId).done;
+    expect(events.at(-1)).toMatchObject({ type: 'final', stop_reason: 'stop' });
+
+    const runSpan = await expect
+      .poll(() => receiver.spans.find((span) => attribute(span, 'steward.run.id') === runId))
+      .toBeDefined()
+      .then(() => receiver.spans.find((span) => attribute(span, 'steward.run.id') === runId) as OtlpSpan);
+    expect(receiver.services).toContain('orchestrator-under-test');
+    const inTrace = () => receiver.spans.filter((span) => span.traceId === runSpan.traceId);
+    await expect.poll(() => inTrace().length).toBeGreaterThanOrEqual(4);
+    const named = (name: string) => inTrace().filter((span) => span.name === name);
+    const chats = named('chat gpt-test');
+    const [toolSpan] = named('execute_tool gmail__GMAIL_FETCH_EMAILS');
+    const [mcpSpan] = named('tools/call GMAIL_FETCH_EMAILS');
+    expect(chats).toHaveLength(2);
+    for (const chat of chats) {
+      expect(chat.parentSpanId).toBe(runSpan.spanId);
+      expect(attribute(chat, 'gen_ai.request.model')).toBe('gpt-test');
+      expect(attribute(chat, 'gen_ai.system')).toBe('openai.chat');
+    }
+    expect(toolSpan?.parentSpanId).toBe(runSpan.spanId);
+    expect(mcpSpan?.parentSpanId).toBe(toolSpan?.spanId);
+    expect(attribute(mcpSpan as OtlpSpan, 'mcp.method.name')).toBe('tools/call');
+
+    // The Gmail mock continued the trace: its server span's parent is the orchestrator's MCP span.
+    const served = exporter
+      .getFinishedSpans()
+      .find(
+        (span) =>
+          span.name === 'tools/call GMAIL_FETCH_EMAILS' && span.spanContext().traceId === runSpan.traceId,
+      );
+    expect(served?.parentSpanContext?.spanId).toBe(mcpSpan?.spanId);
+    expect(served?.attributes['gen_ai.tool.name']).toBe('GMAIL_FETCH_EMAILS');
+  });
+});
