@@ -169,5 +169,90 @@ describe('observability of a run through the orchestrator', () => {
       );
     expect(served?.parentSpanContext?.spanId).toBe(mcpSpan?.spanId);
     expect(served?.attributes['gen_ai.tool.name']).toBe('GMAIL_FETCH_EMAILS');
+
+    // Every log line about the run carries its ids and its trace.
+    const lines = orchestrator.lines.map(parse).filter((entry) => entry?.run_id === runId);
+    expect(lines.map((entry) => entry?.msg)).toEqual(
+      expect.arrayContaining([
+        'run_started',
+        'tool_requested',
+        'tool_finished',
+        'model_usage',
+        'run_finished',
+      ]),
+    );
+    for (const entry of lines)
+      expect(entry).toMatchObject({
+        session_id: events[0]?.type === 'run_started' ? events[0].session_id : '',
+        user_id: 'ann',
+        trace_id: runSpan.traceId,
+      });
+    expect(lines.find((entry) => entry?.msg === 'tool_finished')).toMatchObject({
+      tool: 'gmail__GMAIL_FETCH_EMAILS',
+      outcome: 'ok',
+    });
+  });
+
+  it('logs each request once, with no credential in the line', async () => {
+    const client = createStewardClient({ url: orchestrator.url, token });
+    const { runId } = await client.respond('fetch my mail');
+    await collect(client, runId).done;
+    const requests = orchestrator.lines.map(parse).filter((entry) => entry?.msg === 'request_finished');
+    const respond = requests.find((entry) => (entry?.req as { url?: string })?.url === '/api/v1/respond');
+    expect(respond).toMatchObject({
+      req: { method: 'POST', headers: { authorization: '[redacted]' } },
+      res: { statusCode: 202 },
+    });
+    expect(typeof respond?.responseTime).toBe('number');
+    // The WebSocket's token sits in its query: the logged URL masks it.
+    const upgrade = await fetch(`${orchestrator.url}/api/v1/runs/${runId}?token=${token}`);
+    expect(upgrade.status).toBeLessThan(500);
+    await expect
+      .poll(() => orchestrator.lines.some((line) => line.includes(`/api/v1/runs/${runId}?token=`)))
+      .toBe(true);
+    expect(orchestrator.lines.join('\n')).not.toContain(token);
+    // Probes and scrapes are not logged.
+    await fetch(`${orchestrator.url}/healthz`);
+    expect(requests.some((entry) => (entry?.req as { url?: string })?.url === '/healthz')).toBe(false);
+  });
+
+  it('serves Prometheus metrics: runs, latency, tokens, tools, breakers; never a user id', async () => {
+    const client = createStewardClient({ url: orchestrator.url, token });
+    const { runId } = await client.respond('fetch my mail');
+    await collect(client, runId).done;
+    const response = await fetch(`${orchestrator.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    const sample = (name: string) => {
+      const line = text.split('\n').find((entry) => entry.startsWith(`${name} `));
+      return line === undefined ? undefined : Number(line.slice(name.length + 1));
+    };
+    expect(sample('steward_runs_total{outcome="stop"}')).toBeGreaterThanOrEqual(1);
+    expect(sample('steward_run_duration_seconds_count{outcome="stop"}')).toBeGreaterThanOrEqual(1);
+    expect(sample('steward_time_to_first_token_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(sample('steward_tokens_total{model="gpt-test",direction="input"}')).toBeGreaterThan(0);
+    expect(sample('steward_tokens_total{model="gpt-test",direction="output"}')).toBeGreaterThan(0);
+    expect(
+      sample('steward_tool_calls_total{server="gmail",tool="GMAIL_FETCH_EMAILS",outcome="ok"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample('steward_tool_duration_seconds_count{server="gmail",tool="GMAIL_FETCH_EMAILS"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sample('steward_mcp_circuit_state{server="gmail"}')).toBe(0);
+    expect(sample('steward_approvals_waiting')).toBe(0);
+    expect(text).toContain('steward_open_streams');
+    expect(text).toContain('steward_process_cpu_seconds_total');
+    // Bounded labels: no user, session or run id anywhere.
+    expect(text).not.toContain('ann');
+    expect(text).not.toContain(runId);
   });
 });
+
+function parse(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

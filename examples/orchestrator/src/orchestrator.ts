@@ -11,7 +11,9 @@ import type { OrchestratorConfig } from './config.ts';
 import { type DrainReport, drainRuns, TrackedAssistant } from './drain.ts';
 import { createFrontHandler, refuseUpgrade } from './front-handler.ts';
 import type { Logger } from './logger.ts';
+import { createOrchestratorMetrics } from './metrics.ts';
 import { startRegistrationSync } from './registration-sync.ts';
+import { observeRuns } from './run-observer.ts';
 import { sleep, withTimeout } from './timing.ts';
 
 /** A running orchestrator. */
@@ -28,7 +30,7 @@ export interface Orchestrator {
 
 /**
  * Connects Postgres (migrating it unless told not to), Redis and the MCP servers, then serves the
- * Steward API, `/ws`, `/healthz` and `/readyz` on one port. Rejects, with everything it opened
+ * Steward API, `/ws`, `/healthz`, `/readyz` and `/metrics` (Prometheus) on one port. Rejects, with everything it opened
  * closed again, when a dependency cannot be reached.
  */
 export async function startOrchestrator(config: OrchestratorConfig, logger: Logger): Promise<Orchestrator> {
@@ -53,8 +55,13 @@ async function start(
 ): Promise<Orchestrator> {
   // Our own pool and client: the readiness probe uses them, and they get error listeners (an
   // idle pg client that loses its connection emits 'error', which would otherwise crash the process).
+  // Read when scraped, by then the registry exists.
+  const metrics = createOrchestratorMetrics({ circuits: () => registry.status() });
   const pool = new pg.Pool({ connectionString: config.database.url });
-  pool.on('error', (error) => logger.warn('postgres_client_error', { error }));
+  pool.on('error', (error) => {
+    metrics.dependencyErrors.inc({ dependency: 'postgres' });
+    logger.warn('postgres_client_error', { error });
+  });
   cleanup.push(() => pool.end());
   const durable = createPostgresStorage({ pool, schema: config.database.schema, migrate: false });
   cleanup.push(() => durable.close());
@@ -67,6 +74,7 @@ async function start(
   let redisError: Error | undefined;
   redis.on('error', (error) => {
     redisError = error;
+    metrics.dependencyErrors.inc({ dependency: 'redis' });
     logger.warn('redis_error', { error });
   });
   cleanup.push(async () => {
@@ -123,7 +131,7 @@ async function start(
     telemetry: { recordContent: config.traceContent },
     ...(config.model.system === undefined ? {} : { system: config.model.system }),
   });
-  assistant.on('warning', (warning) => logger.warn('assistant_warning', { error: warning }));
+  observeRuns(assistant, logger, metrics);
   cleanup.push(async () => assistant.close());
 
   // The limits are the served API's: they hold across replicas through the Redis coordinator.
@@ -145,8 +153,14 @@ async function start(
       details: () => ({ mcp: registry.status().map(({ name, state, tools }) => ({ name, state, tools })) }),
       isDraining: () => draining,
       logger,
+      metrics,
     }),
   );
+  // Upgrades are counted here, in front of the transport: the socket's close ends the count.
+  server.on('upgrade', (_request, socket) => {
+    metrics.openStreams.inc({ kind: 'websocket' });
+    socket.once('close', () => metrics.openStreams.dec({ kind: 'websocket' }));
+  });
   const detachWebSocket = attachWebSocket(server, api);
   await listen(server, config.port, config.host);
   cleanup.push(() => closeServer(server));
