@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConsentPolicy } from '../consent/consent-policy.ts';
 import type { Coordinator } from '../coordination/coordinator.ts';
+import type { StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { safeIdSchema, safeTextSchema } from '../internal/safe-text.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -95,6 +96,7 @@ export const assistantOptionsSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     countTokens: z.custom<(text: string) => number>(isFunction, 'must be a function').optional(),
     onEvent: z.custom<(event: StewardEvent) => void>(isFunction, 'must be a function').optional(),
+    onWarning: z.custom<(warning: StewardError) => void>(isFunction, 'must be a function').optional(),
     telemetry: telemetryOptionsSchema.optional(),
     _internal: z
       .object({
@@ -191,6 +193,12 @@ export interface AssistantOptions {
   countTokens?: (text: string) => number;
   /** Called with every event of every run (like `assistant.on('event')`). */
   onEvent?: (event: StewardEvent) => void;
+  /**
+   * Told of what degrades but does not fail a run (a retried model call, a provider that could not
+   * list, events that could not be stored), each as a `StewardError` with `details.runId`. The same
+   * option as in every Steward package; the `warning` event carries the same warnings.
+   */
+  onWarning?: (warning: StewardError) => void;
   /** Spans of runs, model calls and tool calls (OpenTelemetry); content only when `recordContent`. */
   telemetry?: TelemetryOptions;
   /**

@@ -73,7 +73,10 @@ interface LiveRun {
 export interface AssistantEventMap {
   /** Every event of every run, as it happens. */
   event: [event: StewardEvent];
-  /** Something degraded but did not fail the run: a retried model call, a provider that could not list. */
+  /**
+   * Something degraded but did not fail the run: a retried model call, a provider that could not
+   * list. Kept for compatibility; the `onWarning` option is the way every package reports these.
+   */
   warning: [warning: StewardError];
 }
 
@@ -100,6 +103,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #retry: RetryPolicy;
   readonly #countTokens: (text: string) => number;
   readonly #onEvent: ((event: StewardEvent) => void) | undefined;
+  readonly #onWarning: ((warning: StewardError) => void) | undefined;
   readonly #decisions = createDecisionSignals();
   /** Tools' requests for input open in this process (they live where their call runs). */
   readonly #inputs = new InputWaiters();
@@ -136,6 +140,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#retry = config.retry;
     this.#countTokens = config.countTokens ?? estimateTokens;
     this.#onEvent = config.onEvent;
+    this.#onWarning = config.onWarning;
     this.#coordinator = config.coordinator ?? createInMemoryCoordinator({ _internal: { now: this.#now } });
     this.#rateLimit = config.rateLimit;
     this.#maxActiveRuns = config.maxActiveRuns;
@@ -438,8 +443,14 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     else init.signal?.addEventListener('abort', forwardAbort, { once: true });
 
     const warn = (message: string, cause?: unknown) => {
+      const warning = new StewardError('internal_error', message, { cause, details: { runId } });
       try {
-        this.emit('warning', new StewardError('internal_error', message, { cause, details: { runId } }));
+        this.#onWarning?.(warning);
+      } catch {
+        // A logger that throws must not break the run, nor keep the warning from listeners.
+      }
+      try {
+        this.emit('warning', warning);
       } catch {
         // A warning listener that throws must not break the run it is told about.
       }
