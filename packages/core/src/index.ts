@@ -71,6 +71,20 @@ export {
   type ToolMessage,
   type UserMessage,
 } from './model/message.ts';
+export { createInMemoryTokenBudget } from './quota/in-memory-token-budget.ts';
+export {
+  type BudgetPeriod,
+  type BudgetRefusal,
+  type BudgetVerdict,
+  type PeriodWindow,
+  periodWindows,
+  quotaExceeded,
+  type TokenBudget,
+  type TokenBudgetLimits,
+  type TokenBudgetOptions,
+  tokenBudgetOptionsSchema,
+  verdictOf,
+} from './quota/token-budget.ts';
 export {
   type CompactSessionOptions,
   compactSession,

@@ -6,6 +6,7 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import { safeIdSchema, safeTextSchema } from '../internal/safe-text.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type TelemetryOptions, telemetryOptionsSchema } from '../telemetry/telemetry-options.ts';
@@ -98,6 +99,7 @@ export const assistantOptionsSchema = z
     onEvent: z.custom<(event: StewardEvent) => void>(isFunction, 'must be a function').optional(),
     onWarning: z.custom<(warning: StewardError) => void>(isFunction, 'must be a function').optional(),
     telemetry: telemetryOptionsSchema.optional(),
+    budget: z.custom<TokenBudget>(hasMethods('check', 'charge'), 'must be a TokenBudget').optional(),
     _internal: z
       .object({
         now: z.custom<() => number>(isFunction, 'must be a function').optional(),
@@ -199,6 +201,12 @@ export interface AssistantOptions {
    * option as in every Steward package; the `warning` event carries the same warnings.
    */
   onWarning?: (warning: StewardError) => void;
+  /**
+   * Per-user token budgets (per UTC day and month): a user whose budget is spent is refused with
+   * `quota_exceeded` (its `resetAt`); a run that crosses it ends with its partial answer and that
+   * error. `createInMemoryTokenBudget()` here, `createRedisTokenBudget()` across instances.
+   */
+  budget?: TokenBudget;
   /** Spans of runs, model calls and tool calls (OpenTelemetry); content only when `recordContent`. */
   telemetry?: TelemetryOptions;
   /**

@@ -7,6 +7,7 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { ApprovalRecord, AuditEntry } from '../storage/consent-records.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
@@ -118,6 +119,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #generateId: () => string;
   readonly #eventLogRetry: EventLogRetry;
   readonly #tracing: RunTracing;
+  readonly #budget: TokenBudget | undefined;
   #unwatchStops: (() => void) | undefined;
   #unwatchInputs: (() => void) | undefined;
 
@@ -148,6 +150,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#eventLogRetry = config._internal?.eventLogRetry ?? defaultEventLogRetry;
     this.#instanceId = this.#generateId();
     this.#tracing = createRunTracing(config.telemetry);
+    this.#budget = config.budget;
   }
 
   /**
@@ -493,6 +496,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       signal: controller.signal,
       warn,
       tracing: this.#tracing,
+      budget: this.#budget,
       now: this.#now,
       decisions: this.#decisions,
       holdTimeout: () => timer.hold(),
@@ -552,6 +556,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       maxActiveRuns: this.#maxActiveRuns,
       instanceId: this.#instanceId,
       now: this.#now,
+      budget: this.#budget,
     };
   }
 

@@ -6,6 +6,8 @@ import { raceAbort } from '../internal/abort.ts';
 import type { Memory, MemoryItem } from '../memory/memory.ts';
 import type { LanguageModel, ModelFinishReason } from '../model/language-model.ts';
 import type { AssistantMessage, Message } from '../model/message.ts';
+import { createBudgetGuard } from '../quota/budget-guard.ts';
+import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { RunTracing } from '../telemetry/run-tracing.ts';
@@ -53,6 +55,8 @@ export interface RunLoopContext {
   readonly warn: (message: string, cause?: unknown) => void;
   /** Spans of the run's model and tool calls. */
   readonly tracing: RunTracing;
+  /** The user's token budget, checked before each model call and charged after it. */
+  readonly budget: TokenBudget | undefined;
   /** The assistant's clock, milliseconds since the epoch: every stored time and deadline of the run. */
   readonly now: () => number;
   readonly decisions: DecisionSignals;
@@ -202,6 +206,7 @@ export async function runSteps(
   const guard = guardOf(context);
   const emit = (event: StewardEventInput) => context.events.emit(event);
   const tools = toolContext(context, setup.catalog);
+  const budget = createBudgetGuard(context.budget, context.userId, context.countTokens, context.warn);
   try {
     let pending = waiting;
     const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
@@ -216,6 +221,7 @@ export async function runSteps(
       }
       state.step++;
       const step = state.step;
+      await guard(budget.beforeStep());
       const messages = buildPrompt({
         system: context.system,
         memories: setup.memories,
@@ -236,6 +242,7 @@ export async function runSteps(
           onText: (text) => {
             state.text += text;
             context.events.emitToken(text);
+            budget.onText(text);
           },
           onRetry: (error, attempt, delayMs) =>
             context.warn(
@@ -248,6 +255,7 @@ export async function runSteps(
       if (outcome.usage !== undefined) {
         state.usage = addUsage(state.usage, outcome.usage);
         emit({ type: 'usage', step, ...outcome.usage, total: state.usage });
+        await guard(budget.charge(outcome.usage));
       }
       const reply: AssistantMessage =
         outcome.toolCalls.length === 0
