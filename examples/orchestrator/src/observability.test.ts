@@ -110,6 +110,9 @@ beforeAll(async () => {
         readOnlyTools: ['GMAIL_FETCH_EMAILS'],
       },
     ]),
+    // A generous budget for everyone, and one token a day for bob.
+    STEWARD_TOKEN_BUDGET_DAY: '100000000',
+    STEWARD_TOKEN_BUDGET_OVERRIDES: JSON.stringify({ bob: { perDay: 1 } }),
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_SERVICE_NAME: 'orchestrator-under-test',
@@ -214,6 +217,35 @@ describe('observability of a run through the orchestrator', () => {
     // Probes and scrapes are not logged.
     await fetch(`${orchestrator.url}/healthz`);
     expect(requests.some((entry) => (entry?.req as { url?: string })?.url === '/healthz')).toBe(false);
+  });
+
+  it('holds a user to their token budget: the run that crosses it ends with quota_exceeded, the next gets 429', async () => {
+    const bob = await signTestToken({ secret, userId: 'bob', expiresIn: '10m' });
+    const client = createStewardClient({ url: orchestrator.url, token: bob });
+    const { runId } = await client.respond('fetch my mail');
+    const events = await collect(client, runId).done;
+    // Its first model call spent the budget: the tool ran, the next model call did not.
+    expect(events.find((event) => event.type === 'error')).toMatchObject({ code: 'quota_exceeded' });
+    expect(events.at(-1)).toMatchObject({ type: 'final', stop_reason: 'error', partial: true });
+    const refused = await fetch(`${orchestrator.url}/api/v1/respond`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'again' }),
+    });
+    expect(refused.status).toBe(429);
+    const body = (await refused.json()) as {
+      error: { code: string; details: { resetAt: string; period: string } };
+    };
+    expect(body.error).toMatchObject({ code: 'quota_exceeded', details: { period: 'day', limit: 1 } });
+    const reset = Date.parse(body.error.details.resetAt);
+    expect(reset).toBe(new Date(new Date().setUTCHours(24, 0, 0, 0)).getTime());
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // ann's budget is her own.
+    const annClient = createStewardClient({ url: orchestrator.url, token });
+    const { runId: annRun } = await annClient.respond('fetch my mail');
+    expect((await collect(annClient, annRun).done).at(-1)).toMatchObject({ stop_reason: 'stop' });
+    const metrics = await (await fetch(`${orchestrator.url}/metrics`)).text();
+    expect(metrics).toMatch(/^steward_admission_refusals_total\{code="quota_exceeded"\} [1-9]/m);
   });
 
   it('serves Prometheus metrics: runs, latency, tokens, tools, breakers; never a user id', async () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createOpenAIModel } from '@steward/core/openai';
 import { createMcpRegistry, createServiceTokenSigner, type McpServerRegistration } from '@steward/mcp';
 import { createPostgresRegistrationStore, createPostgresStorage } from '@steward/storage-postgres';
-import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
+import { createRedisRunStore, createRedisTokenBudget, withRedisRunEvents } from '@steward/storage-redis';
 import { attachWebSocket, createJwtAuth, createStewardApi, toNodeHandler } from '@steward/transport-ws';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -129,6 +129,9 @@ async function start(
     coordinator: runs,
     limits: { heartbeatMs: config.heartbeatMs },
     telemetry: { recordContent: config.traceContent },
+    ...(config.tokenBudget === undefined
+      ? {}
+      : { budget: tokenBudgetOf(config.tokenBudget, redis, config.redis.prefix) }),
     ...(config.model.system === undefined ? {} : { system: config.model.system }),
   });
   observeRuns(assistant, logger, metrics);
@@ -251,4 +254,16 @@ function redactedUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password !== '') parsed.password = '***';
   return parsed.toString();
+}
+
+/** The users' token budgets, counted in the replicas' shared Redis. */
+function tokenBudgetOf(budget: NonNullable<OrchestratorConfig['tokenBudget']>, redis: Redis, prefix: string) {
+  const { overrides, ...limits } = budget;
+  return createRedisTokenBudget({
+    redis,
+    prefix,
+    limits,
+    // An override replaces the defaults for that user: a period it leaves out has no limit.
+    limitsFor: (userId) => (Object.hasOwn(overrides, userId) ? overrides[userId] : undefined),
+  });
 }
