@@ -72,6 +72,7 @@ export {
   type UserMessage,
 } from './model/message.ts';
 export { createInMemoryTokenBudget } from './quota/in-memory-token-budget.ts';
+export { costOf, defaultOpenAIPrices, type ModelPrice, type PriceTable, priceFor } from './quota/pricing.ts';
 export {
   type BudgetPeriod,
   type BudgetRefusal,

@@ -6,6 +6,7 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import { safeIdSchema, safeTextSchema } from '../internal/safe-text.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import { type PriceTable, priceTableSchema } from '../quota/pricing.ts';
 import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -100,6 +101,7 @@ export const assistantOptionsSchema = z
     onWarning: z.custom<(warning: StewardError) => void>(isFunction, 'must be a function').optional(),
     telemetry: telemetryOptionsSchema.optional(),
     budget: z.custom<TokenBudget>(hasMethods('check', 'charge'), 'must be a TokenBudget').optional(),
+    prices: z.union([priceTableSchema, z.literal(false)]).optional(),
     _internal: z
       .object({
         now: z.custom<() => number>(isFunction, 'must be a function').optional(),
@@ -207,6 +209,12 @@ export interface AssistantOptions {
    * error. `createInMemoryTokenBudget()` here, `createRedisTokenBudget()` across instances.
    */
   budget?: TokenBudget;
+  /**
+   * Prices per model (USD per million input, cached input and output tokens): `usage` events and
+   * stored usage carry `cost_usd` for a model found here. Default: {@link defaultOpenAIPrices};
+   * `false` leaves costs out.
+   */
+  prices?: PriceTable | false;
   /** Spans of runs, model calls and tool calls (OpenTelemetry); content only when `recordContent`. */
   telemetry?: TelemetryOptions;
   /**

@@ -7,6 +7,7 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import { defaultOpenAIPrices, type ModelPrice, priceFor } from '../quota/pricing.ts';
 import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { ApprovalRecord, AuditEntry } from '../storage/consent-records.ts';
@@ -120,6 +121,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #eventLogRetry: EventLogRetry;
   readonly #tracing: RunTracing;
   readonly #budget: TokenBudget | undefined;
+  readonly #price: ModelPrice | undefined;
   #unwatchStops: (() => void) | undefined;
   #unwatchInputs: (() => void) | undefined;
 
@@ -151,6 +153,10 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#instanceId = this.#generateId();
     this.#tracing = createRunTracing(config.telemetry);
     this.#budget = config.budget;
+    this.#price =
+      config.prices === false
+        ? undefined
+        : priceFor(config.prices ?? defaultOpenAIPrices, this.model.modelId);
   }
 
   /**
@@ -497,6 +503,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       warn,
       tracing: this.#tracing,
       budget: this.#budget,
+      price: this.#price,
       now: this.#now,
       decisions: this.#decisions,
       holdTimeout: () => timer.hold(),

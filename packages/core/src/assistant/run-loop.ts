@@ -7,6 +7,7 @@ import type { Memory, MemoryItem } from '../memory/memory.ts';
 import type { LanguageModel, ModelFinishReason } from '../model/language-model.ts';
 import type { AssistantMessage, Message } from '../model/message.ts';
 import { createBudgetGuard } from '../quota/budget-guard.ts';
+import { type ModelPrice, withCost } from '../quota/pricing.ts';
 import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -57,6 +58,8 @@ export interface RunLoopContext {
   readonly tracing: RunTracing;
   /** The user's token budget, checked before each model call and charged after it. */
   readonly budget: TokenBudget | undefined;
+  /** The model's price, when the assistant's table has one: usage then carries `cost_usd`. */
+  readonly price: ModelPrice | undefined;
   /** The assistant's clock, milliseconds since the epoch: every stored time and deadline of the run. */
   readonly now: () => number;
   readonly decisions: DecisionSignals;
@@ -253,9 +256,10 @@ export async function runSteps(
       );
       state.stepStart = state.text.length;
       if (outcome.usage !== undefined) {
-        state.usage = addUsage(state.usage, outcome.usage);
-        emit({ type: 'usage', step, ...outcome.usage, total: state.usage });
-        await guard(budget.charge(outcome.usage));
+        const usage = withCost(outcome.usage, context.price);
+        state.usage = addUsage(state.usage, usage);
+        emit({ type: 'usage', step, ...usage, total: state.usage });
+        await guard(budget.charge(usage));
       }
       const reply: AssistantMessage =
         outcome.toolCalls.length === 0
