@@ -49,6 +49,13 @@ export interface OrchestratorConfig {
   readonly recoveryIntervalMs: number;
   /** Put prompts, completions and tool arguments and results on spans (off: they may hold personal data). */
   readonly traceContent: boolean;
+  /** Prices per model over core's defaults (USD per million tokens): usage then carries `cost_usd`. */
+  readonly prices: Readonly<
+    Record<
+      string,
+      { inputPerMillion: number; cachedInputPerMillion?: number | undefined; outputPerMillion: number }
+    >
+  >;
   /** Token budgets per user (input plus output, UTC day and month), held across replicas in Redis; undefined when off. */
   readonly tokenBudget?: {
     readonly perDay?: number;
@@ -196,6 +203,22 @@ const envSchema = z.object({
   STEWARD_HEARTBEAT_MS: variable(milliseconds.default(5_000)),
   STEWARD_RECOVERY_INTERVAL_MS: variable(milliseconds.default(15_000)),
   STEWARD_TRACE_CONTENT: variable(flag.default(false)),
+  STEWARD_MODEL_PRICES: variable(
+    jsonText('an object of model ids to { inputPerMillion, cachedInputPerMillion, outputPerMillion }')
+      .pipe(
+        z.record(
+          z.string().min(1),
+          z
+            .object({
+              inputPerMillion: z.number().nonnegative(),
+              cachedInputPerMillion: z.number().nonnegative().optional(),
+              outputPerMillion: z.number().nonnegative(),
+            })
+            .strict(),
+        ),
+      )
+      .default({}),
+  ),
   STEWARD_TOKEN_BUDGET_DAY: variable(integer(1, Number.MAX_SAFE_INTEGER).optional()),
   STEWARD_TOKEN_BUDGET_MONTH: variable(integer(1, Number.MAX_SAFE_INTEGER).optional()),
   STEWARD_TOKEN_BUDGET_OVERRIDES: variable(
@@ -279,6 +302,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       heartbeatMs: env.STEWARD_HEARTBEAT_MS,
       recoveryIntervalMs: env.STEWARD_RECOVERY_INTERVAL_MS,
       traceContent: env.STEWARD_TRACE_CONTENT,
+      prices: env.STEWARD_MODEL_PRICES,
       ...(env.STEWARD_TOKEN_BUDGET_DAY === undefined &&
       env.STEWARD_TOKEN_BUDGET_MONTH === undefined &&
       env.STEWARD_TOKEN_BUDGET_OVERRIDES === undefined

@@ -18,6 +18,8 @@ export interface FrontHandlerOptions {
   readonly logger: Logger;
   /** Served at `GET /metrics`; also told of open SSE streams. */
   readonly metrics: OrchestratorMetrics;
+  /** Answers `GET /api/v1/usage` (the caller's tokens and cost by day and session). */
+  readonly usage?: (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
   /** How long one readiness check may take. Default 2,000 ms. */
   readonly checkTimeoutMs?: number;
 }
@@ -99,6 +101,14 @@ export function createFrontHandler(options: FrontHandlerOptions) {
         },
         () => send(response, 500, { status: 'metrics_failed' }),
       );
+      return;
+    }
+    if (request.method === 'GET' && path === '/api/v1/usage' && url !== null && options.usage !== undefined) {
+      options.usage(request, response, url).catch((error: unknown) => {
+        options.logger.warn('usage_report_failed', { error });
+        if (!response.headersSent)
+          send(response, 503, { error: { code: 'storage_error', message: 'Storage failed; try again.' } });
+      });
       return;
     }
     if (request.headers.accept?.includes('text/event-stream') === true) {

@@ -112,6 +112,10 @@ beforeAll(async () => {
     ]),
     // A generous budget for everyone, and one token a day for bob.
     STEWARD_TOKEN_BUDGET_DAY: '100000000',
+    // A dollar a token: costs equal token counts, easy to check.
+    STEWARD_MODEL_PRICES: JSON.stringify({
+      'gpt-test': { inputPerMillion: 1_000_000, outputPerMillion: 1_000_000 },
+    }),
     STEWARD_TOKEN_BUDGET_OVERRIDES: JSON.stringify({ bob: { perDay: 1 } }),
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -246,6 +250,42 @@ describe('observability of a run through the orchestrator', () => {
     expect((await collect(annClient, annRun).done).at(-1)).toMatchObject({ stop_reason: 'stop' });
     const metrics = await (await fetch(`${orchestrator.url}/metrics`)).text();
     expect(metrics).toMatch(/^steward_admission_refusals_total\{code="quota_exceeded"\} [1-9]/m);
+  });
+
+  it('reports the caller’s usage and cost by day and by session', async () => {
+    const client = createStewardClient({ url: orchestrator.url, token });
+    const { runId, sessionId } = await client.respond('fetch my mail');
+    const events = await collect(client, runId).done;
+    const final = events.at(-1);
+    if (final?.type !== 'final') throw new Error('no final');
+    expect(final.usage.cost_usd).toBe(final.usage.total_tokens);
+    const report = (await (
+      await fetch(`${orchestrator.url}/api/v1/usage`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      total: { runs: number; total_tokens: number; cost_usd: number };
+      by_day: { day: string; runs: number; total_tokens: number; cost_usd: number }[];
+      by_session: { session_id: string; runs: number; total_tokens: number; cost_usd: number }[];
+    };
+    const today = new Date().toISOString().slice(0, 10);
+    expect(report.by_day.map((row) => row.day)).toContain(today);
+    expect(report.total.runs).toBeGreaterThanOrEqual(1);
+    expect(report.total.cost_usd).toBe(report.total.total_tokens);
+    expect(report.by_session.find((row) => row.session_id === sessionId)).toMatchObject({
+      runs: 1,
+      total_tokens: final.usage.total_tokens,
+      cost_usd: final.usage.total_tokens,
+    });
+    // Only the caller's: another user's report is empty.
+    const nobody = await signTestToken({ secret, userId: 'nobody', expiresIn: '10m' });
+    const empty = await (
+      await fetch(`${orchestrator.url}/api/v1/usage`, { headers: { authorization: `Bearer ${nobody}` } })
+    ).json();
+    expect(empty).toMatchObject({ total: { runs: 0 }, by_day: [], by_session: [] });
+    expect((await fetch(`${orchestrator.url}/api/v1/usage`)).status).toBe(401);
+    const bad = await fetch(`${orchestrator.url}/api/v1/usage?since=yesterday`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(bad.status).toBe(400);
   });
 
   it('serves Prometheus metrics: runs, latency, tokens, tools, breakers; never a user id', async () => {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { defaultOpenAIPrices } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
 import { createMcpRegistry, createServiceTokenSigner, type McpServerRegistration } from '@steward/mcp';
 import { createPostgresRegistrationStore, createPostgresStorage } from '@steward/storage-postgres';
@@ -15,6 +16,7 @@ import { createOrchestratorMetrics } from './metrics.ts';
 import { startRegistrationSync } from './registration-sync.ts';
 import { observeRuns } from './run-observer.ts';
 import { sleep, withTimeout } from './timing.ts';
+import { createUsageReport } from './usage-report.ts';
 
 /** A running orchestrator. */
 export interface Orchestrator {
@@ -129,6 +131,7 @@ async function start(
     coordinator: runs,
     limits: { heartbeatMs: config.heartbeatMs },
     telemetry: { recordContent: config.traceContent },
+    prices: { ...defaultOpenAIPrices, ...config.prices },
     ...(config.tokenBudget === undefined
       ? {}
       : { budget: tokenBudgetOf(config.tokenBudget, redis, config.redis.prefix) }),
@@ -138,9 +141,10 @@ async function start(
   cleanup.push(async () => assistant.close());
 
   // The limits are the served API's: they hold across replicas through the Redis coordinator.
+  const auth = createJwtAuth(config.auth);
   const api = createStewardApi({
     assistant,
-    auth: createJwtAuth(config.auth),
+    auth,
     tools: registry,
     rateLimit: config.rateLimit,
     maxActiveRuns: config.maxActiveRuns,
@@ -157,6 +161,7 @@ async function start(
       isDraining: () => draining,
       logger,
       metrics,
+      usage: createUsageReport({ pool, schema: config.database.schema, auth }),
     }),
   );
   // Upgrades are counted here, in front of the transport: the socket's close ends the count.
