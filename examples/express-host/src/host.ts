@@ -17,6 +17,7 @@ import { type MockOpenAIServer, startMockOpenAI } from '@steward/testing';
 import { type Authenticator, attachWebSocket, createJwtAuth, createStewardApi } from '@steward/transport-ws';
 import type { Express } from 'express';
 import { SignJWT } from 'jose';
+import type { Logger } from 'pino';
 import { type CalendarServer, startCalendarServer } from './calendar-server.ts';
 import { type DeskServer, startDeskServer } from './desk-server.ts';
 import { createHostApp } from './frontend/app.ts';
@@ -31,6 +32,7 @@ import {
   createVaultRefreshTokenStore,
   type RefreshTokenStore,
 } from './identity/refresh-tokens.ts';
+import { createRequestLog, logRuns } from './logging.ts';
 import { gmailModelReply } from './scripted-model.ts';
 
 /** Options of {@link startExpressHost}. Every secret defaults to a random one per process. */
@@ -53,6 +55,8 @@ export interface ExpressHostOptions {
   sessions?: { store?: SessionStoreOptions; idleMs?: number; absoluteMs?: number };
   /** How long a form post without script waits for the answer. Default 20,000 ms. */
   formWaitMs?: number;
+  /** JSON logs (pino, see logging.ts): a line per request and per run milestone. Default: none. */
+  logger?: Logger;
   /** @internal The clock sessions are timed by (tests move it). */
   _internal?: { now?: () => number };
   /**
@@ -203,6 +207,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       system: 'You are a concise email assistant. Read mail freely; sending mail needs the user’s approval.',
     });
     cleanups.push(async () => assistant.close());
+    if (options.logger !== undefined) logRuns(assistant, options.logger);
 
     const jwtSecret = options.jwtSecret ?? randomSecret();
     const auth = createJwtAuth({ secret: jwtSecret });
@@ -224,7 +229,9 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
 
     // Listen first: the sign-in's redirect URIs name the port.
     let app: Express | undefined;
+    const requestLog = options.logger === undefined ? undefined : createRequestLog(options.logger);
     const server = createServer((request, response) => {
+      requestLog?.(request, response);
       if (app === undefined) response.writeHead(503).end();
       else app(request, response);
     });

@@ -1,6 +1,7 @@
 import { demoPassword } from '@steward/example-identity-provider';
 import { hostOptionsFromEnvironment } from './environment.ts';
 import { startExpressHost } from './host.ts';
+import { createHostLogger } from './logging.ts';
 import { startRemoteExpressHost } from './remote-host.ts';
 import { startTelemetry } from './telemetry.ts';
 import { runWalkthrough } from './walkthrough.ts';
@@ -68,6 +69,8 @@ Ctrl-C stops.`);
 
 async function startInProcess() {
   const host = await startExpressHost({
+    // The walkthrough's own output is the point of --once; a served demo logs as a service does.
+    ...(once ? {} : { logger: createHostLogger() }),
     port,
     host: process.env.HOST ?? '127.0.0.1',
     chunkDelayMs: once ? 2 : 20,
