@@ -17,6 +17,7 @@ import { type MockOpenAIServer, startMockOpenAI } from '@steward/testing';
 import { type Authenticator, attachWebSocket, createJwtAuth, createStewardApi } from '@steward/transport-ws';
 import type { Express } from 'express';
 import { SignJWT } from 'jose';
+import type { Logger } from 'pino';
 import { type CalendarServer, startCalendarServer } from './calendar-server.ts';
 import { type DeskServer, startDeskServer } from './desk-server.ts';
 import { createHostApp } from './frontend/app.ts';
@@ -31,6 +32,7 @@ import {
   createVaultRefreshTokenStore,
   type RefreshTokenStore,
 } from './identity/refresh-tokens.ts';
+import { createRequestLog, logRuns } from './logging.ts';
 import { createRegistryConnections } from './registry-connections.ts';
 import { gmailModelReply } from './scripted-model.ts';
 
@@ -54,6 +56,8 @@ export interface ExpressHostOptions {
   sessions?: { store?: SessionStoreOptions; idleMs?: number; absoluteMs?: number };
   /** How long a form post without script waits for the answer. Default 20,000 ms. */
   formWaitMs?: number;
+  /** JSON logs (pino, see logging.ts): a line per request and per run milestone. Default: none. */
+  logger?: Logger;
   /** @internal The clock sessions are timed by (tests move it). */
   _internal?: { now?: () => number };
   /**
@@ -190,7 +194,9 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
 
     // Listen first: the sign-in's and the OAuth callback's redirect URIs name the port.
     let app: Express | undefined;
+    const requestLog = options.logger === undefined ? undefined : createRequestLog(options.logger);
     const server = createServer((request, response) => {
+      requestLog?.(request, response);
       if (app === undefined) response.writeHead(503).end();
       else app(request, response);
     });
@@ -264,6 +270,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       system: 'You are a concise email assistant. Read mail freely; sending mail needs the user’s approval.',
     });
     cleanups.push(async () => assistant.close());
+    if (options.logger !== undefined) logRuns(assistant, options.logger);
 
     const jwtSecret = options.jwtSecret ?? randomSecret();
     const auth = createJwtAuth({ secret: jwtSecret });

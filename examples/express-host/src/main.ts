@@ -1,8 +1,13 @@
 import { demoPassword } from '@steward/example-identity-provider';
 import { hostOptionsFromEnvironment } from './environment.ts';
 import { startExpressHost } from './host.ts';
+import { createHostLogger } from './logging.ts';
 import { startRemoteExpressHost } from './remote-host.ts';
+import { startTelemetry } from './telemetry.ts';
 import { runWalkthrough } from './walkthrough.ts';
+
+// Traces over OTLP when the standard OTEL_* variables ask for them (see telemetry.ts).
+const telemetry = startTelemetry(process.env, 'steward-express-host');
 
 // `--once`: the headless walkthrough only, then exit (tests and CI). Otherwise the walkthrough
 // runs once at startup and the server keeps serving the browser until Ctrl-C.
@@ -51,7 +56,10 @@ Ctrl-C stops.`);
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    void remote.stop().finally(() => process.exit(0));
+    void remote
+      .stop()
+      .then(() => telemetry?.shutdown())
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
@@ -61,6 +69,8 @@ Ctrl-C stops.`);
 
 async function startInProcess() {
   const host = await startExpressHost({
+    // The walkthrough's own output is the point of --once; a served demo logs as a service does.
+    ...(once ? {} : { logger: createHostLogger() }),
     port,
     host: process.env.HOST ?? '127.0.0.1',
     chunkDelayMs: once ? 2 : 20,
@@ -96,7 +106,10 @@ Ctrl-C stops.`);
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    void host.stop().finally(() => process.exit(0));
+    void host
+      .stop()
+      .then(() => telemetry?.shutdown())
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

@@ -13,6 +13,7 @@ import type { GmailOAuthOptions, GmailServerOAuthOptions } from './oauth/options
 import { createGmailOAuth, type GmailOAuth } from './oauth/server.ts';
 import { type GmailAuthOptions, type GmailServerAuthOptions, requireServiceToken } from './service-auth.ts';
 import { gmailTools } from './tools.ts';
+import { continueTrace } from './tracing.ts';
 
 /** How callers authenticate: service JWTs (Steward's own), or OAuth access tokens from the mock's own authorization server. */
 export type GmailAppAuthOptions = GmailAuthOptions | { oauth: GmailOAuthOptions };
@@ -132,6 +133,7 @@ export function createGmailApp(mailbox = new Mailbox(), options: GmailAppOptions
   if (oauth !== undefined) app.use(mcpPaths, oauth.requireToken);
   else if (auth !== undefined && !('oauth' in auth)) app.use(mcpPaths, requireServiceToken(auth));
   app.use(express.json({ limit: '1mb' }));
+  app.use(mcpPaths, continueTrace());
   if (oauth !== undefined) app.use('/mcp', oauth.requireToolScopes);
 
   app.post('/mcp', async (request, response) => {

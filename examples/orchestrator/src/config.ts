@@ -58,6 +58,23 @@ export interface OrchestratorConfig {
   readonly drainTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly recoveryIntervalMs: number;
+  /** Put prompts, completions and tool arguments and results on spans (off: they may hold personal data). */
+  readonly traceContent: boolean;
+  /** Prices per model over core's defaults (USD per million tokens): usage then carries `cost_usd`. */
+  readonly prices: Readonly<
+    Record<
+      string,
+      { inputPerMillion: number; cachedInputPerMillion?: number | undefined; outputPerMillion: number }
+    >
+  >;
+  /** Token budgets per user (input plus output, UTC day and month), held across replicas in Redis; undefined when off. */
+  readonly tokenBudget?: {
+    readonly perDay?: number;
+    readonly perMonth?: number;
+    readonly overrides: Readonly<
+      Record<string, { readonly perDay?: number | undefined; readonly perMonth?: number | undefined }>
+    >;
+  };
 }
 
 /** What {@link loadConfig} found: a complete configuration, or every problem with it. */
@@ -129,18 +146,19 @@ const browserOrigins = z
 const secret = z.string().min(32, 'must be at least 32 characters (256 bits) for HS256');
 
 /** JSON text parsed into an unknown value; the error names the position, never the text (it may hold secrets). */
-const jsonText = z.string().transform((text, context) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    context.addIssue({
-      code: 'custom',
-      message: `is not valid JSON${position === undefined ? '' : ` (at position ${position})`}: expected an array of MCP server configs`,
-    });
-    return z.NEVER;
-  }
-});
+const jsonText = (expected: string) =>
+  z.string().transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      const position = /position (\d+)/.exec((error as Error).message)?.[1];
+      context.addIssue({
+        code: 'custom',
+        message: `is not valid JSON${position === undefined ? '' : ` (at position ${position})`}: expected ${expected}`,
+      });
+      return z.NEVER;
+    }
+  });
 
 const envSchema = z.object({
   PORT: variable(integer(0, 65_535).default(8080)),
@@ -180,7 +198,9 @@ const envSchema = z.object({
     z.enum(['chat', 'responses'], { error: 'must be chat or responses' }).default('chat'),
   ),
   STEWARD_SYSTEM_PROMPT: variable(z.string().optional()),
-  STEWARD_MCP_SERVERS: variable(jsonText.pipe(mcpServersSchema).default([])),
+  STEWARD_MCP_SERVERS: variable(
+    jsonText('an array of MCP server configs').pipe(mcpServersSchema).default([]),
+  ),
   STEWARD_MCP_JWT_SECRET: variable(secret.optional()),
   STEWARD_MCP_JWT_ISSUER: variable(z.string().trim().default('steward')),
   STEWARD_MCP_SYNC_INTERVAL_MS: variable(milliseconds.default(30_000)),
@@ -201,6 +221,40 @@ const envSchema = z.object({
   STEWARD_DRAIN_TIMEOUT_MS: variable(integer(0, 2_147_483_647).default(25_000)),
   STEWARD_HEARTBEAT_MS: variable(milliseconds.default(5_000)),
   STEWARD_RECOVERY_INTERVAL_MS: variable(milliseconds.default(15_000)),
+  STEWARD_TRACE_CONTENT: variable(flag.default(false)),
+  STEWARD_MODEL_PRICES: variable(
+    jsonText('an object of model ids to { inputPerMillion, cachedInputPerMillion, outputPerMillion }')
+      .pipe(
+        z.record(
+          z.string().min(1),
+          z
+            .object({
+              inputPerMillion: z.number().nonnegative(),
+              cachedInputPerMillion: z.number().nonnegative().optional(),
+              outputPerMillion: z.number().nonnegative(),
+            })
+            .strict(),
+        ),
+      )
+      .default({}),
+  ),
+  STEWARD_TOKEN_BUDGET_DAY: variable(integer(1, Number.MAX_SAFE_INTEGER).optional()),
+  STEWARD_TOKEN_BUDGET_MONTH: variable(integer(1, Number.MAX_SAFE_INTEGER).optional()),
+  STEWARD_TOKEN_BUDGET_OVERRIDES: variable(
+    jsonText('an object of user ids to { perDay, perMonth }')
+      .pipe(
+        z.record(
+          z.string().min(1),
+          z
+            .object({
+              perDay: z.number().int().positive().optional(),
+              perMonth: z.number().int().positive().optional(),
+            })
+            .strict(),
+        ),
+      )
+      .optional(),
+  ),
 });
 
 /** The variables this service reads; the README documents each. */
@@ -277,6 +331,21 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       drainTimeoutMs: env.STEWARD_DRAIN_TIMEOUT_MS,
       heartbeatMs: env.STEWARD_HEARTBEAT_MS,
       recoveryIntervalMs: env.STEWARD_RECOVERY_INTERVAL_MS,
+      traceContent: env.STEWARD_TRACE_CONTENT,
+      prices: env.STEWARD_MODEL_PRICES,
+      ...(env.STEWARD_TOKEN_BUDGET_DAY === undefined &&
+      env.STEWARD_TOKEN_BUDGET_MONTH === undefined &&
+      env.STEWARD_TOKEN_BUDGET_OVERRIDES === undefined
+        ? {}
+        : {
+            tokenBudget: {
+              ...(env.STEWARD_TOKEN_BUDGET_DAY === undefined ? {} : { perDay: env.STEWARD_TOKEN_BUDGET_DAY }),
+              ...(env.STEWARD_TOKEN_BUDGET_MONTH === undefined
+                ? {}
+                : { perMonth: env.STEWARD_TOKEN_BUDGET_MONTH }),
+              overrides: env.STEWARD_TOKEN_BUDGET_OVERRIDES ?? {},
+            },
+          }),
     },
   };
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NodeHandler } from '@steward/transport-ws';
-import type { Logger } from './logger.ts';
+import { pinoHttp } from 'pino-http';
+import { type Logger, redactUrl } from './logger.ts';
+import type { OrchestratorMetrics } from './metrics.ts';
 import { withTimeout } from './timing.ts';
 
 /** Options of {@link createFrontHandler}. */
@@ -14,6 +16,10 @@ export interface FrontHandlerOptions {
   readonly details?: () => Record<string, unknown>;
   readonly isDraining: () => boolean;
   readonly logger: Logger;
+  /** Served at `GET /metrics`; also told of open SSE streams. */
+  readonly metrics: OrchestratorMetrics;
+  /** Answers `GET /api/v1/usage` (the caller's tokens and cost by day and session). */
+  readonly usage?: (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
   /** How long one readiness check may take. Default 2,000 ms. */
   readonly checkTimeoutMs?: number;
 }
@@ -51,10 +57,64 @@ export function createFrontHandler(options: FrontHandlerOptions) {
     };
   }
 
+  // One line per request once it is answered; probes and scrapes are not worth a line each.
+  const requestLog = pinoHttp({
+    logger: options.logger.pino,
+    autoLogging: {
+      ignore: (request) => quietPaths.has(URL.parse(request.url ?? '/', 'http://x')?.pathname ?? ''),
+    },
+    customSuccessMessage: () => 'request_finished',
+    customErrorMessage: () => 'request_failed',
+    customLogLevel: (_request, response, error) =>
+      error !== undefined || response.statusCode >= 500
+        ? 'error'
+        : response.statusCode >= 400
+          ? 'warn'
+          : 'info',
+    serializers: {
+      req: (request: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({
+        id: request.id,
+        method: request.method,
+        url: redactUrl(request.url),
+        headers: {
+          authorization: request.headers.authorization,
+          'user-agent': request.headers['user-agent'],
+        },
+      }),
+      res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+    },
+  });
+
   return (request: IncomingMessage, response: ServerResponse): void => {
+    requestLog(request, response);
     const url = URL.parse(request.url ?? '/', 'http://localhost');
     const path = url?.pathname;
     const probe = request.method === 'GET' || request.method === 'HEAD';
+    if (probe && path === '/metrics') {
+      options.metrics.registry.metrics().then(
+        (text) => {
+          response.writeHead(200, {
+            'content-type': options.metrics.registry.contentType,
+            'cache-control': 'no-store',
+          });
+          response.end(request.method === 'HEAD' ? undefined : text);
+        },
+        () => send(response, 500, { status: 'metrics_failed' }),
+      );
+      return;
+    }
+    if (request.method === 'GET' && path === '/api/v1/usage' && url !== null && options.usage !== undefined) {
+      options.usage(request, response, url).catch((error: unknown) => {
+        options.logger.warn('usage_report_failed', { error });
+        if (!response.headersSent)
+          send(response, 503, { error: { code: 'storage_error', message: 'Storage failed; try again.' } });
+      });
+      return;
+    }
+    if (request.headers.accept?.includes('text/event-stream') === true) {
+      options.metrics.openStreams.inc({ kind: 'sse' });
+      response.once('close', () => options.metrics.openStreams.dec({ kind: 'sse' }));
+    }
     if (probe && path === '/healthz') {
       send(response, 200, { status: options.isDraining() ? 'draining' : 'ok' });
       return;
@@ -73,6 +133,8 @@ export function createFrontHandler(options: FrontHandlerOptions) {
     options.api(request, response);
   };
 }
+
+const quietPaths = new Set(['/healthz', '/readyz', '/metrics']);
 
 const shuttingDown = {
   error: {

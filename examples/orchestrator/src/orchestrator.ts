@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createEnvironmentKeyProvider, createTokenVault } from '@steward/core';
+import { createEnvironmentKeyProvider, createTokenVault, defaultOpenAIPrices } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
 import { createMcpRegistry, createServiceTokenSigner, type McpServerRegistration } from '@steward/mcp';
 import {
@@ -8,7 +8,7 @@ import {
   createPostgresStorage,
   createPostgresVaultStore,
 } from '@steward/storage-postgres';
-import { createRedisRunStore, withRedisRunEvents } from '@steward/storage-redis';
+import { createRedisRunStore, createRedisTokenBudget, withRedisRunEvents } from '@steward/storage-redis';
 import { attachWebSocket, createJwtAuth, createStewardApi, toNodeHandler } from '@steward/transport-ws';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -16,8 +16,11 @@ import type { OrchestratorConfig } from './config.ts';
 import { type DrainReport, drainRuns, TrackedAssistant } from './drain.ts';
 import { createFrontHandler, refuseUpgrade } from './front-handler.ts';
 import type { Logger } from './logger.ts';
+import { createOrchestratorMetrics } from './metrics.ts';
 import { startRegistrationSync } from './registration-sync.ts';
+import { observeRuns } from './run-observer.ts';
 import { sleep, withTimeout } from './timing.ts';
+import { createUsageReport } from './usage-report.ts';
 
 /** A running orchestrator. */
 export interface Orchestrator {
@@ -33,7 +36,7 @@ export interface Orchestrator {
 
 /**
  * Connects Postgres (migrating it unless told not to), Redis and the MCP servers, then serves the
- * Steward API, `/ws`, `/healthz` and `/readyz` on one port. Rejects, with everything it opened
+ * Steward API, `/ws`, `/healthz`, `/readyz` and `/metrics` (Prometheus) on one port. Rejects, with everything it opened
  * closed again, when a dependency cannot be reached.
  */
 export async function startOrchestrator(config: OrchestratorConfig, logger: Logger): Promise<Orchestrator> {
@@ -58,8 +61,13 @@ async function start(
 ): Promise<Orchestrator> {
   // Our own pool and client: the readiness probe uses them, and they get error listeners (an
   // idle pg client that loses its connection emits 'error', which would otherwise crash the process).
+  // Read when scraped, by then the registry exists.
+  const metrics = createOrchestratorMetrics({ circuits: () => registry.status() });
   const pool = new pg.Pool({ connectionString: config.database.url });
-  pool.on('error', (error) => logger.warn('postgres_client_error', { error }));
+  pool.on('error', (error) => {
+    metrics.dependencyErrors.inc({ dependency: 'postgres' });
+    logger.warn('postgres_client_error', { error });
+  });
   cleanup.push(() => pool.end());
   const durable = createPostgresStorage({ pool, schema: config.database.schema, migrate: false });
   cleanup.push(() => durable.close());
@@ -72,6 +80,7 @@ async function start(
   let redisError: Error | undefined;
   redis.on('error', (error) => {
     redisError = error;
+    metrics.dependencyErrors.inc({ dependency: 'redis' });
     logger.warn('redis_error', { error });
   });
   cleanup.push(async () => {
@@ -138,15 +147,21 @@ async function start(
     storage,
     coordinator: runs,
     limits: { heartbeatMs: config.heartbeatMs },
+    telemetry: { recordContent: config.traceContent },
+    prices: { ...defaultOpenAIPrices, ...config.prices },
+    ...(config.tokenBudget === undefined
+      ? {}
+      : { budget: tokenBudgetOf(config.tokenBudget, redis, config.redis.prefix) }),
     ...(config.model.system === undefined ? {} : { system: config.model.system }),
   });
-  assistant.on('warning', (warning) => logger.warn('assistant_warning', { error: warning }));
+  observeRuns(assistant, logger, metrics);
   cleanup.push(async () => assistant.close());
 
   // The limits are the served API's: they hold across replicas through the Redis coordinator.
+  const auth = createJwtAuth(config.auth);
   const api = createStewardApi({
     assistant,
-    auth: createJwtAuth(config.auth),
+    auth,
     tools: registry,
     // The callback hands the browser to the host's page, which completes as the signed-in user.
     ...(config.oauth === undefined
@@ -166,8 +181,15 @@ async function start(
       details: () => ({ mcp: registry.status().map(({ name, state, tools }) => ({ name, state, tools })) }),
       isDraining: () => draining,
       logger,
+      metrics,
+      usage: createUsageReport({ pool, schema: config.database.schema, auth }),
     }),
   );
+  // Upgrades are counted here, in front of the transport: the socket's close ends the count.
+  server.on('upgrade', (_request, socket) => {
+    metrics.openStreams.inc({ kind: 'websocket' });
+    socket.once('close', () => metrics.openStreams.dec({ kind: 'websocket' }));
+  });
   const detachWebSocket = attachWebSocket(server, api);
   await listen(server, config.port, config.host);
   cleanup.push(() => closeServer(server));
@@ -258,4 +280,16 @@ function redactedUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password !== '') parsed.password = '***';
   return parsed.toString();
+}
+
+/** The users' token budgets, counted in the replicas' shared Redis. */
+function tokenBudgetOf(budget: NonNullable<OrchestratorConfig['tokenBudget']>, redis: Redis, prefix: string) {
+  const { overrides, ...limits } = budget;
+  return createRedisTokenBudget({
+    redis,
+    prefix,
+    limits,
+    // An override replaces the defaults for that user: a period it leaves out has no limit.
+    limitsFor: (userId) => (Object.hasOwn(overrides, userId) ? overrides[userId] : undefined),
+  });
 }

@@ -75,6 +75,21 @@ export {
   type ToolMessage,
   type UserMessage,
 } from './model/message.ts';
+export { createInMemoryTokenBudget } from './quota/in-memory-token-budget.ts';
+export { costOf, defaultOpenAIPrices, type ModelPrice, type PriceTable, priceFor } from './quota/pricing.ts';
+export {
+  type BudgetPeriod,
+  type BudgetRefusal,
+  type BudgetVerdict,
+  type PeriodWindow,
+  periodWindows,
+  quotaExceeded,
+  type TokenBudget,
+  type TokenBudgetLimits,
+  type TokenBudgetOptions,
+  tokenBudgetOptionsSchema,
+  verdictOf,
+} from './quota/token-budget.ts';
 export {
   type CompactSessionOptions,
   compactSession,
@@ -115,6 +130,7 @@ export type {
   StoredMessage,
 } from './storage/storage.ts';
 export { checkEventPage, checkStorable, type EventPage } from './storage/storage-checks.ts';
+export type { TelemetryOptions } from './telemetry/telemetry-options.ts';
 export { defineTool, type Tool, type ToolConfig, toolNamePattern } from './tools/define-tool.ts';
 export {
   type InputAction,

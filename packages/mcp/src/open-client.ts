@@ -11,6 +11,7 @@ import type { ResolvedServerConfig } from './server-config.ts';
 import { defaultAudience, type FetchLike, fetchWithServiceToken } from './service-auth.ts';
 import type { ServiceTokenSigner } from './service-token-signer.ts';
 import { authRefused, refusedStatus } from './tool-errors.ts';
+import { fetchWithTraceContext } from './tracing.ts';
 
 /** @internal A connected MCP client, its transport, and the transport kind it ended up on. */
 export interface OpenedClient {
@@ -84,7 +85,8 @@ async function connect(
  * again over the legacy HTTP+SSE transport, as the MCP spec's backwards-compatibility section
  * describes. stdio is imported only when used, so hosts that never spawn servers never load
  * `child_process`. HTTP transports use `http.fetch` (default: the global one); with
- * `serviceAuth`, through a wrapper that adds a fresh service token to every request.
+ * `serviceAuth`, through a wrapper that adds a fresh service token to every request; always with
+ * the active trace context (`traceparent`), so the server can continue the run's trace.
  */
 export async function openClient(
   config: ResolvedServerConfig,
@@ -114,14 +116,12 @@ export async function openClient(
       `${config.name}: registered with serviceAuth, but the registry has no serviceAuth signer`,
     );
   }
-  const fetch =
+  const fetch = fetchWithTraceContext(
     audience === undefined || signer === undefined
       ? http.fetch
-      : fetchWithServiceToken(signer, audience, http.fetch);
-  const options: SSEClientTransportOptions = {
-    requestInit: { headers: config.headers },
-    ...(fetch === undefined ? {} : { fetch }),
-  };
+      : fetchWithServiceToken(signer, audience, http.fetch),
+  );
+  const options: SSEClientTransportOptions = { requestInit: { headers: config.headers }, fetch };
   const refused = (error: unknown) => {
     const status = refusedStatus(error);
     return status === undefined

@@ -16,6 +16,7 @@ import type { FetchLike } from './service-auth.ts';
 import type { ServiceTokenSigner } from './service-token-signer.ts';
 import { callAborted, isSessionExpired, isTransient, toToolError } from './tool-errors.ts';
 import { toToolOutput } from './tool-result.ts';
+import { traceMcpRequest } from './tracing.ts';
 
 /** `connecting`: first attempt. `connected`: calls go out. `reconnecting`: it dropped and is being restored. `closed`: unregistered. */
 export type McpConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -120,7 +121,11 @@ export class ServerConnection {
     };
   }
 
-  async callTool(tool: McpTool, args: unknown, context: ToolCallContext): Promise<unknown> {
+  callTool(tool: McpTool, args: unknown, context: ToolCallContext): Promise<unknown> {
+    return traceMcpRequest(this.config, 'tools/call', tool.name, () => this.#callTool(tool, args, context));
+  }
+
+  async #callTool(tool: McpTool, args: unknown, context: ToolCallContext): Promise<unknown> {
     const server = this.config.name;
     if (this.#opened === undefined) {
       throw new StewardError('tool_unavailable', `${server}/${tool.name}: the server is ${this.state}`);
@@ -340,7 +345,11 @@ export class ServerConnection {
   }
 
   /** Lists every page of the catalog, following `nextCursor` to the end. */
-  async #listAll(client: Client): Promise<McpTool[]> {
+  #listAll(client: Client): Promise<McpTool[]> {
+    return traceMcpRequest(this.config, 'tools/list', undefined, () => this.#listPages(client));
+  }
+
+  async #listPages(client: Client): Promise<McpTool[]> {
     const tools: McpTool[] = [];
     const seen = new Set<string>();
     let cursor: string | undefined;

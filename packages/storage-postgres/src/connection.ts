@@ -1,3 +1,4 @@
+import { StewardError } from '@steward/core';
 import pg from 'pg';
 import { z } from 'zod';
 import { type PGliteLike, pgDriver, pgliteDriver, type SqlDriver } from './sql-driver.ts';
@@ -18,6 +19,9 @@ export const connectionShape = {
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
     .default('steward'),
+  onWarning: z
+    .custom<(warning: StewardError) => void>((value) => typeof value === 'function', 'must be a function')
+    .optional(),
 };
 
 /** @internal Exactly one way to reach the database must be given. */
@@ -36,13 +40,20 @@ const heeded = new WeakSet<pg.Pool>();
  * unheard, that ends the process. The pool drops the client and opens another when needed, so a
  * warning is all it takes. A pool the caller passed gets this only when it has no listener.
  */
-function heedIdleErrors(pool: pg.Pool): void {
+function heedIdleErrors(pool: pg.Pool, onWarning: ((warning: StewardError) => void) | undefined): void {
   if (heeded.has(pool)) return;
   heeded.add(pool);
   pool.on('error', (error) => {
-    process.emitWarning(`An idle PostgreSQL connection failed and was dropped: ${error.message}`, {
-      code: 'STEWARD_PG_IDLE_ERROR',
-    });
+    const message = `An idle PostgreSQL connection failed and was dropped: ${error.message}`;
+    // Without the caller's onWarning, Node's own warning channel, as before: never silence.
+    if (onWarning === undefined) process.emitWarning(message, { code: 'STEWARD_PG_IDLE_ERROR' });
+    else
+      onWarning(
+        new StewardError('storage_error', message, {
+          cause: error,
+          details: { reason: 'idle_client_error' },
+        }),
+      );
   });
 }
 
@@ -51,13 +62,14 @@ export function openDriver(options: {
   connectionString?: string | undefined;
   pool?: pg.Pool | undefined;
   pglite?: PGliteLike | undefined;
+  onWarning?: ((warning: StewardError) => void) | undefined;
 }): SqlDriver {
   if (options.pglite !== undefined) return pgliteDriver(options.pglite, false);
   if (options.pool !== undefined) {
-    if (options.pool.listenerCount('error') === 0) heedIdleErrors(options.pool);
+    if (options.pool.listenerCount('error') === 0) heedIdleErrors(options.pool, options.onWarning);
     return pgDriver(options.pool, false);
   }
   const pool = new pg.Pool({ connectionString: options.connectionString });
-  heedIdleErrors(pool);
+  heedIdleErrors(pool, options.onWarning);
   return pgDriver(pool, true);
 }

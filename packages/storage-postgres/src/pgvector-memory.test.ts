@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { Assistant, createHashEmbedder } from '@steward/core';
+import { Assistant, createHashEmbedder, type StewardError } from '@steward/core';
 import { createScriptedModel } from '@steward/core/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,12 +56,12 @@ describe('createPgVectorMemory', () => {
 
   it('falls back to an exact scan, and says so, on a server without pgvector', async () => {
     const schema = `memory_exact_${process.pid}_${Date.now().toString(36)}`;
-    const lines: string[] = [];
+    const warnings: StewardError[] = [];
     const memory = createPgVectorMemory({
       connectionString,
       schema,
       embedder,
-      log: (line) => lines.push(line),
+      onWarning: (warning) => warnings.push(warning),
     });
     cleanups.push(async () => {
       await memory.close();
@@ -71,7 +71,15 @@ describe('createPgVectorMemory', () => {
       await admin.end();
     });
     const mode = await memory.mode();
-    if (mode === 'exact-scan') expect(lines).toEqual([expect.stringContaining('pgvector is not available')]);
+    if (mode === 'exact-scan')
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          code: 'storage_error',
+          details: { reason: 'pgvector_unavailable' },
+          message: expect.stringContaining('pgvector is not available'),
+        }),
+      ]);
+    else expect(warnings).toEqual([]);
     await exercise(memory);
   });
 

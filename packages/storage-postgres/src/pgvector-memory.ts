@@ -42,7 +42,13 @@ export interface PgVectorMemoryOptions {
   embedder: Embedder;
   /** Without pgvector, how many of the user's newest memories a query compares. Default 10,000. */
   exactScanLimit?: number;
-  /** Where the one-time notice about a missing pgvector goes. Default `console.warn`. */
+  /**
+   * Told of what degrades but does not fail: the one-time notice about a missing pgvector
+   * (`storage_error`, `details.reason: 'pgvector_unavailable'`), an idle connection of its own
+   * pool that failed. The same option as in every Steward package. Default: `console.warn`.
+   */
+  onWarning?: (warning: StewardError) => void;
+  /** @deprecated Use `onWarning`, the option every Steward package takes. Still called with the message. */
   log?: (message: string) => void;
 }
 
@@ -68,7 +74,14 @@ export function createPgVectorMemory(options: PgVectorMemoryOptions): PgVectorMe
   const schema = pg.escapeIdentifier(config.schema);
   const table = `${schema}.memories`;
   const dimensions = config.embedder.dimensions;
-  const log = config.log ?? ((message: string) => console.warn(message));
+  const log = (message: string) => {
+    if (config.onWarning !== undefined)
+      config.onWarning(
+        new StewardError('storage_error', message, { details: { reason: 'pgvector_unavailable' } }),
+      );
+    else if (config.log !== undefined) config.log(message);
+    else console.warn(message);
+  };
   let setup: Promise<'pgvector' | 'exact-scan'> | undefined;
 
   async function prepare(): Promise<'pgvector' | 'exact-scan'> {

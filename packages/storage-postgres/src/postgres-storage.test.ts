@@ -1,4 +1,4 @@
-import { Assistant, type StewardEvent } from '@steward/core';
+import { Assistant, type StewardError, type StewardEvent } from '@steward/core';
 import { createMailTool, createScriptedModel } from '@steward/core/testing';
 import { createMcpRegistry, type McpServerConfig } from '@steward/mcp';
 import { runStorageConformance } from '@steward/testing/conformance';
@@ -144,6 +144,39 @@ describe('createPostgresStorage', () => {
       expect(await storage.getSession('idle-s', { userId: 'ann' })).toMatchObject({ id: 'idle-s' });
     } finally {
       process.off('warning', onWarning);
+    }
+  });
+
+  it('tells onWarning, not process warnings, of a dropped idle connection when it is given', async () => {
+    const appName = `steward_idle_w_${process.pid}_${Date.now().toString(36)}`;
+    const schema = `steward_test_idle_w_${process.pid}_${Date.now().toString(36)}`;
+    const told: StewardError[] = [];
+    const storage = createPostgresStorage({
+      connectionString: `${connectionString}${connectionString.includes('?') ? '&' : '?'}application_name=${appName}`,
+      schema,
+      onWarning: (warning) => told.push(warning),
+    });
+    opened.push({ storage, schema });
+    await storage.ensureSession('idle-w', { userId: 'ann' });
+    const emitted: string[] = [];
+    const onProcessWarning = (warning: Error & { code?: string }) => {
+      if (warning.code === 'STEWARD_PG_IDLE_ERROR') emitted.push(warning.message);
+    };
+    process.on('warning', onProcessWarning);
+    try {
+      const admin = new pg.Client({ connectionString });
+      await admin.connect();
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [appName],
+      );
+      await admin.end();
+      await expect.poll(() => told.length, { timeout: 5_000 }).toBeGreaterThan(0);
+      expect(told[0]).toMatchObject({ code: 'storage_error', details: { reason: 'idle_client_error' } });
+      expect(emitted).toEqual([]);
+      expect(await storage.getSession('idle-w', { userId: 'ann' })).toMatchObject({ id: 'idle-w' });
+    } finally {
+      process.off('warning', onProcessWarning);
     }
   });
 

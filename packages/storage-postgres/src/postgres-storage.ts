@@ -45,6 +45,12 @@ export interface PostgresStorageOptions {
   migrate?: boolean;
   /** Largest message accepted, in bytes of its JSON. Default 1,000,000. */
   maxMessageBytes?: number;
+  /**
+   * Told of what degrades but does not fail: an idle connection of the storage's own pool that
+   * failed and was dropped (`storage_error`). The same option as in every Steward package.
+   * Default: Node's `process.emitWarning`.
+   */
+  onWarning?: (warning: StewardError) => void;
 }
 
 /** A `Storage` over PostgreSQL, plus its lifecycle, users, usage, preferences and retention. */

@@ -74,6 +74,7 @@ const statusOf: Partial<Record<StewardErrorCode, number>> = {
   session_busy: 409,
   rate_limited: 429,
   too_many_active_runs: 429,
+  quota_exceeded: 429,
   storage_error: 503,
 };
 

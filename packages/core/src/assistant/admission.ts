@@ -1,6 +1,7 @@
 import type { Coordinator, SessionLease, SlotLease } from '../coordination/coordinator.ts';
 import { StewardError } from '../errors/steward-error.ts';
 import { delay } from '../internal/abort.ts';
+import { quotaExceeded, type TokenBudget } from '../quota/token-budget.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { AssistantLimits, RunAdmission } from './assistant-options.ts';
 
@@ -16,13 +17,15 @@ export interface AdmissionContext {
   readonly instanceId: string;
   /** The assistant's clock, milliseconds since the epoch. */
   readonly now: () => number;
+  /** Users' token budgets: a user whose budget is spent is refused with `quota_exceeded`. */
+  readonly budget?: TokenBudget | undefined;
 }
 
 /**
  * @internal Admission of a new run: the user's rate limits, the user's active-run cap, the
  * session's owner, then its lock (unless sessions may run in parallel). The assistant's limits
  * and the run's own (`init.admission`, a host's) both apply. Rejects with `rate_limited`,
- * `too_many_active_runs`, `session_not_found` or `session_busy`, having stored nothing; resolves
+ * `too_many_active_runs`, `quota_exceeded`, `session_not_found` or `session_busy`, having stored nothing; resolves
  * the lease to hold while the run lives (the heartbeat extends it, the run's end releases it).
  */
 export async function admit(
@@ -37,6 +40,8 @@ export async function admit(
 ): Promise<SessionLease | undefined> {
   const { coordinator, limits, storage } = context;
   const owner = `${context.instanceId}:${init.runId}`;
+  const standing = await context.budget?.check(init.userId);
+  if (standing?.allowed === false) throw quotaExceeded(standing);
   for (const [windowMs, runs] of rateLimitsOf(context.rateLimit, init.admission?.rateLimit)) {
     const verdict = await coordinator.rateLimit(`user:${init.userId}:${windowMs}`, { limit: runs, windowMs });
     if (!verdict.allowed) {

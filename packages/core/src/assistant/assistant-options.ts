@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import type { ConsentPolicy } from '../consent/consent-policy.ts';
 import type { Coordinator } from '../coordination/coordinator.ts';
+import type { StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
 import { safeIdSchema, safeTextSchema } from '../internal/safe-text.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import { type PriceTable, priceTableSchema } from '../quota/pricing.ts';
+import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
+import { type TelemetryOptions, telemetryOptionsSchema } from '../telemetry/telemetry-options.ts';
 import type { Tool } from '../tools/define-tool.ts';
 import type { ToolProvider } from '../tools/tool-provider.ts';
 
@@ -94,6 +98,10 @@ export const assistantOptionsSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     countTokens: z.custom<(text: string) => number>(isFunction, 'must be a function').optional(),
     onEvent: z.custom<(event: StewardEvent) => void>(isFunction, 'must be a function').optional(),
+    onWarning: z.custom<(warning: StewardError) => void>(isFunction, 'must be a function').optional(),
+    telemetry: telemetryOptionsSchema.optional(),
+    budget: z.custom<TokenBudget>(hasMethods('check', 'charge'), 'must be a TokenBudget').optional(),
+    prices: z.union([priceTableSchema, z.literal(false)]).optional(),
     _internal: z
       .object({
         now: z.custom<() => number>(isFunction, 'must be a function').optional(),
@@ -189,6 +197,26 @@ export interface AssistantOptions {
   countTokens?: (text: string) => number;
   /** Called with every event of every run (like `assistant.on('event')`). */
   onEvent?: (event: StewardEvent) => void;
+  /**
+   * Told of what degrades but does not fail a run (a retried model call, a provider that could not
+   * list, events that could not be stored), each as a `StewardError` with `details.runId`. The same
+   * option as in every Steward package; the `warning` event carries the same warnings.
+   */
+  onWarning?: (warning: StewardError) => void;
+  /**
+   * Per-user token budgets (per UTC day and month): a user whose budget is spent is refused with
+   * `quota_exceeded` (its `resetAt`); a run that crosses it ends with its partial answer and that
+   * error. `createInMemoryTokenBudget()` here, `createRedisTokenBudget()` across instances.
+   */
+  budget?: TokenBudget;
+  /**
+   * Prices per model (USD per million input, cached input and output tokens): `usage` events and
+   * stored usage carry `cost_usd` for a model found here. Default: {@link defaultOpenAIPrices};
+   * `false` leaves costs out.
+   */
+  prices?: PriceTable | false;
+  /** Spans of runs, model calls and tool calls (OpenTelemetry); content only when `recordContent`. */
+  telemetry?: TelemetryOptions;
   /**
    * Time, ids and storage retry timing as inputs, for tests that must not depend on the wall
    * clock or on chance. Not part of the stable API: names and shape may change in any release.

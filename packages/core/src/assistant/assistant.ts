@@ -7,10 +7,13 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { LanguageModel } from '../model/language-model.ts';
+import { defaultOpenAIPrices, type ModelPrice, priceFor } from '../quota/pricing.ts';
+import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { ApprovalRecord, AuditEntry } from '../storage/consent-records.ts';
 import { createInMemoryStorage } from '../storage/in-memory-storage.ts';
 import type { OwnerScope, RunRecord, Storage, StoredMessage } from '../storage/storage.ts';
+import { createRunTracing, type RunTracing } from '../telemetry/run-tracing.ts';
 import type { Tool } from '../tools/define-tool.ts';
 import type { InputResponse } from '../tools/input-request.ts';
 import { createLocalToolProvider } from '../tools/local-tool-provider.ts';
@@ -73,7 +76,10 @@ interface LiveRun {
 export interface AssistantEventMap {
   /** Every event of every run, as it happens. */
   event: [event: StewardEvent];
-  /** Something degraded but did not fail the run: a retried model call, a provider that could not list. */
+  /**
+   * Something degraded but did not fail the run: a retried model call, a provider that could not
+   * list. Kept for compatibility; the `onWarning` option is the way every package reports these.
+   */
   warning: [warning: StewardError];
 }
 
@@ -100,6 +106,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #retry: RetryPolicy;
   readonly #countTokens: (text: string) => number;
   readonly #onEvent: ((event: StewardEvent) => void) | undefined;
+  readonly #onWarning: ((warning: StewardError) => void) | undefined;
   readonly #decisions = createDecisionSignals();
   /** Tools' requests for input open in this process (they live where their call runs). */
   readonly #inputs = new InputWaiters();
@@ -113,6 +120,9 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   readonly #now: () => number;
   readonly #generateId: () => string;
   readonly #eventLogRetry: EventLogRetry;
+  readonly #tracing: RunTracing;
+  readonly #budget: TokenBudget | undefined;
+  readonly #price: ModelPrice | undefined;
   #unwatchStops: (() => void) | undefined;
   #unwatchInputs: (() => void) | undefined;
 
@@ -135,12 +145,19 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     this.#retry = config.retry;
     this.#countTokens = config.countTokens ?? estimateTokens;
     this.#onEvent = config.onEvent;
+    this.#onWarning = config.onWarning;
     this.#coordinator = config.coordinator ?? createInMemoryCoordinator({ _internal: { now: this.#now } });
     this.#rateLimit = config.rateLimit;
     this.#maxActiveRuns = config.maxActiveRuns;
     this.#generateId = config._internal?.generateId ?? (() => crypto.randomUUID());
     this.#eventLogRetry = config._internal?.eventLogRetry ?? defaultEventLogRetry;
     this.#instanceId = this.#generateId();
+    this.#tracing = createRunTracing(config.telemetry);
+    this.#budget = config.budget;
+    this.#price =
+      config.prices === false
+        ? undefined
+        : priceFor(config.prices ?? defaultOpenAIPrices, this.model.modelId);
   }
 
   /**
@@ -464,8 +481,14 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
     else init.signal?.addEventListener('abort', forwardAbort, { once: true });
 
     const warn = (message: string, cause?: unknown) => {
+      const warning = new StewardError('internal_error', message, { cause, details: { runId } });
       try {
-        this.emit('warning', new StewardError('internal_error', message, { cause, details: { runId } }));
+        this.#onWarning?.(warning);
+      } catch {
+        // A logger that throws must not break the run, nor keep the warning from listeners.
+      }
+      try {
+        this.emit('warning', warning);
       } catch {
         // A warning listener that throws must not break the run it is told about.
       }
@@ -507,6 +530,9 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       eventLog,
       signal: controller.signal,
       warn,
+      tracing: this.#tracing,
+      budget: this.#budget,
+      price: this.#price,
       now: this.#now,
       decisions: this.#decisions,
       holdTimeout: () => timer.hold(),
@@ -536,7 +562,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       .then(
         (acquired) => {
           lease = acquired ?? lease;
-          return execute(context);
+          return this.#tracing.run(context, execute);
         },
         (refusal: unknown) => refuse(context, refusal),
       )
@@ -566,6 +592,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       maxActiveRuns: this.#maxActiveRuns,
       instanceId: this.#instanceId,
       now: this.#now,
+      budget: this.#budget,
     };
   }
 

@@ -6,8 +6,12 @@ import { raceAbort } from '../internal/abort.ts';
 import type { Memory, MemoryItem } from '../memory/memory.ts';
 import type { LanguageModel, ModelFinishReason } from '../model/language-model.ts';
 import type { AssistantMessage, Message } from '../model/message.ts';
+import { createBudgetGuard } from '../quota/budget-guard.ts';
+import { type ModelPrice, withCost } from '../quota/pricing.ts';
+import type { TokenBudget } from '../quota/token-budget.ts';
 import type { ToolSelector } from '../selection/tool-selector.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { RunTracing } from '../telemetry/run-tracing.ts';
 import type { InputRequest, InputResponse } from '../tools/input-request.ts';
 import type { ToolDefinition, ToolProvider } from '../tools/tool-provider.ts';
 import { awaitDecisions, type DecisionSignals, handOff } from './approval-wait.ts';
@@ -50,6 +54,12 @@ export interface RunLoopContext {
   /** Aborted by `run.abort()`, the caller's signal or the run timeout; the reason says which. */
   readonly signal: AbortSignal;
   readonly warn: (message: string, cause?: unknown) => void;
+  /** Spans of the run's model and tool calls. */
+  readonly tracing: RunTracing;
+  /** The user's token budget, checked before each model call and charged after it. */
+  readonly budget: TokenBudget | undefined;
+  /** The model's price, when the assistant's table has one: usage then carries `cost_usd`. */
+  readonly price: ModelPrice | undefined;
   /** The assistant's clock, milliseconds since the epoch: every stored time and deadline of the run. */
   readonly now: () => number;
   readonly decisions: DecisionSignals;
@@ -180,6 +190,7 @@ export function toolContext(context: RunLoopContext, catalog: ToolCatalog): Tool
     now: context.now,
     emit: (event) => context.events.emit(event),
     requestInput: context.requestInput,
+    tracing: context.tracing,
   };
 }
 
@@ -199,6 +210,7 @@ export async function runSteps(
   const emit = (event: StewardEventInput) => context.events.emit(event);
   let catalog = setup.catalog;
   let tools = toolContext(context, catalog);
+  const budget = createBudgetGuard(context.budget, context.userId, context.countTokens, context.warn);
   try {
     let pending = waiting;
     const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
@@ -220,35 +232,42 @@ export async function runSteps(
       }
       state.step++;
       const step = state.step;
-      const outcome = await runModelStep({
-        model: context.model,
-        messages: buildPrompt({
-          system: context.system,
-          memories: setup.memories,
-          history: setup.history,
-          current: state.messages,
-          historyTokens: context.limits.historyTokens,
-          countTokens: context.countTokens,
-        }),
-        tools: catalog.specs,
-        maxOutputTokens,
-        retry: context.retry,
-        stallTimeoutMs: context.limits.stallTimeoutMs,
-        signal: context.signal,
-        onText: (text) => {
-          state.text += text;
-          context.events.emitToken(text);
-        },
-        onRetry: (error, attempt, delayMs) =>
-          context.warn(
-            `Model call failed (${error.code}, attempt ${attempt}); retrying in ${delayMs} ms`,
-            error,
-          ),
+      await guard(budget.beforeStep());
+      const messages = buildPrompt({
+        system: context.system,
+        memories: setup.memories,
+        history: setup.history,
+        current: state.messages,
+        historyTokens: context.limits.historyTokens,
+        countTokens: context.countTokens,
       });
+      const outcome = await context.tracing.modelCall(context.model, { messages, maxOutputTokens }, () =>
+        runModelStep({
+          model: context.model,
+          messages,
+          tools: catalog.specs,
+          maxOutputTokens,
+          retry: context.retry,
+          stallTimeoutMs: context.limits.stallTimeoutMs,
+          signal: context.signal,
+          onText: (text) => {
+            state.text += text;
+            context.events.emitToken(text);
+            budget.onText(text);
+          },
+          onRetry: (error, attempt, delayMs) =>
+            context.warn(
+              `Model call failed (${error.code}, attempt ${attempt}); retrying in ${delayMs} ms`,
+              error,
+            ),
+        }),
+      );
       state.stepStart = state.text.length;
       if (outcome.usage !== undefined) {
-        state.usage = addUsage(state.usage, outcome.usage);
-        emit({ type: 'usage', step, ...outcome.usage, total: state.usage });
+        const usage = withCost(outcome.usage, context.price);
+        state.usage = addUsage(state.usage, usage);
+        emit({ type: 'usage', step, ...usage, total: state.usage });
+        await guard(budget.charge(usage));
       }
       const reply: AssistantMessage =
         outcome.toolCalls.length === 0

@@ -332,7 +332,9 @@ async function runOne(
     return errorMessage(context, item.call, new StewardError('tool_denied', item.decision.reason), 0);
   try {
     const value = await executeGuarded(gateOf(context), gateCall(context, item), () =>
-      invokeProvider(context, item.entry, item.call, item.args),
+      context.tracing.toolCall(item.entry.provider.name, item.call, () =>
+        invokeProvider(context, item.entry, item.call, item.args),
+      ),
     );
     const durationMs = Math.round(performance.now() - started);
     if (isToolOutput(value))

@@ -4,6 +4,7 @@ import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import { renderToolContent } from '../internal/json.ts';
 import { toStorableText, toStorableValue } from '../internal/storable-text.ts';
 import type { ToolCall, ToolMessage } from '../model/message.ts';
+import type { RunTracing } from '../telemetry/run-tracing.ts';
 import type { InputRequest, InputResponse } from '../tools/input-request.ts';
 import type { ResourceLink } from '../tools/tool-provider.ts';
 import type { InputCall } from './input-waiters.ts';
@@ -23,6 +24,8 @@ export interface InvokeContext {
   readonly now: () => number;
   /** Asks the run's user for input on behalf of a call (see `ToolCallContext.requestInput`). */
   readonly requestInput: (call: InputCall, request: InputRequest) => Promise<InputResponse>;
+  /** Spans of the run's tool calls. */
+  readonly tracing: RunTracing;
 }
 
 /**

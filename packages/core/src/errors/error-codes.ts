@@ -41,6 +41,9 @@
  * - `too_many_active_runs`: the user already has as many active runs (running or awaiting
  *   approval) as allowed (`details.limit`, `details.retryAfterMs`: a polling hint, since nobody
  *   knows when a run ends). Retryable once one of them ends.
+ * - `quota_exceeded`: the user's token budget for the day or month is spent (`details.period`,
+ *   `details.limit`, `details.used`, `details.resetAt`, `details.retryAfterMs`): refused at
+ *   admission, or a run that crossed it ended with its partial answer. Not retryable before `resetAt`.
  * - `not_found`: a stored record (run, session) does not exist for this caller.
  * - `storage_error`: the storage adapter failed or rejected a write (`details` says why).
  * - `vault_error`: the token vault cannot open a record or reach its keys, though the store worked
@@ -83,6 +86,7 @@ export type StewardErrorCode =
   | 'session_busy'
   | 'rate_limited'
   | 'too_many_active_runs'
+  | 'quota_exceeded'
   | 'not_found'
   | 'storage_error'
   | 'vault_error'

@@ -50,6 +50,8 @@ export interface RunRecordOptions {
   readonly toolOverrides?:
     | { readonly allow?: readonly string[] | undefined; readonly deny?: readonly string[] | undefined }
     | undefined;
+  /** The W3C trace context of the run's first span: a run resumed elsewhere links its span to it. */
+  readonly traceparent?: string | undefined;
 }
 
 /** What may change on a run after it was created. */

@@ -108,6 +108,7 @@ const httpErrorCodes: Record<HttpErrorCode, true> = {
   session_busy: true,
   rate_limited: true,
   too_many_active_runs: true,
+  quota_exceeded: true,
   not_found: true,
   storage_error: true,
   vault_error: true,

@@ -96,13 +96,15 @@ export async function* streamChat(
     for await (const chunk of stream) {
       // Compatible servers vary; check shapes cheaply per chunk instead of a schema parse per token.
       if (chunk.usage) {
-        const { prompt_tokens, completion_tokens, total_tokens } = chunk.usage;
+        const { prompt_tokens, completion_tokens, total_tokens, prompt_tokens_details } = chunk.usage;
+        const cached = prompt_tokens_details?.cached_tokens;
         yield {
           type: 'usage',
           usage: {
             input_tokens: prompt_tokens ?? 0,
             output_tokens: completion_tokens ?? 0,
             total_tokens: total_tokens ?? 0,
+            ...(typeof cached === 'number' && cached > 0 ? { cached_input_tokens: cached } : {}),
           },
         };
       }

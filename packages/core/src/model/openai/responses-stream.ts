@@ -128,6 +128,10 @@ export async function* streamResponses(
                 input_tokens: usage.input_tokens,
                 output_tokens: usage.output_tokens,
                 total_tokens: usage.total_tokens,
+                ...(typeof usage.input_tokens_details?.cached_tokens === 'number' &&
+                usage.input_tokens_details.cached_tokens > 0
+                  ? { cached_input_tokens: usage.input_tokens_details.cached_tokens }
+                  : {}),
               },
             };
           }
