@@ -116,11 +116,13 @@ export type {
   ToolPermission,
 } from './storage/consent-records.ts';
 export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in-memory-storage.ts';
+export { checkRunFence, runFencedError } from './storage/run-fence.ts';
 export type {
   CompactedMessages,
   ConsentStore,
   MessageCompaction,
   OwnerScope,
+  RunFence,
   RunRecord,
   RunRecordOptions,
   RunStatus,

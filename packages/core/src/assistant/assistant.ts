@@ -42,6 +42,7 @@ import type { RunResult } from './run.ts';
 import { Run } from './run.ts';
 import { refuse } from './run-end.ts';
 import { RunEventStream } from './run-event-stream.ts';
+import { startRunHeartbeat } from './run-heartbeat.ts';
 import { executeRun, type RunLoopContext } from './run-loop.ts';
 import { readRunEvents, terminalStatuses } from './run-reader.ts';
 import { recoverRun } from './run-recovery.ts';
@@ -60,6 +61,8 @@ interface LaunchInit {
   readonly admit: boolean;
   /** The session lock a resumed run took before it claimed the run. */
   readonly lease?: SessionLease;
+  /** The run's epoch after a resumed run's claim: its writes are fenced by it. */
+  readonly epoch?: number;
   /** A host's admission limits for this run, on top of the assistant's. */
   readonly admission?: RunAdmission | undefined;
 }
@@ -387,6 +390,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         signal: undefined,
         firstSeq: snapshot.nextSeq,
         admit: false,
+        epoch: claimed,
         ...(admitted.lease === undefined ? {} : { lease: admitted.lease }),
       },
       (context) => continuePausedRun(context, snapshot),
@@ -458,24 +462,21 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         controller.abort(new StewardError('run_timeout', `The run exceeded ${this.limits.runTimeoutMs} ms`)),
       this.#now,
     );
-    // The heartbeat tells other instances this run's instance is alive (see recoverInterruptedRuns).
-    const heartbeat = setInterval(() => {
-      this.storage.updateRun(runId, {}).catch(() => {});
-      // A stop published while this instance was not listening (a reconnect) is still found.
-      this.#coordinator.stopRequested?.(runId).then(
-        (requested) => {
-          if (requested) controller.abort(stopReason());
-        },
-        () => {},
-      );
-      lease?.extend(lockTtlMs).then(
-        (held) => {
-          if (!held) controller.abort(new StewardError('session_busy', `Run ${runId} lost its session lock`));
-        },
-        () => {}, // A coordinator hiccup is not a lost lock; the next beat tries again.
-      );
-    }, this.limits.heartbeatMs);
-    (heartbeat as { unref?: () => void }).unref?.();
+    // The run's fencing token: its epoch as this loop holds it; claims move it on.
+    const fence = { epoch: init.epoch ?? 0 };
+    const stopHeartbeat = startRunHeartbeat(
+      {
+        runId,
+        storage: this.storage,
+        coordinator: this.#coordinator,
+        heartbeatMs: this.limits.heartbeatMs,
+        lockTtlMs,
+        fence,
+        lease: () => lease,
+        abort: (reason) => controller.abort(reason),
+      },
+      stopReason,
+    );
     const forwardAbort = () => controller.abort(init.signal?.reason);
     if (init.signal?.aborted) forwardAbort();
     else init.signal?.addEventListener('abort', forwardAbort, { once: true });
@@ -502,6 +503,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         controller.abort(error);
       },
       this.#eventLogRetry,
+      fence,
     );
     const events = new RunEventStream(
       runId,
@@ -528,6 +530,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       countTokens: this.#countTokens,
       events,
       eventLog,
+      fence,
       signal: controller.signal,
       warn,
       tracing: this.#tracing,
@@ -569,7 +572,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       .finally(() => {
         markRecorded(false); // No-op when it was recorded.
         timer.clear();
-        clearInterval(heartbeat);
+        stopHeartbeat();
         init.signal?.removeEventListener('abort', forwardAbort);
         void context.releaseSession(); // A hand-off or a failure before the end still frees it.
         if (this.#live.get(runId) === live) {

@@ -51,6 +51,11 @@ export interface RunLoopContext {
   readonly countTokens: (text: string) => number;
   readonly events: RunEventStream;
   readonly eventLog: EventLog;
+  /**
+   * The run's fencing token as this loop holds it: every write of the run carries it, and each
+   * claim this loop makes (`transitionRun`) moves it on. Storage refuses a stale one (`run_fenced`).
+   */
+  readonly fence: { epoch: number };
   /** Aborted by `run.abort()`, the caller's signal or the run timeout; the reason says which. */
   readonly signal: AbortSignal;
   readonly warn: (message: string, cause?: unknown) => void;

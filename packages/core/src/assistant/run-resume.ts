@@ -105,6 +105,7 @@ async function continueFrom(context: RunLoopContext, paused: PausedRun, state: R
     await context.storage.appendMessages(
       context.sessionId,
       unusable.map((message) => ({ runId: context.runId, message })),
+      { runId: context.runId, epoch: context.fence.epoch },
     );
   }
   return runSteps(context, state, { history: paused.history, memories: [], catalog }, pending, true);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runCompactionConformance } from './compaction-conformance.ts';
 import { user, withRun } from './conformance-helpers.ts';
 import { runEventConformance } from './event-conformance.ts';
+import { runFenceConformance } from './fence-conformance.ts';
 import { runTextConformance } from './text-conformance.ts';
 
 /** Options of {@link runStorageConformance}. */
@@ -153,6 +154,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     });
 
     runEventConformance(options.create);
+    runFenceConformance(options.create);
     runTextConformance(options.create);
 
     it('keeps approvals single-use under racing decisions', async () => {
