@@ -99,7 +99,11 @@ async function stewardWithGmail() {
     { toolCalls: [{ name: 'gmail__connect', arguments: {}, callId: 'c-connect' }] },
     {
       toolCalls: [
-        { name: 'gmail__GMAIL_FETCH_EMAILS', arguments: { user_id: 'me', max_results: 1 }, callId: 'c-fetch' },
+        {
+          name: 'gmail__GMAIL_FETCH_EMAILS',
+          arguments: { user_id: 'me', max_results: 1 },
+          callId: 'c-fetch',
+        },
       ],
     },
     { text: 'You have mail.' },

@@ -91,6 +91,7 @@ const httpErrorCodes: Record<HttpErrorCode, true> = {
   tool_authorization_declined: true,
   authorization_required: true,
   authorization_failed: true,
+  run_fenced: true,
   tool_denied: true,
   tool_unavailable: true,
   tool_outcome_unknown: true,
