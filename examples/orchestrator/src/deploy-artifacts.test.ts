@@ -139,7 +139,7 @@ describe('deploy/kubernetes', () => {
     );
   });
 
-  it('a schema check that can fail: a misspelt field is refused', async () => {
+  it('a schema check that can fail: a value of the wrong type is refused', async () => {
     const { Deployment } = await import('kubernetes-models/apps/v1');
     const [deployment] = ofKind('Deployment') as { spec: { replicas: unknown } }[];
     const broken = structuredClone(deployment) as { spec: { replicas: unknown } };
@@ -148,7 +148,7 @@ describe('deploy/kubernetes', () => {
   });
 
   it('policies: non-root, resource limits, pinned images, probes, a grace period that covers the drain', () => {
-    const config = ofKind('ConfigMap')[0] as { data: Record<string, string> };
+    const config = ofKind('ConfigMap')[0] as unknown as { data: Record<string, string> };
     for (const deployment of ofKind('Deployment') as {
       spec: {
         template: {
