@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createEmbeddingToolSelector, createHashEmbedder, type ToolDefinition } from '@steward/core';
 import { createMcpRegistry } from '@steward/mcp';
-import { startMockMcpServer } from '@steward/testing';
+import { startMockMcpServer } from '@steward/testing/mock-mcp';
 import { median } from './stats.ts';
 
 export interface ScenarioResult {

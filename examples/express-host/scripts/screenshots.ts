@@ -4,7 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchChromium, newContext, signIn } from '../src/browser/harness.ts';
+import { connectGmail } from '../src/connect-gmail.ts';
 import { startExpressHost } from '../src/host.ts';
+import { userIdOf } from '../src/identity/oidc.ts';
 
 const out = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 await mkdir(out, { recursive: true });
@@ -31,7 +33,18 @@ try {
   await shot(page, 'provider-consent');
   await page.getByRole('button', { name: 'Allow' }).click();
   await page.waitForURL((url) => url.pathname.startsWith('/chat'));
+  // Gmail is per user (OAuth): the first inbox question asks to connect it, at the mock's pages.
   await send(page, "What's in my inbox?");
+  await page.getByRole('link', { name: 'Connect Gmail' }).waitFor();
+  await shot(page, 'chat-connect');
+  await page.getByRole('link', { name: 'Connect Gmail' }).click();
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('alice-password');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Allow' }).waitFor();
+  await shot(page, 'gmail-consent');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL((url) => url.origin === host.url && url.pathname.startsWith('/chat/'));
   await ended(page);
   await send(page, 'Send an email to ada@engine.example saying the quarterly report is ready');
   await page.getByRole('button', { name: 'Approve', exact: true }).waitFor();
@@ -59,6 +72,8 @@ try {
   await page.getByRole('button', { name: 'Test connection' }).click();
   await page.locator('.tested').waitFor();
   await shot(page, 'admin-register');
+  // Alice's Gmail connected ahead: the phone shows an answer, not the connect card again.
+  await connectGmail(host.registry, userIdOf(host.identityProvider?.issuer ?? '', 'user-alice'), 'alice');
   const phone = await (await newContext(browser, { mobile: true })).newPage();
   await signIn(phone, host.url, 'alice');
   await send(phone, "What's in my inbox?");

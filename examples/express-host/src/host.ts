@@ -33,6 +33,7 @@ import {
   type RefreshTokenStore,
 } from './identity/refresh-tokens.ts';
 import { createRequestLog, logRuns } from './logging.ts';
+import { createRegistryConnections } from './registry-connections.ts';
 import { gmailModelReply } from './scripted-model.ts';
 
 /** Options of {@link startExpressHost}. Every secret defaults to a random one per process. */
@@ -84,7 +85,23 @@ export interface ExpressHostOptions {
   demoDesk?: boolean;
   /** Where OIDC refresh tokens are kept. Default: encrypted in this process's memory. */
   refreshTokens?: RefreshTokenStore;
-  /** Users connecting their accounts on OAuth MCP servers (the pages' Connect and callback). */
+  /**
+   * How the Gmail mock is protected. `'oauth'` (the default): its own authorization server, and
+   * each user connects their own mailbox (alice or bob at the mock's sign-in page) the first time
+   * a run needs it; the registry is the OAuth client, tokens go to the host's vault. `'service-jwt'`:
+   * the orchestrator signs a service JWT and every user reads the same mailbox (no connecting).
+   */
+  gmailAuth?: 'oauth' | 'service-jwt';
+  /**
+   * The origin browsers open the pages at, when it is not the listening address (e.g.
+   * `http://localhost:3000` for a host on 127.0.0.1): the OAuth callback must come back to the
+   * origin whose session cookie the browser holds. Default: the listening address.
+   */
+  publicUrl?: string;
+  /**
+   * Users connecting their accounts on OAuth MCP servers (the pages' Connect and callback).
+   * Default: the registry's own, over the Gmail mock in OAuth mode (none with `'service-jwt'`).
+   */
   connections?: HostConnections;
 }
 
@@ -106,6 +123,8 @@ export interface ExpressHost {
   readonly identityProvider?: IdentityProvider;
   readonly store: HostStore;
   readonly refreshTokens: RefreshTokenStore;
+  /** The pages' connections to OAuth MCP servers, when there are any. */
+  readonly connections?: HostConnections;
   /** A user JWT for the API, as an OIDC provider would issue one (HS256 with the JWT secret). */
   userToken(userId: string, roles?: readonly string[]): Promise<string>;
   stop(): Promise<void>;
@@ -115,8 +134,9 @@ const randomSecret = () => randomBytes(32).toString('base64url');
 
 /**
  * Starts the architecture document's system in one process, offline: the mock OpenAI server
- * playing a model that uses Gmail, the Gmail mock MCP server (service JWTs required), the MCP
- * registry connected to it over Streamable HTTP with GMAIL_FETCH_EMAILS trusted as read-only,
+ * playing a model that uses Gmail, the Gmail mock MCP server (in OAuth mode by default: each
+ * user connects their own mailbox; see `gmailAuth`), the MCP registry connected to it over
+ * Streamable HTTP with GMAIL_FETCH_EMAILS trusted as read-only,
  * an `Assistant` with in-memory storage, and one Express app serving the chat pages, the
  * orchestrator API (`/api/v1`) and the run WebSocket (`/ws`).
  */
@@ -130,11 +150,17 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     const model = await startMockOpenAI({ reply: gmailModelReply, chunkDelayMs: options.chunkDelayMs ?? 20 });
     cleanups.push(() => model.close());
 
-    // Orchestrator ↔ MCP: a signed service JWT on every request, checked by the Gmail mock. The
-    // mock is the operator's server, configured here in code: its loopback address needs no
-    // allowlist entry, and its tokens name its origin, which is the audience the mock expects.
+    // Orchestrator ↔ MCP. The Gmail mock is the operator's server, configured here in code: its
+    // loopback address needs no allowlist entry. In OAuth mode it is also the authorization
+    // server whose pages users sign in to their own mailbox on; otherwise it checks a signed
+    // service JWT naming its origin on every request. The desk server is open.
     const serviceKey = randomSecret();
-    const gmail = await startGmailServer({ auth: { secret: serviceKey, issuer: 'steward' } });
+    const gmailOAuth = (options.gmailAuth ?? 'oauth') === 'oauth';
+    // In OAuth mode the mock is also the authorization server: its pages are where users sign in
+    // to their mailbox and consent.
+    const gmail = await startGmailServer({
+      auth: gmailOAuth ? { oauth: {} } : { secret: serviceKey, issuer: 'steward' },
+    });
     cleanups.push(() => gmail.stop());
     const calendar = options.demoCalendar === false ? undefined : await startCalendarServer();
     if (calendar !== undefined) cleanups.push(() => calendar.stop());
@@ -146,6 +172,51 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       (calendar === undefined
         ? {}
         : { allowedOrigins: [new URL(calendar.mcpUrl).origin], allowedNetworks: ['127.0.0.1'] });
+    let storage: Storage | undefined;
+    let store: HostStore;
+    let vaultStore: VaultStore = createInMemoryVaultStore();
+    if (options.databaseUrl === undefined) store = createInMemoryHostStore();
+    else {
+      const postgres = createPostgresStorage({ connectionString: options.databaseUrl });
+      cleanups.push(() => postgres.close());
+      await postgres.migrate();
+      storage = postgres;
+      vaultStore = createPostgresVaultStore(postgres);
+      store = await createPostgresHostStore({ url: options.databaseUrl });
+    }
+    cleanups.push(() => store.close());
+    // One vault for the sign-in's refresh tokens and the MCP servers' OAuth tokens.
+    const vault = createHostVault(vaultStore, {
+      ...(options.vaultKeys === undefined ? {} : { keys: options.vaultKeys }),
+      durable: options.databaseUrl !== undefined,
+    });
+    const refreshTokens = options.refreshTokens ?? createVaultRefreshTokenStore(vault);
+
+    // Listen first: the sign-in's and the OAuth callback's redirect URIs name the port.
+    let app: Express | undefined;
+    const requestLog = options.logger === undefined ? undefined : createRequestLog(options.logger);
+    const server = createServer((request, response) => {
+      requestLog?.(request, response);
+      if (app === undefined) response.writeHead(503).end();
+      else app(request, response);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    });
+    let detach: () => Promise<void> = async () => {};
+    cleanups.push(async () => {
+      await detach();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const hostName = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${hostName}:${address.port}`;
+    const origins = [...new Set([url, `http://localhost:${address.port}`])];
+
     const signer = createServiceTokenSigner({ issuer: 'steward', key: serviceKey });
     const registry = createMcpRegistry({
       servers: [
@@ -155,7 +226,11 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
           url: gmail.mcpUrl,
           // Reading mail runs without asking; every other Gmail tool (sending) needs consent.
           readOnlyTools: ['GMAIL_FETCH_EMAILS'],
-          serviceAuth: {},
+          // Per user: each connects their own mailbox. Both scopes at once, so sending (which
+          // still needs the user's approval of each email) does not ask to connect again.
+          ...(gmailOAuth
+            ? { auth: { type: 'oauth' as const, scopes: ['gmail.readonly', 'gmail.send'] } }
+            : { serviceAuth: {} }),
         },
         ...(desk === undefined
           ? []
@@ -171,34 +246,22 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       ],
       serviceAuth: { signer },
       registrations: policy,
+      ...(gmailOAuth
+        ? {
+            oauth: {
+              vault,
+              redirectUrl: `${options.publicUrl ?? url}/connections/callback`,
+              clientName: 'Steward (Express host demo)',
+            },
+          }
+        : {}),
     });
     cleanups.push(() => registry.close());
     await registry.ready();
     const status = registry.status().find((server) => server.name === 'gmail');
-    if (status?.state !== 'connected')
+    // A per-user server connects per user, later; only the shared one must be up now.
+    if (!gmailOAuth && status?.state !== 'connected')
       throw new Error(`The Gmail MCP server did not connect: ${status?.lastError ?? status?.state}`);
-
-    let storage: Storage | undefined;
-    let store: HostStore;
-    let vaultStore: VaultStore = createInMemoryVaultStore();
-    if (options.databaseUrl === undefined) store = createInMemoryHostStore();
-    else {
-      const postgres = createPostgresStorage({ connectionString: options.databaseUrl });
-      cleanups.push(() => postgres.close());
-      await postgres.migrate();
-      storage = postgres;
-      vaultStore = createPostgresVaultStore(postgres);
-      store = await createPostgresHostStore({ url: options.databaseUrl });
-    }
-    cleanups.push(() => store.close());
-    const refreshTokens =
-      options.refreshTokens ??
-      createVaultRefreshTokenStore(
-        createHostVault(vaultStore, {
-          ...(options.vaultKeys === undefined ? {} : { keys: options.vaultKeys }),
-          durable: options.databaseUrl !== undefined,
-        }),
-      );
 
     const assistant = new Assistant({
       model: createOpenAIModel({ model: 'gpt-4.1-mini', baseURL: model.baseURL, apiKey: 'mock-key' }),
@@ -212,6 +275,9 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     const jwtSecret = options.jwtSecret ?? randomSecret();
     const auth = createJwtAuth({ secret: jwtSecret });
     const api = createStewardApi({ assistant, auth, tools: registry });
+    detach = attachWebSocket(server, api);
+    const connections =
+      options.connections ?? (gmailOAuth ? createRegistryConnections(registry, assistant) : undefined);
     const key = new TextEncoder().encode(jwtSecret);
     const userToken = (userId: string, roles: readonly string[] = []) =>
       new SignJWT(roles.length === 0 ? {} : { roles: [...roles] })
@@ -226,31 +292,6 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       now === undefined ? {} : { now },
     );
     cleanups.push(() => sessionStore.close());
-
-    // Listen first: the sign-in's redirect URIs name the port.
-    let app: Express | undefined;
-    const requestLog = options.logger === undefined ? undefined : createRequestLog(options.logger);
-    const server = createServer((request, response) => {
-      requestLog?.(request, response);
-      if (app === undefined) response.writeHead(503).end();
-      else app(request, response);
-    });
-    const detach = attachWebSocket(server, api);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-    });
-    cleanups.push(async () => {
-      await detach();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    });
-    const address = server.address() as AddressInfo;
-    const hostName = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const url = `http://${hostName}:${address.port}`;
-    const origins = [...new Set([url, `http://localhost:${address.port}`])];
 
     let identityProvider: IdentityProvider | undefined;
     let oidcOptions: OidcOptions | undefined;
@@ -327,7 +368,9 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       refreshTokens,
       ...(oidcOptions === undefined ? {} : { oidc: createOidcSignIn(oidcOptions) }),
       devSignIn: options.devSignIn ?? false,
-      ...(options.connections === undefined ? {} : { connections: options.connections }),
+      ...(connections === undefined
+        ? {}
+        : { connections, connectionOrigins: () => (gmailOAuth ? [new URL(gmail.url).origin] : []) }),
       sessionSecret: options.sessionSecret ?? randomSecret(),
       sessionStore: sessionStore.store,
       ...(options.sessions?.idleMs === undefined ? {} : { sessionIdleMs: options.sessions.idleMs }),
@@ -353,6 +396,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
       ...(identityProvider === undefined ? {} : { identityProvider }),
       store,
       refreshTokens,
+      ...(connections === undefined ? {} : { connections }),
       userToken,
       stop,
     };

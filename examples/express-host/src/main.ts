@@ -74,6 +74,8 @@ async function startInProcess() {
     port,
     host: process.env.HOST ?? '127.0.0.1',
     chunkDelayMs: once ? 2 : 20,
+    // The address printed below: Gmail's OAuth callback comes back to it, with its session cookie.
+    ...(once || process.env.HOST !== undefined ? {} : { publicUrl: `http://localhost:${port}` }),
     ...options,
   }).catch(failed);
 
@@ -93,7 +95,11 @@ Steward express host: open ${browserUrl} and sign in${
   chat pages   ${browserUrl}/chat (server-rendered, streams over ${browserUrl.replace(/^http/, 'ws')}/ws)
   API          ${browserUrl}/api/v1 (JWT; run tokens for the page's streams)
   mock model   ${host.model.baseURL} (scripted: reads and sends mail through the tools)
-  gmail mock   ${host.gmail.mcpUrl} (MCP over Streamable HTTP, service JWTs required)
+  gmail mock   ${host.gmail.mcpUrl} (MCP over Streamable HTTP${
+    host.connections === undefined
+      ? ', service JWTs required)'
+      : `; OAuth: each user connects their own mailbox at ${host.gmail.url}, as alice (alice-password) or bob (bob-password))`
+  }
 Ctrl-C stops.`);
 
   let stopping = false;

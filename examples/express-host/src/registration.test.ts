@@ -29,6 +29,8 @@ beforeAll(async () => {
   host = await startExpressHost({
     chunkDelayMs: 0,
     demoDesk: false,
+    // The subject is the service JWTs the orchestrator signs for the Gmail mock.
+    gmailAuth: 'service-jwt',
     jwtSecret,
     mcpRegistrations: { allowedOrigins: [new URL(attackerUrl).origin], allowedNetworks: ['127.0.0.1'] },
   });

@@ -30,6 +30,7 @@ const fetchedSchema = z.object({
 });
 const sentSchema = z.object({ id: z.string() });
 const toolErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const connectedSchema = z.object({ connected: z.literal(true), server: z.string() });
 
 const text = (message: ChatMessage | undefined) =>
   typeof message?.content === 'string' ? message.content : '';
@@ -44,7 +45,11 @@ function senderName(sender: string): string {
   return /^([^<]+?)\s*</.exec(sender)?.[1] ?? sender;
 }
 
-function answerFromTool(messages: readonly ChatMessage[], last: ChatMessage): MockReply {
+function answerFromTool(
+  messages: readonly ChatMessage[],
+  last: ChatMessage,
+  tools: readonly { function: { name: string } }[] | undefined,
+): MockReply {
   const call = messages
     .flatMap((message) => message.tool_calls ?? [])
     .find((candidate) => candidate.id === last.tool_call_id);
@@ -56,9 +61,24 @@ function answerFromTool(messages: readonly ChatMessage[], last: ChatMessage): Mo
   }
   const failure = toolErrorSchema.safeParse(output);
   if (failure.success) {
-    return failure.data.error.code === 'tool_denied'
-      ? { text: 'Understood: I did not send it. Tell me if you want to change anything and try again.' }
-      : { text: `The Gmail tool failed (${failure.data.error.code}): ${failure.data.error.message}` };
+    const { code, message } = failure.data.error;
+    if (code === 'tool_denied')
+      return { text: 'Understood: I did not send it. Tell me if you want to change anything and try again.' };
+    // The user chose "Not now" (or refused at Gmail's page): the run goes on without the mailbox.
+    if (code === 'tool_authorization_declined')
+      return {
+        text: 'Gmail is not connected, so I cannot do that. Ask again, or connect Gmail on the Tools page, when you want me to.',
+      };
+    return { text: `The Gmail tool failed (${code}): ${message}` };
+  }
+  // Connecting was only the first step: now that the mailbox's tools are offered, do what was asked.
+  if (call?.function.name.endsWith('__connect') && connectedSchema.safeParse(output).success) {
+    const asked = messages.findLast((message) => message.role === 'user');
+    if (offered(tools, 'GMAIL_FETCH_EMAILS') === undefined)
+      return {
+        text: 'Gmail is connected, but its tools are not available right now. Try again in a moment.',
+      };
+    return replyTo(text(asked), tools);
   }
   const fetched = fetchedSchema.safeParse(output);
   if (call?.function.name.endsWith('GMAIL_FETCH_EMAILS') && fetched.success) {
@@ -101,16 +121,21 @@ function sendArguments(request: string) {
  * A deterministic stand-in for the model, for the mock OpenAI server: a question about email
  * calls GMAIL_FETCH_EMAILS, a request to send one calls GMAIL_SEND_EMAIL (a side effect: the
  * user approves it first), and after a tool result it answers from that result, read from the
- * request, so the answer reflects the mailbox's real data. Anything else gets a plain reply.
+ * request, so the answer reflects the mailbox's real data. Offered only `gmail__connect` (the
+ * user has not connected Gmail), it calls that first and, once connected, does what was asked;
+ * told the user declined, it says so. Anything else gets a plain reply.
  */
 export function gmailModelReply(request: MockRequest): MockReply {
   const parsed = chatRequestSchema.safeParse(request.body);
   if (!parsed.success) return { text: 'This demo model speaks the Chat Completions API only.' };
   const { messages, tools } = parsed.data;
   const last = messages.at(-1);
-  if (last?.role === 'tool') return answerFromTool(messages, last);
+  if (last?.role === 'tool') return answerFromTool(messages, last, tools);
+  return replyTo(text(last), tools);
+}
 
-  const question = text(last);
+/** What the model does with the user's message, given the tools it is offered. */
+function replyTo(question: string, tools: readonly { function: { name: string } }[] | undefined): MockReply {
   const fetchTool = offered(tools, 'GMAIL_FETCH_EMAILS');
   const sendTool = offered(tools, 'GMAIL_SEND_EMAIL');
   // The office server asks the user itself, in the middle of its call (MCP elicitation).
@@ -121,7 +146,21 @@ export function gmailModelReply(request: MockRequest): MockReply {
   if (/\bpark(ing)?\b/i.test(question) && parkingTool !== undefined)
     return { text: 'Let me reserve a parking space.', toolCalls: [{ name: parkingTool, arguments: {} }] };
   const aboutMail = /\b(e-?mails?|mail|inbox|messages?)\b/i.test(question);
-  if (/\b(send|write|reply)\b/i.test(question) && (aboutMail || /@/.test(question))) {
+  const sending = /\b(send|write|reply)\b/i.test(question) && (aboutMail || /@/.test(question));
+  // A user who has not connected Gmail (and whom no one's catalog has been listed for yet) is
+  // offered only its connect tool: calling it asks them to connect, then the run goes on.
+  const connectTool = offered(tools, 'connect');
+  if (
+    (aboutMail || sending) &&
+    fetchTool === undefined &&
+    sendTool === undefined &&
+    connectTool !== undefined
+  )
+    return {
+      text: 'I need your Gmail account for that first.',
+      toolCalls: [{ name: connectTool, arguments: {} }],
+    };
+  if (sending) {
     if (sendTool === undefined) return { text: 'The Gmail tools are not connected right now.' };
     const args = sendArguments(question);
     return {

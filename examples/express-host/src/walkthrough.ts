@@ -1,6 +1,7 @@
 import type { FinalEvent, StewardEvent } from '@steward/core';
 import { createStewardClient, type StewardClient } from '@steward/transport-ws/client';
 import { summarizeResult as summarizeToolResult } from '../public/tool-words.js';
+import { connectGmail } from './connect-gmail.ts';
 import type { ExpressHost } from './host.ts';
 
 /** The walkthrough's two messages: one read, one side effect. */
@@ -44,7 +45,7 @@ function describe(event: StewardEvent): string {
  * send request that pauses for approval, is approved, and sends exactly one email.
  */
 export async function runWalkthrough(
-  host: Pick<ExpressHost, 'url' | 'userToken' | 'gmail'>,
+  host: Pick<ExpressHost, 'url' | 'userToken' | 'gmail' | 'registry' | 'connections'>,
   write: (text: string) => void = (text) => process.stdout.write(text),
   options: { userId?: string } = {},
 ): Promise<WalkthroughResult> {
@@ -52,6 +53,12 @@ export async function runWalkthrough(
   const client = createStewardClient({ url: host.url, token: await host.userToken(userId) });
   const sent = () => host.gmail.mailbox.sent.length;
   write(`── walkthrough: user "${userId}" through ${host.url}/api/v1 and /ws ──\n`);
+  if (host.connections !== undefined) {
+    // Gmail is per user over OAuth: with no browser here, the walkthrough consents at the mock's
+    // pages itself (in the pages, "What's in my inbox?" asks the user to connect first).
+    await connectGmail(host.registry, userId, 'alice');
+    write(`  [gmail mock] "${userId}" connected alice's mailbox (sign-in and consent at the mock's pages)\n`);
+  }
 
   const first = await converse(client, walkthroughMessages.read, undefined, write, async () => {});
   let sentBeforeApproval = -1;

@@ -165,6 +165,59 @@ describe('loadConfig', () => {
     );
   });
 
+  it('lets users connect OAuth servers only with the callback, the completion page and the vault keys all set', () => {
+    const unset = loadConfig(valid);
+    expect(unset.ok && unset.config.oauth).toBeUndefined();
+    const oauth = {
+      STEWARD_OAUTH_REDIRECT_URL: 'https://steward.example.com/api/v1/oauth/callback',
+      STEWARD_OAUTH_COMPLETION_URL: 'https://app.example.com/connections/callback',
+      STEWARD_VAULT_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+    };
+    const servers = JSON.stringify([
+      {
+        name: 'gmail',
+        transport: 'streamable-http',
+        url: 'https://gmail.example/mcp',
+        auth: { type: 'oauth' },
+      },
+    ]);
+    const set = loadConfig({ ...valid, ...oauth, STEWARD_MCP_SERVERS: servers });
+    expect(set.ok && set.config.oauth).toEqual({
+      redirectUrl: oauth.STEWARD_OAUTH_REDIRECT_URL,
+      completionUrl: oauth.STEWARD_OAUTH_COMPLETION_URL,
+      vaultKeys: oauth.STEWARD_VAULT_KEYS,
+    });
+    expect(set.ok && set.config.mcp.servers[0]).toMatchObject({ auth: { type: 'oauth' } });
+
+    // The callback without the page the browser goes on to (or the keys) is refused, not half-wired.
+    const noPage = loadConfig({ ...valid, STEWARD_OAUTH_REDIRECT_URL: oauth.STEWARD_OAUTH_REDIRECT_URL });
+    expect(noPage.ok === false && noPage.problems).toEqual([
+      "STEWARD_OAUTH_COMPLETION_URL: is required with STEWARD_OAUTH_REDIRECT_URL (users connecting accounts need the callback, the host's completion page and the vault's keys)",
+      "STEWARD_VAULT_KEYS: is required with STEWARD_OAUTH_REDIRECT_URL (users connecting accounts need the callback, the host's completion page and the vault's keys)",
+    ]);
+    const serverWithout = loadConfig({ ...valid, STEWARD_MCP_SERVERS: servers });
+    expect(serverWithout.ok === false && serverWithout.problems).toEqual([
+      'STEWARD_MCP_SERVERS[0].auth: gmail has users connect their accounts, which needs STEWARD_OAUTH_REDIRECT_URL, STEWARD_OAUTH_COMPLETION_URL and STEWARD_VAULT_KEYS',
+    ]);
+    const badUrl = loadConfig({ ...valid, ...oauth, STEWARD_OAUTH_COMPLETION_URL: 'javascript:alert(1)' });
+    expect(badUrl.ok === false && badUrl.problems).toEqual([
+      'STEWARD_OAUTH_COMPLETION_URL: must be a https:// or http:// URL, e.g. https://app.example.com/connections/callback',
+    ]);
+    const otherAuth = loadConfig({
+      ...valid,
+      ...oauth,
+      STEWARD_MCP_SERVERS: JSON.stringify([
+        {
+          name: 'm',
+          transport: 'streamable-http',
+          url: 'https://m.example/mcp',
+          auth: { type: 'client_credentials' },
+        },
+      ]),
+    });
+    expect(otherAuth.ok).toBe(false);
+  });
+
   it('reads the registration allowlists, off by default, and refuses malformed entries', () => {
     const closed = loadConfig(valid);
     expect(closed.ok && closed.config.mcp.registrations).toEqual({ allowedOrigins: [], allowedNetworks: [] });

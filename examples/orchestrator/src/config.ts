@@ -6,6 +6,7 @@ import {
   asServerConfigs,
   mcpServersSchema,
   wantsServiceAuth,
+  wantsUserOAuth,
 } from './mcp-servers.ts';
 
 /** Everything the service needs, read from the environment by {@link loadConfig}. */
@@ -42,6 +43,16 @@ export interface OrchestratorConfig {
   readonly rateLimit: { readonly runs: number; readonly windowMs: number } | false;
   /** Runs a user may have active at once (429 past it); `false` when turned off. */
   readonly maxActiveRuns: number | false;
+  /**
+   * Users connect their own accounts on OAuth-protected MCP servers: tokens in the Postgres vault
+   * (encrypted under `vaultKeys`), the authorization server sends the browser to `redirectUrl`
+   * (this service's `/api/v1/oauth/callback`), which hands it to the host's `completionUrl`.
+   */
+  readonly oauth?: {
+    readonly redirectUrl: string;
+    readonly completionUrl: string;
+    readonly vaultKeys: string;
+  };
   /** Browser origins whose pages may call the API and open `/ws` (CORS, `Origin` checked); unset: no CORS. */
   readonly corsOrigins?: readonly string[];
   readonly drainTimeoutMs: number;
@@ -199,6 +210,14 @@ const envSchema = z.object({
   STEWARD_RATE_LIMIT_WINDOW_MS: variable(milliseconds.default(60_000)),
   STEWARD_MAX_ACTIVE_RUNS: variable(limitOrOff(10_000).default(5)),
   STEWARD_CORS_ORIGINS: variable(browserOrigins.optional()),
+  STEWARD_OAUTH_REDIRECT_URL: variable(
+    urlWith(['https:', 'http:'], 'https://steward.example.com/api/v1/oauth/callback').optional(),
+  ),
+  STEWARD_OAUTH_COMPLETION_URL: variable(
+    urlWith(['https:', 'http:'], 'https://app.example.com/connections/callback').optional(),
+  ),
+  // `id:base64key` entries, comma-separated (core's createEnvironmentKeyProvider checks them).
+  STEWARD_VAULT_KEYS: variable(z.string().trim().optional()),
   STEWARD_DRAIN_TIMEOUT_MS: variable(integer(0, 2_147_483_647).default(25_000)),
   STEWARD_HEARTBEAT_MS: variable(milliseconds.default(5_000)),
   STEWARD_RECOVERY_INTERVAL_MS: variable(milliseconds.default(15_000)),
@@ -298,6 +317,17 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
           : { runs: env.STEWARD_RATE_LIMIT_RUNS, windowMs: env.STEWARD_RATE_LIMIT_WINDOW_MS },
       maxActiveRuns: env.STEWARD_MAX_ACTIVE_RUNS,
       ...(env.STEWARD_CORS_ORIGINS === undefined ? {} : { corsOrigins: env.STEWARD_CORS_ORIGINS }),
+      ...(env.STEWARD_OAUTH_REDIRECT_URL === undefined ||
+      env.STEWARD_OAUTH_COMPLETION_URL === undefined ||
+      env.STEWARD_VAULT_KEYS === undefined
+        ? {}
+        : {
+            oauth: {
+              redirectUrl: env.STEWARD_OAUTH_REDIRECT_URL,
+              completionUrl: env.STEWARD_OAUTH_COMPLETION_URL,
+              vaultKeys: env.STEWARD_VAULT_KEYS,
+            },
+          }),
       drainTimeoutMs: env.STEWARD_DRAIN_TIMEOUT_MS,
       heartbeatMs: env.STEWARD_HEARTBEAT_MS,
       recoveryIntervalMs: env.STEWARD_RECOVERY_INTERVAL_MS,
@@ -341,7 +371,17 @@ function crossChecks(
     problems.push(
       'STEWARD_MCP_ALLOWED_ORIGINS: is required when STEWARD_MCP_ALLOWED_NETWORKS is set (without origins, nothing can be registered)',
     );
+  const oauthVariables = ['STEWARD_OAUTH_REDIRECT_URL', 'STEWARD_OAUTH_COMPLETION_URL', 'STEWARD_VAULT_KEYS'];
+  if (oauthVariables.some(isSet))
+    for (const name of oauthVariables.filter((name) => !isSet(name)))
+      problems.push(
+        `${name}: is required with ${oauthVariables.filter(isSet).join(' and ')} (users connecting accounts need the callback, the host's completion page and the vault's keys)`,
+      );
   env?.STEWARD_MCP_SERVERS.forEach((server, index) => {
+    if (wantsUserOAuth(server) && !isSet('STEWARD_OAUTH_REDIRECT_URL'))
+      problems.push(
+        `STEWARD_MCP_SERVERS[${index}].auth: ${server.name} has users connect their accounts, which needs STEWARD_OAUTH_REDIRECT_URL, STEWARD_OAUTH_COMPLETION_URL and STEWARD_VAULT_KEYS`,
+      );
     if (wantsServiceAuth(server) && env.STEWARD_MCP_JWT_SECRET === undefined)
       problems.push(
         `STEWARD_MCP_SERVERS[${index}].serviceAuth: ${server.name} asks for service JWTs, which need STEWARD_MCP_JWT_SECRET`,

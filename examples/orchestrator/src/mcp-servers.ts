@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { McpServerConfig } from '@steward/mcp';
+import type { McpServerAuth, McpServerConfig } from '@steward/mcp';
 import { z } from 'zod';
 
 // @steward/mcp checks its servers itself when the registry is created, but it stops at the
@@ -24,6 +24,19 @@ const http = {
   headers: z.record(z.string(), z.string()).optional(),
   serviceAuth: z
     .object({ audience: z.string().min(1).optional() })
+    .strict()
+    .optional(),
+  // Each user connects their own account (needs STEWARD_OAUTH_REDIRECT_URL). The other kinds of
+  // McpServerAuth take functions or keys an environment variable does not hold well.
+  auth: z
+    .object({
+      type: z.literal('oauth'),
+      clientId: z.string().min(1).optional(),
+      clientSecret: z.string().min(1).optional(),
+      tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+      scopes: z.array(z.string().min(1)).readonly().optional(),
+      whenDisconnected: z.enum(['connect', 'hide']).optional(),
+    })
     .strict()
     .optional(),
 };
@@ -56,8 +69,10 @@ export const mcpServersSchema = z.array(serverSchema).superRefine((servers, cont
   });
 });
 
-// The mirror accepts every config the registry's type allows.
-const _accepts: (value: McpServerConfig) => z.input<typeof serverSchema> = (value) => value;
+// The mirror accepts every config the registry's type allows, but for `auth` only its per-user kind.
+type UserOAuth = Extract<McpServerAuth, { type: 'oauth' }>;
+const _accepts: (value: McpServerConfig & { auth?: UserOAuth }) => z.input<typeof serverSchema> = (value) =>
+  value;
 void _accepts;
 
 // The registry checks its `registrations` policy too (invalid_options), but only when it is
@@ -110,6 +125,11 @@ export function asServerConfigs(servers: z.output<typeof mcpServersSchema>): Mcp
 /** Whether a config asks for a service JWT, which needs `STEWARD_MCP_JWT_SECRET`. */
 export function wantsServiceAuth(server: z.output<typeof serverSchema>): boolean {
   return server.transport !== 'stdio' && server.serviceAuth !== undefined;
+}
+
+/** Whether a config asks for per-user OAuth, which needs STEWARD_OAUTH_REDIRECT_URL (and the vault). */
+export function wantsUserOAuth(server: z.output<typeof serverSchema>): boolean {
+  return server.transport !== 'stdio' && server.auth !== undefined;
 }
 
 /** JSON with sorted keys, so two configs compare equal whatever order their keys were stored in. */

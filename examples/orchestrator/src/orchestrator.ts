@@ -1,9 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultOpenAIPrices } from '@steward/core';
+import { createEnvironmentKeyProvider, createTokenVault, defaultOpenAIPrices } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
 import { createMcpRegistry, createServiceTokenSigner, type McpServerRegistration } from '@steward/mcp';
-import { createPostgresRegistrationStore, createPostgresStorage } from '@steward/storage-postgres';
+import {
+  createPostgresRegistrationStore,
+  createPostgresStorage,
+  createPostgresVaultStore,
+} from '@steward/storage-postgres';
 import { createRedisRunStore, createRedisTokenBudget, withRedisRunEvents } from '@steward/storage-redis';
 import { attachWebSocket, createJwtAuth, createStewardApi, toNodeHandler } from '@steward/transport-ws';
 import { Redis } from 'ioredis';
@@ -111,6 +115,19 @@ async function start(
             }),
           },
         }),
+    // Users' OAuth tokens, client registrations and pending authorizations: encrypted, in
+    // Postgres, so any replica completes an authorization another began.
+    ...(config.oauth === undefined
+      ? {}
+      : {
+          oauth: {
+            vault: createTokenVault({
+              store: createPostgresVaultStore(durable),
+              keys: createEnvironmentKeyProvider({ keys: config.oauth.vaultKeys }),
+            }),
+            redirectUrl: config.oauth.redirectUrl,
+          },
+        }),
     onWarning: (warning) => logger.warn('mcp_warning', { error: warning }),
   });
   cleanup.push(() => registry.close());
@@ -146,6 +163,10 @@ async function start(
     assistant,
     auth,
     tools: registry,
+    // The callback hands the browser to the host's page, which completes as the signed-in user.
+    ...(config.oauth === undefined
+      ? {}
+      : { authorizations: registry, oauth: { completionUrl: config.oauth.completionUrl } }),
     rateLimit: config.rateLimit,
     maxActiveRuns: config.maxActiveRuns,
     // Pattern B: pages on these origins call the API and open /ws from the browser.

@@ -17,7 +17,10 @@ const registry = createMcpRegistry({
 });
 // A scripted model stands in for a real one: it calls the tool, then answers.
 const assistant = new Assistant({
-  model: createScriptedModel([{ toolCalls: [{ name: 'desk__suggest_desk', args: {} }] }, { text: 'Done.' }]),
+  model: createScriptedModel([
+    { toolCalls: [{ name: 'desk__suggest_desk', arguments: {} }] },
+    { text: 'Done.' },
+  ]),
   tools: [registry],
 });
 

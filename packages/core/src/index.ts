@@ -8,6 +8,7 @@ export type {
   RunInput,
   RunOptions,
 } from './assistant/assistant-options.ts';
+export type { AuthorizationCompletion } from './assistant/authorization-completion.ts';
 export { Run, type RunResult } from './assistant/run.ts';
 export {
   type ConsentDecision,
@@ -33,6 +34,9 @@ export { openInputRequests } from './events/open-inputs.ts';
 export type {
   ApprovalRequiredEvent,
   ApprovalResolvedEvent,
+  AuthorizationOutcome,
+  AuthorizationRequiredEvent,
+  AuthorizationResolvedEvent,
   ErrorEvent,
   EventBase,
   FinalEvent,
@@ -103,6 +107,7 @@ export {
   type ToolSelector,
 } from './selection/tool-selector.ts';
 export type {
+  ApprovalKind,
   ApprovalRecord,
   ApprovalStatus,
   AuditAction,
@@ -111,11 +116,13 @@ export type {
   ToolPermission,
 } from './storage/consent-records.ts';
 export { createInMemoryStorage, type InMemoryStorageOptions } from './storage/in-memory-storage.ts';
+export { checkRunFence, runFencedError } from './storage/run-fence.ts';
 export type {
   CompactedMessages,
   ConsentStore,
   MessageCompaction,
   OwnerScope,
+  RunFence,
   RunRecord,
   RunRecordOptions,
   RunStatus,

@@ -4,4 +4,5 @@ export {
   type ScriptedModel,
   type ScriptedReply,
   type ScriptedStep,
+  type ScriptedToolCall,
 } from './testing/scripted-model.ts';

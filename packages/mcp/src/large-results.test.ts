@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMockMcpServer } from '@steward/testing';
+import { startMockMcpServer } from '@steward/testing/mock-mcp';
 import { describe, expect, it } from 'vitest';
 import { createFileBlobStore } from './blob-store.ts';
 import { createMcpRegistry } from './mcp-registry.ts';

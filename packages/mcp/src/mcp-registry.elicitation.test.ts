@@ -20,7 +20,7 @@ const elicitEntry = fileURLToPath(new URL('./__fixtures__/elicit-server.ts', imp
 /** A run of `userId` whose model calls `tool` once, then answers. */
 function runTool(registry: McpRegistry, tool: string, userId = 'ann', limits: Partial<AssistantLimits> = {}) {
   const assistant = new Assistant({
-    model: createScriptedModel([{ toolCalls: [{ name: tool, args: {} }] }, { text: 'ok' }]),
+    model: createScriptedModel([{ toolCalls: [{ name: tool, arguments: {} }] }, { text: 'ok' }]),
     tools: [registry],
     consent: createAllowAllConsentPolicy(),
     limits,

@@ -1,6 +1,6 @@
 import { Assistant, createAllowAllConsentPolicy, type StewardEvent } from '@steward/core';
 import { createScriptedModel } from '@steward/core/testing';
-import { type MockMcpServer, startMockMcpServer } from '@steward/testing';
+import { type MockMcpServer, startMockMcpServer } from '@steward/testing/mock-mcp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMcpRegistry, type McpRegistry } from './mcp-registry.ts';
 import { callContext, mockStdioEntry } from './test-helpers.ts';
@@ -264,7 +264,7 @@ describe('the registry against fault-injecting MCP servers', () => {
   it('serves an Assistant run end to end, with progress events', async () => {
     const { server, registry } = await connect();
     const model = createScriptedModel([
-      { toolCalls: [{ name: 'mock__slow', args: { ms: 30, steps: 3 }, callId: 'c1' }] },
+      { toolCalls: [{ name: 'mock__slow', arguments: { ms: 30, steps: 3 }, callId: 'c1' }] },
       { text: 'All done.' },
     ]);
     const assistant = new Assistant({ model, tools: [registry], consent: createAllowAllConsentPolicy() });

@@ -1,4 +1,4 @@
-import { startMockMcpServer } from '@steward/testing';
+import { startMockMcpServer } from '@steward/testing/mock-mcp';
 import { describe, expect, it } from 'vitest';
 import { createMcpRegistry } from './mcp-registry.ts';
 import { createInMemoryRegistrationStore } from './registration-store.ts';
@@ -55,12 +55,32 @@ describe('registration', () => {
     await registering;
     expect(registry.status().filter((status) => status.state !== 'closed')).toEqual([]);
     expect(await registry.listTools()).toEqual([]);
-    const twice = await Promise.all([
+    const changed = await Promise.all([
       registry.register({ name: 'mock', transport: 'streamable-http', url: server.url }),
-      registry.register({ name: 'mock', transport: 'streamable-http', url: server.url }),
+      registry.register({
+        name: 'mock',
+        transport: 'streamable-http',
+        url: server.url,
+        callTimeoutMs: 5_000,
+      }),
     ]);
-    expect(twice.map((status) => status.state).sort()).toEqual(['closed', 'connected']);
+    expect(changed.map((status) => status.state)).toEqual(['closed', 'connected']);
     expect(registry.status()).toHaveLength(1);
+    await registry.close();
+    await server.close();
+  });
+
+  it('joins the same registration made again while it connects, so neither caller is told it closed', async () => {
+    // Another replica's sync reads the row the first call just stored, and registers it too.
+    const server = await startMockMcpServer();
+    const registry = createMcpRegistry({ registrations: allowLocal(server.url) });
+    const registration = { name: 'mock', transport: 'streamable-http', url: server.url } as const;
+    const twice = await Promise.all([
+      registry.register(registration),
+      registry.register({ ...registration }),
+    ]);
+    expect(twice.map((status) => status.state)).toEqual(['connected', 'connected']);
+    expect(registry.status()).toMatchObject([{ name: 'mock', state: 'connected' }]);
     await registry.close();
     await server.close();
   });

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type MockMcpServer, startMockMcpServer } from '@steward/testing';
+import { type MockMcpServer, startMockMcpServer } from '@steward/testing/mock-mcp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMcpRegistry, type McpRegistry } from './mcp-registry.ts';
 import { createInMemoryRegistrationStore } from './registration-store.ts';

@@ -123,6 +123,7 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
   // Each register/unregister of a name bumps its generation; work started for an older
   // generation gives way, so the last call for a name always decides what is connected.
   const generations = new Map<string, number>();
+  const registering = new Map<string, { readonly key: string; readonly status: Promise<McpServerStatus> }>();
   const nextGeneration = (name: string) => {
     const generation = (generations.get(name) ?? 0) + 1;
     generations.set(name, generation);
@@ -271,16 +272,32 @@ export function createMcpRegistry(options: McpRegistryOptions = {}): McpRegistry
           'oauth_unavailable',
           `${name} uses OAuth, but the registry has no oauth settings (vault, redirectUrl)`,
         );
+      // The same registration again while it is under way (another replica's sync reading the
+      // row this call just stored) joins it: replacing it would close the connection the first
+      // caller is about to report.
+      const key = canonicalJson(registration);
+      const underWay = registering.get(name);
+      if (underWay?.key === key) return underWay.status;
       // Taken before the first await: a later register or unregister of the name wins.
       const generation = nextGeneration(name);
-      await policy.check(registration.url);
-      if (generations.get(name) !== generation) return closedStatus(registration);
-      const stored = config.oauth === undefined ? input : await storeRegistrationSecret(config.oauth, input);
-      await store.save(stored);
-      return connectRegistration(registration, stored, generation);
+      const status = (async () => {
+        await policy.check(registration.url);
+        if (generations.get(name) !== generation) return closedStatus(registration);
+        const stored =
+          config.oauth === undefined ? input : await storeRegistrationSecret(config.oauth, input);
+        await store.save(stored);
+        return connectRegistration(registration, stored, generation);
+      })();
+      registering.set(name, { key, status });
+      try {
+        return await status;
+      } finally {
+        if (registering.get(name)?.status === status) registering.delete(name);
+      }
     },
     async unregister(name) {
       nextGeneration(name);
+      registering.delete(name);
       const connection = connections.get(name);
       connections.delete(name);
       const listed = configs.delete(name);
@@ -322,4 +339,13 @@ function closedStatus(registration: ResolvedRegistration): McpServerStatus {
     catalogVersion: 0,
     reconnects: 0,
   };
+}
+
+/** JSON with every object's keys sorted: equal for equal registrations, however a store reordered them. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === 'object' && item !== null && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
 }

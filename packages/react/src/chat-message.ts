@@ -94,6 +94,8 @@ export interface ToolCard {
   readonly resourceLinks: readonly ResourceLink[];
   /** What the tool asked the user while it ran, in order: the open ones wait for `respondToInput`. */
   readonly inputRequests: readonly ToolInputRequest[];
+  /** The call waits (or waited) for the user to connect its server: show a "Connect" card while `pending`. */
+  readonly authorization: ToolAuthorization | undefined;
   readonly error: ToolCardError | undefined;
   readonly durationMs: number | undefined;
 }
@@ -127,6 +129,25 @@ export interface ToolInputRequest {
    * (`content.<field>`); the request stays pending for a corrected answer.
    */
   readonly error: StewardClientError | undefined;
+}
+
+/**
+ * A call's wait for the user to connect their account on its server (OAuth), a part of its
+ * {@link ToolCard}: while `pending`, offer a "Connect {server}" button that opens
+ * `authorizationUrl` (in a new tab; never unasked). The server's OAuth callback completes it and
+ * the run goes on; `connected`, `declined` or `expired` once the run picked that up (or ended).
+ */
+export interface ToolAuthorization {
+  readonly runId: string;
+  readonly callId: string;
+  readonly toolSlug: string;
+  /** The server to connect, e.g. `gmail`. */
+  readonly server: string;
+  readonly authorizationUrl: string;
+  /** ISO-8601: not completed by then, the call fails. */
+  readonly expiresAt: string;
+  readonly scopes: readonly string[] | undefined;
+  readonly status: 'pending' | 'connected' | 'declined' | 'expired';
 }
 
 /** One item of the conversation, in display order. Switch on `role`. */

@@ -117,6 +117,7 @@ describe('chatReducer', () => {
       type: 'approval_decided',
       approval: {
         call_id: 'c1',
+        kind: 'consent',
         run_id: 'r1',
         session_id: 's1',
         tool_slug: 'send_email',

@@ -1,6 +1,6 @@
 import type { ErrorEvent, StewardEvent } from '@steward/core';
 import type { StewardClient, StewardClientError } from '@steward/transport-ws/client';
-import type { AssistantChatMessage, ChatMessage, ToolCard } from './chat-message.ts';
+import type { AssistantChatMessage, ChatMessage, ToolAuthorization, ToolCard } from './chat-message.ts';
 import { type HistoryMessage, messagesFromHistory, newToolCard, statusOfError } from './history-messages.ts';
 import {
   cancelOpenInputs,
@@ -16,7 +16,8 @@ import {
  * - `idle`: no run under way (before the first message, or after `final`).
  * - `submitting`: `POST /respond` is in flight.
  * - `streaming`: the run's events are arriving.
- * - `awaiting_approval`: the run is paused until every waiting call is approved or denied.
+ * - `awaiting_approval`: the run is paused until every waiting call is approved or denied, and every
+ *   call waiting for the user to connect its server is connected or declined (`pendingAuthorizations`).
  * - `awaiting_input`: a tool waits for the user's answer to its request for input (`pendingInputs`).
  * - `reconnecting`: the socket dropped; the client is resuming from the last seq it saw.
  * - `error`: the last request or stream failed, or the run ended with an error (see `error`).
@@ -115,6 +116,13 @@ export function pendingApprovalsOf(messages: readonly ChatMessage[]): ToolCard[]
   );
 }
 
+/** @internal The calls' waits for the user to connect a server, oldest first. */
+export function pendingAuthorizationsOf(messages: readonly ChatMessage[]): ToolAuthorization[] {
+  return messages.flatMap((message) =>
+    message.role === 'tool' && message.authorization?.status === 'pending' ? [message.authorization] : [],
+  );
+}
+
 function statusOf(state: ChatState): AssistantStatus {
   if (state.phase === 'submitting') return 'submitting';
   if (state.phase === 'failed') return 'error';
@@ -131,7 +139,7 @@ function statusOf(state: ChatState): AssistantStatus {
     (message) =>
       message.role === 'tool' &&
       message.runId === state.activeRunId &&
-      message.status === 'awaiting_approval',
+      (message.status === 'awaiting_approval' || message.authorization?.status === 'pending'),
   );
   return waiting ? 'awaiting_approval' : 'streaming';
 }
@@ -288,6 +296,26 @@ function applyEvent(state: ChatState, event: StewardEvent): ChatState {
               approval: { ...card.approval, decidedBy: event.decided_by, decisionReason: event.reason },
             }),
       }));
+    case 'authorization_required':
+      return upsertCard(next, event.run_id, event.call_id, event.tool_slug, (card) => ({
+        ...card,
+        authorization: {
+          runId: event.run_id,
+          callId: event.call_id,
+          toolSlug: event.tool_slug,
+          server: event.server,
+          authorizationUrl: event.authorization_url,
+          expiresAt: event.expires_at,
+          scopes: event.scopes,
+          status: 'pending',
+        },
+      }));
+    case 'authorization_resolved':
+      return updateCard(next, event.call_id, (card) =>
+        card.authorization === undefined
+          ? card
+          : { ...card, authorization: { ...card.authorization, status: event.outcome } },
+      );
     case 'tool_progress':
       return upsertCard(next, event.run_id, event.call_id, event.tool_slug, (card) => ({
         ...card,
@@ -360,15 +388,25 @@ function finishRun(
       return { ...message, streaming: false, partial: partial && index === lastText };
     // A call still waiting when its run ended (stopped, timed out) can no longer be approved,
     // nor what it asked be answered.
-    if (message.role === 'tool' && message.status === 'awaiting_approval')
-      return cancelOpenInputs({ ...message, status: 'expired' });
-    if (message.role === 'tool') return cancelOpenInputs(message);
+    if (message.role === 'tool') return cancelOpenInputs(endWaits(message));
     return message;
   });
   if (runId !== state.activeRunId) return { ...state, messages };
   // A stopped run is the user's choice, not a failure; other cut-short endings come with an `error` event.
   const failed = partial && stopReason !== 'aborted';
   return { ...state, messages, activeRunId: undefined, phase: failed ? 'failed' : 'idle' };
+}
+
+/** A card whose run ended: what it waited for (a decision, a connection) can no longer come. */
+function endWaits(card: ToolCard): ToolCard {
+  const status = card.status === 'awaiting_approval' ? 'expired' : card.status;
+  const authorization =
+    card.authorization?.status === 'pending'
+      ? { ...card.authorization, status: 'expired' as const }
+      : card.authorization;
+  return status === card.status && authorization === card.authorization
+    ? card
+    : { ...card, status, authorization };
 }
 
 function upsertCard(

@@ -84,6 +84,7 @@ export function newToolCard(runId: string, callId: string, toolSlug: string, arg
     result: undefined,
     resourceLinks: [],
     inputRequests: [],
+    authorization: undefined,
     error: undefined,
     durationMs: undefined,
   };

@@ -2,6 +2,7 @@ export type {
   AssistantChatMessage,
   ChatMessage,
   ToolApproval,
+  ToolAuthorization,
   ToolCard,
   ToolCardError,
   ToolCardStatus,

@@ -6,8 +6,13 @@ import {
 } from '@steward/transport-ws/client';
 import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { createChatController } from './chat-controller.ts';
-import type { ChatMessage, ToolCard, ToolInputRequest } from './chat-message.ts';
-import { type AssistantError, type AssistantStatus, pendingApprovalsOf } from './chat-reducer.ts';
+import type { ChatMessage, ToolAuthorization, ToolCard, ToolInputRequest } from './chat-message.ts';
+import {
+  type AssistantError,
+  type AssistantStatus,
+  pendingApprovalsOf,
+  pendingAuthorizationsOf,
+} from './chat-reducer.ts';
 import type { HistoryMessage } from './history-messages.ts';
 import { pendingInputsOf } from './input-requests.ts';
 
@@ -59,6 +64,11 @@ export interface UseAssistantResult {
   readonly pendingApprovals: readonly ToolCard[];
   /** The tools' requests for input waiting for the user's answer (each is also in its card's `inputRequests`). */
   readonly pendingInputs: readonly ToolInputRequest[];
+  /**
+   * The calls waiting for the user to connect their server (each is also its card's
+   * `authorization`): link to `authorizationUrl`; the server's OAuth callback completes it.
+   */
+  readonly pendingAuthorizations: readonly ToolAuthorization[];
   /** The last failure; cleared by the next `send` and `reconnect`. */
   readonly error: AssistantError | undefined;
   /**
@@ -154,6 +164,7 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
   const state = useSyncExternalStore(controller.subscribe, controller.getState, controller.getState);
   const pendingApprovals = useMemo(() => pendingApprovalsOf(state.messages), [state.messages]);
   const pendingInputs = useMemo(() => pendingInputsOf(state.messages), [state.messages]);
+  const pendingAuthorizations = useMemo(() => pendingAuthorizationsOf(state.messages), [state.messages]);
   const actions = useMemo(
     () => ({
       send: (text: string) => controller.send(text),
@@ -173,6 +184,7 @@ export function useAssistant(options: UseAssistantOptions): UseAssistantResult {
     sessionId: state.sessionId,
     pendingApprovals,
     pendingInputs,
+    pendingAuthorizations,
     error: state.error,
     ...actions,
   };

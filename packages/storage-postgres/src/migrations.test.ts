@@ -97,7 +97,12 @@ describe('migrations', () => {
       usage: { total_tokens: 12 },
     });
     expect(await storage.listEvents('r-alice', { userId: 'alice' })).toHaveLength(1);
-    expect(await storage.getApproval('c1', { userId: 'bob' })).toMatchObject({ status: 'pending' });
+    // An approval stored before kinds existed is a consent.
+    expect(await storage.getApproval('c1', { userId: 'bob' })).toMatchObject({
+      status: 'pending',
+      kind: 'consent',
+    });
+    expect(await storage.getApproval('c1', { userId: 'bob', kind: 'authorization' })).toBeUndefined();
     expect(await storage.usageSummary({ userId: 'alice' })).toEqual({
       userId: 'alice',
       runs: 1,

@@ -173,4 +173,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'approvals of kind authorization',
+    // A call may wait for its consent and then for its user to connect the call's server: one
+    // record of each kind, so the key grows the kind. Existing rows are consents.
+    sql: `
+      ALTER TABLE {schema}.approvals
+        ADD COLUMN kind text NOT NULL DEFAULT 'consent',
+        ADD COLUMN server text,
+        ADD COLUMN authorization_url text,
+        ADD COLUMN scopes jsonb;
+      ALTER TABLE {schema}.approvals DROP CONSTRAINT approvals_pkey;
+      ALTER TABLE {schema}.approvals ADD PRIMARY KEY (call_id, kind);
+    `,
+  },
 ];

@@ -15,6 +15,7 @@ const iso = (value: Date | string | null) => (value === null ? undefined : new D
 function toApproval(row: Record<string, unknown>): ApprovalRecord {
   return {
     callId: row.call_id as string,
+    kind: row.kind as ApprovalRecord['kind'],
     runId: row.run_id as string,
     sessionId: row.session_id as string,
     userId: row.user_id as string,
@@ -27,6 +28,9 @@ function toApproval(row: Record<string, unknown>): ApprovalRecord {
     ...(row.decided_at === null ? {} : { decidedAt: iso(row.decided_at as Date) as string }),
     ...(row.decided_by === null ? {} : { decidedBy: row.decided_by as string }),
     ...(row.reason === null ? {} : { reason: row.reason as string }),
+    ...(row.server === null ? {} : { server: row.server as string }),
+    ...(row.authorization_url === null ? {} : { authorizationUrl: row.authorization_url as string }),
+    ...(row.scopes === null ? {} : { scopes: row.scopes as string[] }),
   };
 }
 
@@ -73,8 +77,9 @@ export function createPostgresConsent(db: Db): ConsentStore {
       guarded('Recording the approval', async () => {
         checkStorable(approval, 'approval');
         await db.query(
-          `INSERT INTO ${t('approvals')} (call_id, run_id, session_id, user_id, tool_name, args_hash, args, status, created_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          `INSERT INTO ${t('approvals')} (call_id, run_id, session_id, user_id, tool_name, args_hash, args, status, created_at, expires_at,
+             kind, server, authorization_url, scopes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
           [
             approval.callId,
             approval.runId,
@@ -86,26 +91,30 @@ export function createPostgresConsent(db: Db): ConsentStore {
             approval.status,
             approval.createdAt,
             approval.expiresAt,
+            approval.kind,
+            approval.server ?? null,
+            approval.authorizationUrl ?? null,
+            approval.scopes === undefined ? null : JSON.stringify(approval.scopes),
           ],
         );
       }),
     getApproval: (callId, scope) =>
       guarded('Reading the approval', async () => {
         const row = (
-          await db.query(`SELECT * FROM ${t('approvals')} WHERE call_id = $1 AND user_id = $2`, [
-            callId,
-            scope.userId,
-          ])
+          await db.query(
+            `SELECT * FROM ${t('approvals')} WHERE call_id = $1 AND user_id = $2 AND kind = $3`,
+            [callId, scope.userId, scope.kind ?? 'consent'],
+          )
         ).rows[0];
         return row === undefined ? undefined : toApproval(row);
       }),
-    transitionApproval: (callId, from, update) =>
+    transitionApproval: (callId, from, update, kind = 'consent') =>
       guarded('Deciding the approval', async () => {
         checkStorable({ callId, ...update }, 'approval');
         const row = (
           await db.query(
             `UPDATE ${t('approvals')} SET status = $3, decided_at = coalesce($4, decided_at), decided_by = coalesce($5, decided_by), reason = coalesce($6, reason)
-             WHERE call_id = $1 AND status = $2 RETURNING *`,
+             WHERE call_id = $1 AND status = $2 AND kind = $7 RETURNING *`,
             [
               callId,
               from,
@@ -113,6 +122,7 @@ export function createPostgresConsent(db: Db): ConsentStore {
               update.decidedAt ?? null,
               update.decidedBy ?? null,
               update.reason ?? null,
+              kind,
             ],
           )
         ).rows[0];

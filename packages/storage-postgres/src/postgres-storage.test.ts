@@ -1,8 +1,8 @@
 import { Assistant, type StewardError, type StewardEvent } from '@steward/core';
 import { createMailTool, createScriptedModel } from '@steward/core/testing';
 import { createMcpRegistry, type McpServerConfig } from '@steward/mcp';
-import { startMockMcpServer } from '@steward/testing';
 import { runStorageConformance } from '@steward/testing/conformance';
+import { startMockMcpServer } from '@steward/testing/mock-mcp';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrations } from './migrations.ts';
@@ -215,7 +215,7 @@ describe('createPostgresStorage', () => {
     const { tool: send, sent } = createMailTool();
     const first = new Assistant({
       model: createScriptedModel([
-        { toolCalls: [{ name: 'send_email', args: { to: 'bob@example.com' }, callId: 'pg-call' }] },
+        { toolCalls: [{ name: 'send_email', arguments: { to: 'bob@example.com' }, callId: 'pg-call' }] },
       ]),
       tools: [send],
       storage: freshStorage(schema),

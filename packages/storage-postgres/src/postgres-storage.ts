@@ -1,8 +1,10 @@
 import {
   checkStorable,
   parseOptions,
+  type RunFence,
   type RunRecord,
   type RunUpdate,
+  runFencedError,
   StewardError,
   type Storage,
 } from '@steward/core';
@@ -168,6 +170,14 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     epoch: row.epoch as number,
   });
 
+  /** Why a fenced write matched nothing: the run moved to another epoch (`run_fenced`), or it is gone. */
+  const refuseStale = async (runId: string, fence: RunFence): Promise<never> => {
+    const row = (await db.query<{ epoch: number }>(`SELECT epoch FROM ${t('runs')} WHERE id = $1`, [runId]))
+      .rows[0];
+    if (row === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
+    throw runFencedError(runId, fence, row.epoch);
+  };
+
   const storage: PostgresStorage = {
     migrate,
     close: () => driver.close(),
@@ -206,7 +216,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
           ? undefined
           : { id: row.id, userId: row.user_id, createdAt: iso(row.created_at) as string };
       }),
-    appendMessages: (sessionId, batch) =>
+    appendMessages: (sessionId, batch, fence) =>
       guarded('Storing messages', async () => {
         checkStorable(
           batch.map(({ runId }) => ({ runId })),
@@ -217,12 +227,22 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
           json: storableMessageJson(message, config.maxMessageBytes),
         }));
         if (rows.length === 0) return;
-        // One statement: the whole batch is stored, or none of it.
-        await db.query(
+        // One statement: the whole batch is stored, or none of it. With a fence, only while the
+        // run is at its epoch: the row lock makes a concurrent claim wait, or this see it.
+        const inserted = await db.query(
           `INSERT INTO ${t('messages')} (session_id, run_id, message)
-           SELECT $1, run_id, message::jsonb FROM unnest($2::text[], $3::text[]) AS batch (run_id, message)`,
-          [sessionId, rows.map((row) => row.runId), rows.map((row) => row.json)],
+           SELECT $1, run_id, message::jsonb FROM unnest($2::text[], $3::text[]) AS batch (run_id, message)
+           WHERE $4::text IS NULL
+              OR EXISTS (SELECT 1 FROM ${t('runs')} WHERE id = $4 AND epoch = $5 FOR SHARE)`,
+          [
+            sessionId,
+            rows.map((row) => row.runId),
+            rows.map((row) => row.json),
+            fence?.runId ?? null,
+            fence?.epoch ?? null,
+          ],
         );
+        if (fence !== undefined && inserted.rowCount === 0) await refuseStale(fence.runId, fence);
       }),
     listMessages: (sessionId, scope) =>
       guarded('Reading messages', async () => {
@@ -258,7 +278,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
           ],
         );
       }),
-    updateRun: (runId, update: RunUpdate) =>
+    updateRun: (runId, update: RunUpdate, fence) =>
       guarded('Updating the run', async () => {
         checkStorable(update, 'run');
         const { usage } = update;
@@ -268,7 +288,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
              UPDATE ${t('runs')} SET
                status = coalesce($2, status), stop_reason = coalesce($3, stop_reason), text = coalesce($4, text),
                partial = coalesce($5, partial), usage = coalesce($6::jsonb, usage), updated_at = now()
-             WHERE id = $1 RETURNING id, user_id, session_id
+             WHERE id = $1 AND ($10::integer IS NULL OR epoch = $10) RETURNING id, user_id, session_id
            ), recorded AS (
              INSERT INTO ${t('usage_records')} (run_id, user_id, session_id, input_tokens, output_tokens, total_tokens)
              SELECT id, user_id, session_id, $7::bigint, $8::bigint, $9::bigint FROM updated WHERE $6::jsonb IS NOT NULL
@@ -286,9 +306,12 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
             usage?.input_tokens ?? null,
             usage?.output_tokens ?? null,
             usage?.total_tokens ?? null,
+            fence?.epoch ?? null,
           ],
         );
-        if (result.rows[0]?.updated !== 1) throw new StewardError('not_found', `Run ${runId} does not exist`);
+        if (result.rows[0]?.updated === 1) return;
+        if (fence !== undefined) await refuseStale(runId, fence);
+        throw new StewardError('not_found', `Run ${runId} does not exist`);
       }),
     getRun: (runId, scope) =>
       guarded('Reading the run', async () => {

@@ -1,5 +1,6 @@
 import {
   checkEventPage,
+  checkRunFence,
   checkStorable,
   StewardError,
   type StewardEvent,
@@ -18,12 +19,19 @@ import type { Db } from './postgres-storage.ts';
 export function createPostgresRunEvents(db: Db): Pick<Storage, 'appendEvents' | 'listEvents'> {
   const t = db.table;
   return {
-    appendEvents: (runId, events: readonly StewardEvent[]) =>
+    appendEvents: (runId, events: readonly StewardEvent[], fence) =>
       guarded('Storing run events', async () => {
         checkStorable(events, 'events');
         await db.transaction(async (client) => {
-          const locked = await client.query(`SELECT 1 FROM ${t('runs')} WHERE id = $1 FOR UPDATE`, [runId]);
-          if (locked.rowCount === 0) throw new StewardError('not_found', `Run ${runId} does not exist`);
+          // The row lock also holds the run's epoch still: a claim waits for this append, or this
+          // append sees the claim and is refused (a fenced write never lands after a takeover).
+          const locked = await client.query<{ epoch: number }>(
+            `SELECT epoch FROM ${t('runs')} WHERE id = $1 FOR UPDATE`,
+            [runId],
+          );
+          const run = locked.rows[0];
+          if (run === undefined) throw new StewardError('not_found', `Run ${runId} does not exist`);
+          checkRunFence(runId, fence, run.epoch);
           const last =
             (
               await client.query<{ seq: number }>(

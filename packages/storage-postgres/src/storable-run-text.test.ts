@@ -7,12 +7,8 @@ import {
   type ToolResultEvent,
 } from '@steward/core';
 import { createMcpRegistry } from '@steward/mcp';
-import {
-  createScriptedModel,
-  defaultMockTools,
-  type MockMcpTool,
-  startMockMcpServer,
-} from '@steward/testing';
+import { createScriptedModel } from '@steward/testing';
+import { defaultMockTools, type MockMcpTool, startMockMcpServer } from '@steward/testing/mock-mcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { useTestSchemas } from './test-helpers.ts';
@@ -75,10 +71,10 @@ describe.each([
           text: 'Looking\u0000 it up\udc00',
           toolCalls: [
             // A JSON escape the model wrote: JSON.parse would make it NUL.
-            { name: 'mock__echo', args: '{"text":"a\\u0000b"}' },
-            { name: 'mock__dirty', args: {} },
-            { name: 'mock__dirty_error', args: {} },
-            { name: 'local_dirty', args: {} },
+            { name: 'mock__echo', arguments: '{"text":"a\\u0000b"}' },
+            { name: 'mock__dirty', arguments: {} },
+            { name: 'mock__dirty_error', arguments: {} },
+            { name: 'local_dirty', arguments: {} },
           ],
         },
         { text: ' done' },

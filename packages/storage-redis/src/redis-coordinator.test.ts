@@ -158,7 +158,7 @@ describe('createRedisRunStore as the Coordinator of many instances', () => {
       (store, index) =>
         new Assistant({
           model: createScriptedModel(
-            index === 0 ? [{ toolCalls: [{ name: 'book_desk', args: {} }] }, { text: 'Booked.' }] : [],
+            index === 0 ? [{ toolCalls: [{ name: 'book_desk', arguments: {} }] }, { text: 'Booked.' }] : [],
           ),
           tools: [askFloor],
           storage: withRedisRunEvents(durable, store),

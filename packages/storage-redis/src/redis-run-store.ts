@@ -4,6 +4,7 @@ import {
   inputResponseSchema,
   parseOptions,
   type RateLimitResult,
+  type RunFence,
   type SessionLease,
   StewardError,
   type StewardEvent,
@@ -61,10 +62,17 @@ export type SessionLock = SessionLease;
 export interface RedisRunStore extends Coordinator {
   /**
    * Appends the next events of a run atomically: seq must follow the last one, or nothing is
-   * stored. Idempotent: a batch resent after a lost reply succeeds when its stored part holds the
+   * stored. With `fence`, only if its epoch is not below the run's fence (else `run_fenced`). Idempotent: a batch resent after a lost reply succeeds when its stored part holds the
    * same JSON, storing the rest; other content there is a `storage_error` (`details.conflictSeq`).
    */
-  appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
+  appendEvents(runId: string, events: readonly StewardEvent[], fence?: RunFence): Promise<void>;
+  /**
+   * Raises the run's fence to `epoch` (it never goes down): from then on an append whose `fence`
+   * is lower is refused with `run_fenced`, atomically with the append. Appends raise it too. A
+   * claim of the run raises it to the epoch it claims before it lands (see `withRedisRunEvents`).
+   * Resolves the fence in force.
+   */
+  raiseFence(runId: string, epoch: number): Promise<number>;
   /** A run's events after `afterSeq`, at most `limit` of them when given, from any instance. */
   listEvents(runId: string, options?: { afterSeq?: number; limit?: number }): Promise<StewardEvent[]>;
   /** Every event after `afterSeq`, then each new one as it is appended, until `final` or `signal` aborts. */
@@ -179,6 +187,7 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RedisRunStor
 
   const store: RedisRunStore = {
     appendEvents: runEvents.appendEvents,
+    raiseFence: runEvents.raiseFence,
     listEvents: runEvents.listEvents,
     tail(runId, tailOptions = {}) {
       const blockMs = tailOptions.blockMs ?? 1_000;

@@ -14,13 +14,16 @@ import type { RedisRunStore } from './redis-run-store.ts';
 export function withRedisRunEvents(storage: Storage, runs: RedisRunStore): Storage {
   return {
     ...bindAll(storage),
-    async appendEvents(runId, events) {
+    async appendEvents(runId, events, fence) {
       // Redis decides the order (atomic seq check across instances); the durable copy follows it.
       // Both are idempotent, so a batch resent after a lost reply (by ioredis, or by the caller
       // after a failure) stores in each only what it missed.
-      await runs.appendEvents(runId, events);
+      // Both check the fence: Redis against the highest epoch seen or claimed, the durable
+      // storage against the run's epoch. A stale writer is refused by Redis before it shows
+      // readers anything (a claim raised the fence there first, see transitionRun).
+      await runs.appendEvents(runId, events, fence);
       try {
-        await storage.appendEvents(runId, events);
+        await storage.appendEvents(runId, events, fence);
       } catch (error) {
         // An instance that died between the two writes leaves the durable copy behind: fill the
         // gap from Redis, then write this batch.
@@ -30,9 +33,19 @@ export function withRedisRunEvents(storage: Storage, runs: RedisRunStore): Stora
         if (details.conflictSeq !== undefined || typeof lastSeq !== 'number' || lastSeq >= first - 1)
           throw error;
         const missing = await runs.listEvents(runId, { afterSeq: lastSeq, limit: first - 1 - lastSeq });
-        await storage.appendEvents(runId, missing);
-        await storage.appendEvents(runId, events);
+        await storage.appendEvents(runId, missing, fence);
+        await storage.appendEvents(runId, events, fence);
       }
+    },
+    async transitionRun(runId, from, to, epoch) {
+      // A claim fences Redis first, at the epoch it will hold: from then on the writer it takes
+      // the run from cannot append there, even before the durable claim lands. (A claim that
+      // fails leaves the fence raised; its holder must have moved on already: each transition
+      // moves the epoch, so a run is never twice at one epoch.)
+      if (epoch !== undefined) await runs.raiseFence(runId, epoch + 1);
+      const claimed = await storage.transitionRun(runId, from, to, epoch);
+      if (epoch === undefined && claimed !== undefined) await runs.raiseFence(runId, claimed);
+      return claimed;
     },
     async listEvents(runId, scope) {
       checkEventPage(scope);

@@ -1,24 +1,19 @@
+// The root entry is the OpenAI side only, so `startMockOpenAI` loads no MCP SDK: the mock MCP
+// servers live at `@steward/testing/mock-mcp`, conformance suites (vitest) at `./conformance`.
 export {
   createScriptedModel,
   type ScriptedModel,
   type ScriptedReply,
   type ScriptedStep,
+  type ScriptedToolCall,
 } from '@steward/core/testing';
 export {
-  type MockMcpServer,
-  type MockMcpServerOptions,
-  startMockMcpServer,
-} from './mock-mcp/mock-mcp-server.ts';
-export { defaultMockTools, type MockMcpTool, type MockToolExtra } from './mock-mcp/mock-mcp-tools.ts';
-export {
+  type MockFault,
   type MockOpenAIOptions,
   type MockOpenAIServer,
+  type MockReply,
+  type MockReplyHandler,
+  type MockRequest,
+  type MockToolCall,
   startMockOpenAI,
-} from './mock-openai/mock-openai-server.ts';
-export type {
-  MockFault,
-  MockReply,
-  MockReplyHandler,
-  MockRequest,
-  MockToolCall,
-} from './mock-openai/mock-reply.ts';
+} from './mock-openai.ts';

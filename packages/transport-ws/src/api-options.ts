@@ -1,6 +1,7 @@
 import type { Assistant, StewardError } from '@steward/core';
 import { z } from 'zod';
 import type { Authenticator } from './auth.ts';
+import { type Authorizations, authorizationsSchema } from './connections.ts';
 import { originSchema } from './origins.ts';
 import type { ToolRegistrar } from './tool-registrar.ts';
 
@@ -22,6 +23,25 @@ export interface StewardApiOptions {
   auth: Authenticator;
   /** Enables `POST /api/v1/tools/register` (admins only). */
   tools?: ToolRegistrar;
+  /**
+   * Enables the connection routes: `GET /api/v1/oauth/callback` (the OAuth redirect URI; no
+   * bearer), `POST /api/v1/oauth/complete` (the signed-in user finishes it), `GET
+   * /api/v1/connections`, `POST` and `DELETE /api/v1/connections/:server`. The MCP registry of
+   * `@steward/mcp` with `oauth` is one. A completion that a run's waiting call needed resumes the
+   * run (`assistant.completeAuthorization`).
+   */
+  authorizations?: Authorizations;
+  /** How the OAuth redirect reaches a page that knows the browser's user. */
+  oauth?: {
+    /**
+     * The host's completion page (`https://app.example/connections/callback`). The callback never
+     * redeems a code itself (it cannot tell whose browser it is): it answers 303 to this URL with
+     * `code`, `state`, `error` and `error_description` in the query, and the page, where the user
+     * is signed in, posts them to `POST /api/v1/oauth/complete` with the user's token. Without it
+     * the callback answers an error page saying the deployment must configure one.
+     */
+    completionUrl?: string;
+  };
   /** Largest accepted request body. Default 1 MiB; larger gets 413. */
   maxBodyBytes?: number;
   /** How often an idle SSE stream sends a comment so proxies keep it open. Default 15,000 ms. */
@@ -72,6 +92,16 @@ export const apiOptionsSchema = z
         (value) => typeof (value as ToolRegistrar | undefined)?.register === 'function',
         'must have register()',
       )
+      .optional(),
+    authorizations: authorizationsSchema.optional(),
+    oauth: z
+      .object({
+        completionUrl: z
+          .url({ protocol: /^https?$/ })
+          .refine((url) => !URL.canParse(url) || new URL(url).hash === '', 'must have no #fragment')
+          .optional(),
+      })
+      .strict()
       .optional(),
     maxBodyBytes: z
       .number()

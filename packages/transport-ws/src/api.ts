@@ -2,6 +2,7 @@ import { parseOptions, type RunAdmission, type StoredMessage } from '@steward/co
 import { z } from 'zod';
 import { apiOptionsSchema, type StewardApiOptions } from './api-options.ts';
 import { type Authenticator, bearerToken, type Principal } from './auth.ts';
+import { connectionRoutes } from './connections.ts';
 import { errorResponse, json, readJson } from './http-body.ts';
 import { failureWarning, HttpError, toHttpError } from './http-error.ts';
 import { createOriginPolicy, type OriginPolicy, withOriginPolicy } from './origins.ts';
@@ -52,8 +53,14 @@ type Route = (request: Request, url: URL, params: readonly string[]) => Promise<
  * - `GET /api/v1/runs/:run_id/approvals` → `{ run_id, approvals }`; `GET /api/v1/approvals/:call_id` → one approval
  * - `GET /api/v1/runs/:run_id/inputs`: the run's requests for input still waiting (`input_required` events)
  * - `POST /api/v1/runs/:run_id/inputs/:request_id` `{ action, content? }`: answers a tool's request for input
+ * - with `authorizations`: `GET /api/v1/connections` → `{ connections }`; `POST /api/v1/connections/:server`
+ *   → 201 `{ server, authorization_url, state, expires_at }`; `DELETE /api/v1/connections/:server`
+ *   → `{ server, disconnected }`; `GET /api/v1/oauth/callback?code&state` (or `error`) → 303 to the
+ *   host's `oauth.completionUrl`; `POST /api/v1/oauth/complete` `{ state, code?, error? }` →
+ *   `{ server, outcome, run_id?, call_id? }`
  *
- * Every request needs `Authorization: Bearer <JWT>`; everything is scoped to the token's user.
+ * Every request needs `Authorization: Bearer <JWT>` (but the OAuth callback, which only hands its
+ * query to the host's completion page); everything is scoped to the token's user.
  */
 export function createStewardApi(options: StewardApiOptions): StewardApi {
   const config = parseOptions(apiOptionsSchema, options, 'createStewardApi');
@@ -210,6 +217,20 @@ export function createStewardApi(options: StewardApiOptions): StewardApi {
       await access.stop(principal, runId as string);
       return json(202, { run_id: runId, stopping: true });
     },
+    ...connectionRoutes({
+      assistant,
+      authorizations: config.authorizations,
+      completionUrl: config.oauth?.completionUrl,
+      maxBodyBytes: config.maxBodyBytes,
+      userPrincipal,
+      warn: (warning) => {
+        try {
+          config.onWarning(warning);
+        } catch {
+          // A warning listener that throws must not fail the callback it is told about.
+        }
+      },
+    }),
   };
 
   async function handle(request: Request): Promise<Response | undefined> {

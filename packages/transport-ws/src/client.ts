@@ -1,7 +1,12 @@
 import type { InputRequiredEvent, InputResponse, StewardEvent } from '@steward/core';
 import type { HistoryMessage } from './api.ts';
+import type { ConnectionStartView, ConnectionView } from './connections.ts';
 import type { ErrorBody, HttpErrorCode } from './http-error.ts';
+import type { AuthorizationCompletionBody, AuthorizationCompletionView } from './oauth-completion.ts';
 import type { ApprovalView, InputView, RunView } from './run-access.ts';
+
+export { readAuthorizationCallback } from './authorization-callback.ts';
+export type { AuthorizationCompletionBody, AuthorizationCompletionView } from './oauth-completion.ts';
 
 /** Options of {@link createStewardClient}. */
 export interface StewardClientOptions {
@@ -109,6 +114,24 @@ export interface StewardClient {
   respondToInput(runId: string, requestId: string, response: InputResponse): Promise<InputView>;
   /** Stops the run (the partial answer is kept). Closing a stream does not. */
   stop(runId: string): Promise<void>;
+  /** `GET /api/v1/connections`: the user's connections to the servers users connect to (OAuth). */
+  connections(options?: { signal?: AbortSignal }): Promise<ConnectionView[]>;
+  /**
+   * `POST /api/v1/connections/:server`: starts connecting the user's account on `server`; send
+   * them to `authorization_url` (the API's OAuth callback completes it).
+   */
+  connect(server: string): Promise<ConnectionStartView>;
+  /** `DELETE /api/v1/connections/:server`: forgets (and revokes) the connection; resolves whether there was one. */
+  disconnect(server: string): Promise<boolean>;
+  /**
+   * `POST /api/v1/oauth/complete`: finishes an authorization with the query the OAuth callback
+   * passed to the host's completion page (see {@link readAuthorizationCallback}), as this client's
+   * user, who must be the one who began it. Resolves `outcome: 'connected'` (or `'declined'` when
+   * the user said no at the authorization server) and the run whose call it resumed, if any;
+   * rejects `authorization_failed` (400, `details.reason`: `wrong_user`, `unknown_state`,
+   * `expired`, …) otherwise. Needs a user token (a run token gets 403).
+   */
+  completeAuthorization(callback: AuthorizationCompletionBody): Promise<AuthorizationCompletionView>;
   /** The run's events over the WebSocket, resuming by seq after drops, until `final`. */
   stream(runId: string, options?: StreamOptions): RunStream;
 }
@@ -253,6 +276,35 @@ export function createStewardClient(options: StewardClientOptions): StewardClien
     async stop(runId) {
       await request('POST', `${runPath(runId)}/stop`);
     },
+    async connections(connectionOptions = {}) {
+      return (
+        await request<{ connections: ConnectionView[] }>(
+          'GET',
+          '/api/v1/connections',
+          undefined,
+          connectionOptions.signal,
+        )
+      ).connections;
+    },
+    connect: (server) =>
+      request<ConnectionStartView>('POST', `/api/v1/connections/${encodeURIComponent(server)}`),
+    async disconnect(server) {
+      return (
+        await request<{ disconnected: boolean }>(
+          'DELETE',
+          `/api/v1/connections/${encodeURIComponent(server)}`,
+        )
+      ).disconnected;
+    },
+    completeAuthorization: (callback) =>
+      request<AuthorizationCompletionView>('POST', '/api/v1/oauth/complete', {
+        state: callback.state,
+        ...(callback.code === undefined ? {} : { code: callback.code }),
+        ...(callback.error === undefined ? {} : { error: callback.error }),
+        ...(callback.error_description === undefined
+          ? {}
+          : { error_description: callback.error_description }),
+      }),
     stream(runId, streamOptions = {}) {
       return openRunStream(runId, streamOptions);
     },

@@ -54,8 +54,12 @@ describe('answering a request for input over the API', () => {
     const ann = await userToken('ann');
     const run = await assistant.start({ input: 'Ask me', userId: 'ann' });
     const client = createStewardClient({ url, token: ann });
+    const sse = await fetch(`${url}/api/v1/runs/${run.id}/events`, {
+      headers: { authorization: `Bearer ${ann}` },
+    });
+    await readSse(sse, (item) => item.data.type === 'input_required');
     // Events are stored in batches: the request is listed once its batch is written.
-    await expect.poll(async () => (await client.listInputs(run.id)).length).toBe(1);
+    await expect.poll(async () => (await client.listInputs(run.id)).length, { timeout: 10_000 }).toBe(1);
     const [waiting] = await client.listInputs(run.id);
     expect(waiting).toMatchObject({ type: 'input_required', server: 'everything', run_id: run.id });
     const bob = await fetch(`${url}/api/v1/runs/${run.id}/inputs`, {
@@ -64,7 +68,7 @@ describe('answering a request for input over the API', () => {
     expect(bob.status).toBe(404);
 
     await client.respondToInput(run.id, waiting?.request_id as string, { action: 'decline' });
-    await expect.poll(async () => client.listInputs(run.id)).toEqual([]);
+    await expect.poll(async () => client.listInputs(run.id), { timeout: 10_000 }).toEqual([]);
   });
 
   it('POST /runs/:run_id/inputs/:request_id checks the body and the content, answers once, the owner (or the run’s token) only', async () => {

@@ -49,6 +49,11 @@ const runFailureMessages = {
 /** The wire shape of an approval: a tool call waiting for the user, or decided. */
 export interface ApprovalView {
   readonly call_id: string;
+  /**
+   * `consent`: the user's yes or no to the call; `authorization`: the call waits for the user to
+   * connect `server` at `authorization_url` (a call may have one of each).
+   */
+  readonly kind: ApprovalRecord['kind'];
   readonly run_id: string;
   readonly session_id: string;
   readonly tool_slug: string;
@@ -59,11 +64,14 @@ export interface ApprovalView {
   readonly expires_at: string;
   readonly decided_at?: string;
   readonly reason?: string;
+  readonly server?: string;
+  readonly authorization_url?: string;
 }
 
 export function approvalView(approval: ApprovalRecord): ApprovalView {
   return {
     call_id: approval.callId,
+    kind: approval.kind,
     run_id: approval.runId,
     session_id: approval.sessionId,
     tool_slug: approval.toolName,
@@ -73,6 +81,8 @@ export function approvalView(approval: ApprovalRecord): ApprovalView {
     expires_at: approval.expiresAt,
     ...(approval.decidedAt === undefined ? {} : { decided_at: approval.decidedAt }),
     ...(approval.reason === undefined ? {} : { reason: approval.reason }),
+    ...(approval.server === undefined ? {} : { server: approval.server }),
+    ...(approval.authorizationUrl === undefined ? {} : { authorization_url: approval.authorizationUrl }),
   };
 }
 

@@ -71,7 +71,7 @@ describe('WS /ws', () => {
     const { tool, sent } = mailTool();
     const { url, assistant } = await server(
       [
-        { toolCalls: [{ name: 'send_email', args: { to: 'x@y.z' }, callId: 'ws-call' }] },
+        { toolCalls: [{ name: 'send_email', arguments: { to: 'x@y.z' }, callId: 'ws-call' }] },
         { text: 'Sent it.' },
       ],
       { tools: [tool] },

@@ -112,6 +112,7 @@ describe('the registry as an OAuth client of oidc-provider', () => {
     const result = await registry.completeAuthorization({
       state: required.state,
       code: back.searchParams.get('code') ?? '',
+      userId: 'alice',
     });
     expect(result).toMatchObject({ server: 'mail', userId: 'alice' });
 

@@ -150,6 +150,7 @@ describe('machine-to-machine and enterprise-managed authorization', () => {
     await registry.completeAuthorization({
       state: required.state,
       code: back.searchParams.get('code') ?? '',
+      userId: 'alice',
     });
     const exchange = sent.find((request) => request.body?.get('grant_type') === 'authorization_code');
     expect(exchange?.body?.get('client_id')).toBe(documentUrl);

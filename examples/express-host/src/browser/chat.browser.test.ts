@@ -1,6 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectGmail } from '../connect-gmail.ts';
 import { type ExpressHost, startExpressHost } from '../host.ts';
+import { userIdOf } from '../identity/oidc.ts';
 import type { RefreshTokenStore } from '../identity/refresh-tokens.ts';
 import { composer, coreFlows, ended, expectAccessible, lastAnswer, send } from './core-flows.ts';
 import { hasChromium, inViewport, launchChromium, newContext, signIn, textOf } from './harness.ts';
@@ -16,13 +18,18 @@ beforeAll(async () => {
   if (!hasChromium) return;
   // Chunks 15 ms apart: slow enough to see an answer grow and to stop it, fast enough for CI.
   [host, browser] = await Promise.all([
-    startExpressHost({ chunkDelayMs: 15, formWaitMs: 10_000 }).then((started) => {
+    startExpressHost({ chunkDelayMs: 15, formWaitMs: 10_000 }).then(async (started) => {
       const vault: RefreshTokenStore = started.refreshTokens;
       const save = vault.save.bind(vault);
       vault.save = async (userId, token) => {
         savedRefreshTokens.push(token);
         await save(userId, token);
       };
+      // Gmail is per user (OAuth): alice and bob connect their own mailboxes ahead, at the mock's
+      // pages; connecting in the browser is connect.browser.test.ts's subject.
+      const issuer = started.identityProvider?.issuer ?? '';
+      for (const user of ['alice', 'bob'] as const)
+        await connectGmail(started.registry, userIdOf(issuer, `user-${user}`), user);
       return started;
     }),
     launchChromium(),
@@ -122,7 +129,8 @@ describe.skipIf(!hasChromium)('the demo in Chromium', () => {
     await admin.getByLabel('URL').fill(host.calendar?.mcpUrl ?? '');
     await admin.getByRole('button', { name: 'Test connection' }).click();
     await expect.poll(() => textOf(admin.locator('.tested'))).toContain('List upcoming events');
-    expect(host.registry.status().map((server) => server.name)).toEqual(['gmail', 'desk']);
+    // Nothing registered by testing (the order: shared servers, then the per-user Gmail).
+    expect(host.registry.status().map((server) => server.name)).toEqual(['desk', 'gmail']);
     await admin.getByRole('button', { name: 'Register' }).click();
     await expect.poll(() => textOf(admin.getByRole('status'))).toContain('Registered calendar');
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tools' }).click();

@@ -2,6 +2,7 @@ import type { StewardEvent } from '@steward/core';
 import { createStewardClient } from '@steward/transport-ws/client';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectGmail } from '../connect-gmail.ts';
 import { type ExpressHost, startExpressHost } from '../host.ts';
 import { signSessionId, TestBrowser, upgradeStatus } from './test-browser.ts';
 
@@ -23,6 +24,8 @@ async function signedIn(username: string): Promise<TestBrowser> {
   const browser = new TestBrowser(host.url);
   const response = await browser.login(username);
   expect(response.status).toBe(303);
+  // Gmail is per user (OAuth): connected ahead, as the connecting flow is not these tests' subject.
+  await connectGmail(host.registry, username, 'alice');
   return browser;
 }
 

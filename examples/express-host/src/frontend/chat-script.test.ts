@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectGmail } from '../connect-gmail.ts';
 import { type ExpressHost, startExpressHost } from '../host.ts';
 import { openChat, openWindows, until } from './chat-harness.ts';
 import { TestBrowser } from './test-browser.ts';
@@ -16,6 +17,8 @@ afterAll(() => host?.stop());
 async function signedIn(username: string) {
   const browser = new TestBrowser(host.url);
   await browser.login(username);
+  // Gmail is per user (OAuth): connected ahead, as the connecting flow is not these tests' subject.
+  await connectGmail(host.registry, username, 'alice');
   return browser;
 }
 

@@ -26,11 +26,14 @@ const connections: HostConnections = {
   async complete(callback) {
     calls.push({ method: 'complete', args: [callback] });
     const userId = owners.get(callback.state);
-    owners.delete(callback.state);
     if (userId === undefined)
       throw new StewardError('authorization_failed', 'unknown state', {
         details: { reason: 'unknown_state' },
       });
+    // As the registry: another user is refused, and the state stays for its owner.
+    if (userId !== callback.userId)
+      throw new StewardError('authorization_failed', 'wrong user', { details: { reason: 'wrong_user' } });
+    owners.delete(callback.state);
     if (callback.error !== undefined)
       throw new StewardError('authorization_failed', 'denied', { details: { reason: 'denied' } });
     connected.add(userId);
@@ -96,7 +99,7 @@ describe('connecting an OAuth MCP server from the pages', () => {
     const back = await alice.request(`/connections/callback?code=the-code&state=${state}`);
     expect(back.status).toBe(303);
     expect(back.headers.get('location')).toBe('/tools?connected=gmail');
-    expect(callsOf('complete')).toEqual([[{ state, code: 'the-code' }]]);
+    expect(callsOf('complete')).toEqual([[{ state, code: 'the-code', userId: 'alice' }]]);
     const after = await alice.page('/tools?connected=gmail');
     expect(after).toContain('Connected Gmail.');
     expect(after).toContain('Disconnect Gmail');

@@ -30,9 +30,14 @@ export interface WaitingAuthorization {
 export interface HostConnections {
   list(userId: string): Promise<readonly HostConnection[]>;
   begin(userId: string, server: string): Promise<{ authorizationUrl: string; state: string }>;
-  /** Redeems the callback's code (or hears its error); rejects `authorization_failed` (`details.reason`). */
+  /**
+   * Redeems the callback's code (or hears its error) for `userId`, the signed-in user whose
+   * browser came back with it; rejects `authorization_failed` (`details.reason`, `wrong_user`
+   * when the authorization is another user's: nothing redeemed, the state left to its owner).
+   */
   complete(callback: {
     state: string;
+    userId: string;
     code?: string;
     error?: string;
     errorDescription?: string;
@@ -261,16 +266,31 @@ export function createConnectionRoutes(options: { kit: RouteKit; connections: Ho
     try {
       const completed = await connections.complete({
         state,
+        userId: user,
         ...(code === undefined ? {} : { code }),
         ...(error === undefined ? {} : { error }),
         ...(errorDescription === undefined ? {} : { errorDescription }),
       });
-      // The session started it, so it is this user's; say so loudly if the registry disagrees.
+      // The registry completed it for this user only; say so loudly if it ever disagrees.
       if (completed.userId !== user) throw new Error('The completed authorization belongs to another user');
     } catch (failure) {
       if (!isStewardError(failure) || failure.code !== 'authorization_failed') throw failure;
-      outcome = 'declined';
       const reason = failure.details.reason;
+      if (reason === 'wrong_user') {
+        // Another user's authorization (the session check above makes this rare): refused by the
+        // registry before anything was redeemed, and their waiting call is not ours to answer.
+        response
+          .status(400)
+          .type('html')
+          .send(
+            messagePage(
+              'Not connected',
+              'This connection was started by someone else. Start your own from the chat or the Tools page.',
+            ),
+          );
+        return;
+      }
+      outcome = 'declined';
       problem =
         reason === 'denied'
           ? `You did not connect ${label}.`

@@ -37,6 +37,7 @@ const runRecord = (userId: string, view: RunView): RunRecord => ({
 
 const approvalRecord = (userId: string, view: ApprovalView): ApprovalRecord => ({
   callId: view.call_id,
+  kind: view.kind,
   runId: view.run_id,
   sessionId: view.session_id,
   userId,
@@ -49,6 +50,8 @@ const approvalRecord = (userId: string, view: ApprovalView): ApprovalRecord => (
   expiresAt: view.expires_at,
   ...(view.decided_at === undefined ? {} : { decidedAt: view.decided_at }),
   ...(view.reason === undefined ? {} : { reason: view.reason }),
+  ...(view.server === undefined ? {} : { server: view.server }),
+  ...(view.authorization_url === undefined ? {} : { authorizationUrl: view.authorization_url }),
 });
 
 /** Calls the orchestrator, turning its failures into what the in-process backend would throw. */

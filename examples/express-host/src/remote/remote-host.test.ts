@@ -13,7 +13,8 @@ let orchestrator: RemoteOrchestrator;
 let host: RemoteExpressHost;
 
 beforeAll(async () => {
-  orchestrator = await startRemoteOrchestrator({ chunkDelayMs: 5 });
+  // Slow enough that a stop sent after the first token lands while the answer still streams.
+  orchestrator = await startRemoteOrchestrator({ chunkDelayMs: 30 });
   host = await startRemoteExpressHost({
     orchestrator: { url: orchestrator.url, secret: orchestrator.secret },
     devSignIn: true,

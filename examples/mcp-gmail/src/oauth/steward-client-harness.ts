@@ -143,6 +143,7 @@ export async function connectThroughCall(
   const result = await registry.completeAuthorization({
     state: required.state,
     code: back.searchParams.get('code') ?? '',
+    userId: user,
   });
   return { required, result };
 }

@@ -71,7 +71,7 @@ describe('the registry as an OAuth client of the Gmail mock', () => {
 
     // The state is single use.
     const again = await registry
-      .completeAuthorization({ state: required.state, code: 'x' })
+      .completeAuthorization({ state: required.state, code: 'x', userId: 'alice' })
       .catch((error) => error);
     expect(again).toMatchObject({ code: 'authorization_failed', details: { reason: 'unknown_state' } });
 
@@ -105,6 +105,7 @@ describe('the registry as an OAuth client of the Gmail mock', () => {
     await registry.completeAuthorization({
       state: required.state,
       code: back.searchParams.get('code') ?? '',
+      userId: 'bob',
     });
     const bobs = JSON.stringify(
       await registry.callTool(
@@ -175,6 +176,7 @@ describe('the registry as an OAuth client of the Gmail mock', () => {
     await registry.completeAuthorization({
       state: required.state,
       code: back.searchParams.get('code') ?? '',
+      userId: 'alice',
     });
     await registry.callTool('gmail__GMAIL_SEND_EMAIL', send, context('alice', 'send-1'));
     expect(gmail.mailbox.sentBy('alice@example.com')).toHaveLength(1);
@@ -275,7 +277,7 @@ describe('the registry as an OAuth client of the Gmail mock', () => {
     const back = await consent(gmail, denied.authorizationUrl, 'alice', 'deny');
     expect(back.searchParams.get('error')).toBe('access_denied');
     await expect(
-      registry.completeAuthorization({ state: denied.state, error: 'access_denied' }),
+      registry.completeAuthorization({ state: denied.state, error: 'access_denied', userId: 'alice' }),
     ).rejects.toMatchObject({
       code: 'authorization_failed',
       details: { reason: 'denied', error: 'access_denied' },
@@ -283,17 +285,54 @@ describe('the registry as an OAuth client of the Gmail mock', () => {
 
     const late = await registry.beginAuthorization({ server: 'gmail', userId: 'alice' });
     clock.advance(600_001);
-    await expect(registry.completeAuthorization({ state: late.state, code: 'x' })).rejects.toMatchObject({
+    await expect(
+      registry.completeAuthorization({ state: late.state, code: 'x', userId: 'alice' }),
+    ).rejects.toMatchObject({
       details: { reason: 'expired' },
     });
     await expect(
-      registry.completeAuthorization({ state: 'nope-nope-nope-nope', code: 'x' }),
+      registry.completeAuthorization({ state: 'nope-nope-nope-nope', code: 'x', userId: 'alice' }),
     ).rejects.toMatchObject({
       details: { reason: 'unknown_state' },
     });
     await expect(registry.beginAuthorization({ server: 'nope', userId: 'alice' })).rejects.toMatchObject({
       code: 'invalid_input',
     });
+  });
+
+  it('refuses a user other than the one who started it, before redeeming, and leaves the state usable', async () => {
+    // The attack: bob starts an authorization and gets alice to open its URL; she signs in at the
+    // authorization server as herself. Her browser's callback must not store her tokens as bob's.
+    const { gmail, registry } = await setup();
+    const started = await registry.beginAuthorization({ server: 'gmail', userId: 'bob' });
+    const back = await consent(gmail, started.authorizationUrl, 'alice');
+    const code = back.searchParams.get('code') ?? '';
+    await expect(
+      registry.completeAuthorization({ state: started.state, code, userId: 'alice' }),
+    ).rejects.toMatchObject({
+      code: 'authorization_failed',
+      details: { reason: 'wrong_user', server: 'gmail' },
+    });
+    // A caller outside TypeScript that says no user at all is refused the same way.
+    const anonymous = { state: started.state, code } as Parameters<typeof registry.completeAuthorization>[0];
+    await expect(registry.completeAuthorization(anonymous)).rejects.toMatchObject({
+      details: { reason: 'wrong_user' },
+    });
+    // Nothing was redeemed, nothing stored for either user.
+    expect(gmail.oauth?.requests.filter((request) => request.path === '/token')).toEqual([]);
+    expect(await registry.connections('bob')).toEqual([{ server: 'gmail', status: 'not_connected' }]);
+    expect(await registry.connections('alice')).toEqual([{ server: 'gmail', status: 'not_connected' }]);
+    // The state was not used up: bob, its owner, still finishes it with his own consent.
+    const own = await consent(gmail, started.authorizationUrl, 'bob');
+    await registry.completeAuthorization({
+      state: started.state,
+      code: own.searchParams.get('code') ?? '',
+      userId: 'bob',
+    });
+    const bobs = JSON.stringify(
+      await registry.callTool('gmail__GMAIL_FETCH_EMAILS', fetchEmails, context('bob')),
+    );
+    expect(bobs).toContain('"resultSizeEstimate":37');
   });
 
   it('hides a server from users who have not connected when whenDisconnected is hide', async () => {

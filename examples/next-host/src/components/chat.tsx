@@ -45,6 +45,16 @@ export function Chat(props: {
   return (
     <main className="chat">
       <MessageList messages={chat.messages} onApprove={chat.approve} onDeny={chat.deny} />
+      {chat.pendingAuthorizations.map((wait) => (
+        // The authorization server sends this tab on to /connections/callback, which finishes it
+        // as this user; the run here goes on by itself.
+        <p key={wait.callId} className="authorization" data-call-id={wait.callId}>
+          The assistant needs your {wait.server} account.{' '}
+          <a className="button" href={wait.authorizationUrl} target="_blank" rel="noopener noreferrer">
+            Connect {wait.server}
+          </a>
+        </p>
+      ))}
       {chat.pendingInputs.map((request) => (
         <InputRequestForm key={request.requestId} request={request} onAnswer={chat.respondToInput} />
       ))}

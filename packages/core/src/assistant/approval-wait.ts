@@ -69,10 +69,20 @@ export async function awaitDecisions(
   pending: readonly PendingCall[],
 ): Promise<boolean> {
   const guard = <T>(promise: Promise<T>) => raceAbort(promise, context.signal);
-  await guard(context.storage.updateRun(context.runId, { text: state.text, usage: state.usage }));
+  const { fence } = context;
+  await guard(
+    context.storage.updateRun(
+      context.runId,
+      { text: state.text, usage: state.usage },
+      { epoch: fence.epoch },
+    ),
+  );
   await guard(context.eventLog.flush());
-  const epoch = await guard(context.storage.transitionRun(context.runId, 'running', 'awaiting_approval'));
+  const epoch = await guard(
+    context.storage.transitionRun(context.runId, 'running', 'awaiting_approval', fence.epoch),
+  );
   if (epoch === undefined) return false; // Not ours to pause: another loop owns the run.
+  fence.epoch = epoch;
   const releaseTimeout = context.holdTimeout();
   try {
     const callIds = new Set(pending.map((item) => item.call.callId));
@@ -98,15 +108,18 @@ export async function awaitDecisions(
       .transitionRun(context.runId, 'awaiting_approval', 'running', epoch)
       .catch(() => undefined);
     if (ours === undefined) return false;
+    fence.epoch = ours;
     throw error;
   } finally {
     releaseTimeout();
   }
   try {
-    return (
-      (await guard(context.storage.transitionRun(context.runId, 'awaiting_approval', 'running', epoch))) !==
-      undefined
+    const claimed = await guard(
+      context.storage.transitionRun(context.runId, 'awaiting_approval', 'running', epoch),
     );
+    if (claimed === undefined) return false;
+    fence.epoch = claimed;
+    return true;
   } catch (error) {
     if (context.signal.aborted) throw error;
     // Whether the claim landed is unknown. The stored run is the truth, and another instance may

@@ -32,6 +32,7 @@ import {
   type RunInput,
   runInputSchema,
 } from './assistant-options.ts';
+import { type AuthorizationCompletion, authorizationCompletionSchema } from './authorization-completion.ts';
 import { defaultEventLogRetry, EventLog, type EventLogRetry } from './event-log.ts';
 import { deliverElsewhere } from './input-delivery.ts';
 import { InputWaiters, inputNotFound } from './input-waiters.ts';
@@ -41,6 +42,7 @@ import type { RunResult } from './run.ts';
 import { Run } from './run.ts';
 import { refuse } from './run-end.ts';
 import { RunEventStream } from './run-event-stream.ts';
+import { startRunHeartbeat } from './run-heartbeat.ts';
 import { executeRun, type RunLoopContext } from './run-loop.ts';
 import { readRunEvents, terminalStatuses } from './run-reader.ts';
 import { recoverRun } from './run-recovery.ts';
@@ -59,6 +61,8 @@ interface LaunchInit {
   readonly admit: boolean;
   /** The session lock a resumed run took before it claimed the run. */
   readonly lease?: SessionLease;
+  /** The run's epoch after a resumed run's claim: its writes are fenced by it. */
+  readonly epoch?: number;
   /** A host's admission limits for this run, on top of the assistant's. */
   readonly admission?: RunAdmission | undefined;
 }
@@ -331,6 +335,34 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
   }
 
   /**
+   * Ends a call's wait for the user to connect its server (an `authorization_required` event),
+   * typically from the OAuth callback: `connected` runs the call, `declined` tells the model
+   * (`tool_authorization_declined`). Same rules as {@link approve}: the run's user only, once
+   * (`approval_conflict` after that), before it expires (`approval_expired`; `approval_not_found`
+   * for a call that does not wait for one). Works on any instance.
+   */
+  async completeAuthorization(
+    input: AuthorizationCompletion,
+  ): Promise<{ approval: ApprovalRecord; run?: Run }> {
+    const { runId, callId, userId, outcome } = parseOptions(
+      authorizationCompletionSchema,
+      input,
+      'assistant.completeAuthorization',
+      'invalid_input',
+    );
+    const status = outcome === 'connected' ? 'approved' : 'denied';
+    const approval = await decide(
+      this.storage,
+      callId,
+      { userId, runId },
+      { status },
+      this.#now,
+      'authorization',
+    );
+    return { approval, ...(await this.#continueAfter(approval, { userId })) };
+  }
+
+  /**
    * Resumes a run paused for approval once every waiting call is decided (or expired), e.g.
    * after a restart. Resolves `undefined` when there is nothing to resume: the run is not paused,
    * a call still waits, or another instance resumed it first. Events continue the stored `seq`.
@@ -358,6 +390,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         signal: undefined,
         firstSeq: snapshot.nextSeq,
         admit: false,
+        epoch: claimed,
         ...(admitted.lease === undefined ? {} : { lease: admitted.lease }),
       },
       (context) => continuePausedRun(context, snapshot),
@@ -429,24 +462,21 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         controller.abort(new StewardError('run_timeout', `The run exceeded ${this.limits.runTimeoutMs} ms`)),
       this.#now,
     );
-    // The heartbeat tells other instances this run's instance is alive (see recoverInterruptedRuns).
-    const heartbeat = setInterval(() => {
-      this.storage.updateRun(runId, {}).catch(() => {});
-      // A stop published while this instance was not listening (a reconnect) is still found.
-      this.#coordinator.stopRequested?.(runId).then(
-        (requested) => {
-          if (requested) controller.abort(stopReason());
-        },
-        () => {},
-      );
-      lease?.extend(lockTtlMs).then(
-        (held) => {
-          if (!held) controller.abort(new StewardError('session_busy', `Run ${runId} lost its session lock`));
-        },
-        () => {}, // A coordinator hiccup is not a lost lock; the next beat tries again.
-      );
-    }, this.limits.heartbeatMs);
-    (heartbeat as { unref?: () => void }).unref?.();
+    // The run's fencing token: its epoch as this loop holds it; claims move it on.
+    const fence = { epoch: init.epoch ?? 0 };
+    const stopHeartbeat = startRunHeartbeat(
+      {
+        runId,
+        storage: this.storage,
+        coordinator: this.#coordinator,
+        heartbeatMs: this.limits.heartbeatMs,
+        lockTtlMs,
+        fence,
+        lease: () => lease,
+        abort: (reason) => controller.abort(reason),
+      },
+      stopReason,
+    );
     const forwardAbort = () => controller.abort(init.signal?.reason);
     if (init.signal?.aborted) forwardAbort();
     else init.signal?.addEventListener('abort', forwardAbort, { once: true });
@@ -473,6 +503,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
         controller.abort(error);
       },
       this.#eventLogRetry,
+      fence,
     );
     const events = new RunEventStream(
       runId,
@@ -499,6 +530,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       countTokens: this.#countTokens,
       events,
       eventLog,
+      fence,
       signal: controller.signal,
       warn,
       tracing: this.#tracing,
@@ -540,7 +572,7 @@ export class Assistant extends EventEmitter<AssistantEventMap> {
       .finally(() => {
         markRecorded(false); // No-op when it was recorded.
         timer.clear();
-        clearInterval(heartbeat);
+        stopHeartbeat();
         init.signal?.removeEventListener('abort', forwardAbort);
         void context.releaseSession(); // A hand-off or a failure before the end still frees it.
         if (this.#live.get(runId) === live) {

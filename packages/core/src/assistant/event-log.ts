@@ -1,7 +1,7 @@
 import pRetry from 'p-retry';
-import { StewardError } from '../errors/steward-error.ts';
+import { isStewardError, StewardError } from '../errors/steward-error.ts';
 import type { StewardEvent } from '../events/stream-event.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { RunFence, Storage } from '../storage/storage.ts';
 
 /** @internal How a failed batch is retried before the log gives up. */
 export interface EventLogRetry {
@@ -32,6 +32,7 @@ export class EventLog {
   readonly #runId: string;
   readonly #onError: (error: StewardError) => void;
   readonly #retry: EventLogRetry;
+  readonly #fence: RunFence | undefined;
   #pending: StewardEvent[] = [];
   #writing: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -45,11 +46,14 @@ export class EventLog {
     runId: string,
     onError: (error: StewardError) => void,
     retry: EventLogRetry = defaultEventLogRetry,
+    /** The run's fence as its loop holds it (read at each write, so a claim's new epoch applies). */
+    fence?: RunFence,
   ) {
     this.#storage = storage;
     this.#runId = runId;
     this.#onError = onError;
     this.#retry = retry;
+    this.#fence = fence;
   }
 
   /** Why the log stopped writing, once it has. */
@@ -106,12 +110,19 @@ export class EventLog {
     });
   }
 
+  #append(batch: readonly StewardEvent[]): Promise<void> {
+    const fence = this.#fence;
+    return fence === undefined
+      ? this.#storage.appendEvents(this.#runId, batch)
+      : this.#storage.appendEvents(this.#runId, batch, { epoch: fence.epoch });
+  }
+
   async #drain(): Promise<void> {
     while (this.#pending.length > 0 && this.#failure === undefined) {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        await pRetry(() => this.#storage.appendEvents(this.#runId, batch), {
+        await pRetry(() => this.#append(batch), {
           retries: this.#retry.retries,
           minTimeout: this.#retry.minTimeoutMs,
           maxTimeout: this.#retry.maxTimeoutMs,
@@ -121,16 +132,24 @@ export class EventLog {
           shouldRetry: ({ error }) => !isRefusal(error),
         });
       } catch (error) {
-        this.#failure = new StewardError(
-          'storage_error',
-          `Events of run ${this.#runId} from seq ${batch[0]?.seq} on could not be stored`,
-          { cause: error, retryable: true, details: { runId: this.#runId, fromSeq: batch[0]?.seq } },
-        );
+        // Fenced: another instance owns the run now. Said as it is, so the run stops quietly.
+        this.#failure = isStewardError(error, 'run_fenced')
+          ? error
+          : new StewardError(
+              'storage_error',
+              `Events of run ${this.#runId} from seq ${batch[0]?.seq} on could not be stored`,
+              { cause: error, retryable: true, details: { runId: this.#runId, fromSeq: batch[0]?.seq } },
+            );
         this.#pending = [];
         this.#onError(this.#failure);
       }
     }
   }
+}
+
+/** @internal */
+export function isFenced(error: unknown): boolean {
+  return isStewardError(error, 'run_fenced');
 }
 
 /** A storage error the adapter says will not succeed when tried again (a gap, a conflict). */

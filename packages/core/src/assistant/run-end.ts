@@ -4,6 +4,7 @@ import { emptyUsage } from '../events/usage.ts';
 import { abortReasonToError, raceAbort } from '../internal/abort.ts';
 import type { Message } from '../model/message.ts';
 import type { RunStatus } from '../storage/storage.ts';
+import { isFenced } from './event-log.ts';
 import type { RunResult } from './run.ts';
 import type { RunLoopContext, RunState } from './run-loop.ts';
 
@@ -20,6 +21,7 @@ export async function persist(
   await context.storage.appendMessages(
     context.sessionId,
     messages.map((message) => ({ runId: context.runId, message })),
+    { runId: context.runId, epoch: context.fence.epoch },
   );
 }
 
@@ -39,6 +41,9 @@ export async function fail(context: RunLoopContext, state: RunState, caught: unk
   const error = context.signal.aborted
     ? abortReasonToError(context.signal.reason, 'run_timeout', 'The run')
     : toStewardError(caught);
+  // Another instance took the run over: it tells the truth about the run from now on.
+  if (isFenced(error) || isFenced(caught) || isFenced(context.eventLog.failure))
+    return superseded(context, state, isFenced(caught) ? toStewardError(caught) : error);
   const stopReason: StopReason =
     error.code === 'run_aborted'
       ? 'aborted'
@@ -89,6 +94,7 @@ export async function finish(
     try {
       await raceAbort(context.eventLog.flush(), AbortSignal.timeout(finalizeTimeoutMs));
     } catch (flushError) {
+      if (isFenced(flushError)) return superseded(context, state, toStewardError(flushError));
       if (ending.stopReason !== 'error') ending = storageFailure(context, flushError);
     }
   }
@@ -107,28 +113,54 @@ export async function finish(
       context.eventLog.append(final);
       await raceAbort(context.eventLog.flush(), AbortSignal.timeout(finalizeTimeoutMs));
     } catch (finalError) {
+      if (isFenced(finalError)) return superseded(context, state, toStewardError(finalError));
       // `final` is not stored: readers elsewhere are told so; the status must not claim success.
       context.warn('Could not store the end of the run', finalError);
       if (status === 'completed') status = 'failed';
     }
     try {
       await raceAbort(
-        context.storage.updateRun(context.runId, {
-          status,
-          stopReason: ending.stopReason,
-          text: state.text,
-          partial,
-          usage: state.usage,
-        }),
+        context.storage.updateRun(
+          context.runId,
+          {
+            status,
+            stopReason: ending.stopReason,
+            text: state.text,
+            partial,
+            usage: state.usage,
+          },
+          { epoch: context.fence.epoch },
+        ),
         AbortSignal.timeout(finalizeTimeoutMs),
       );
     } catch (updateError) {
+      // Fenced here, `final` is stored already: it stays the run's truth; the new owner decides the status.
       context.warn('Could not store how the run ended', updateError);
     }
   }
   context.events.publishSealed();
   if (state.runCreated && status === 'completed') await remember(context, state);
   return resultOf(context, state, ending.stopReason, partial, ending.error);
+}
+
+/**
+ * @internal This instance's write was refused as stale: another instance claimed the run (resumed
+ * or recovered it) and writes it now. This loop stops quietly: it stores nothing more (no error,
+ * no partial message, no `final`, no status), ends its local stream without a `final` of its own
+ * (it would contradict the stored run) and warns. The session lock, if still ours, is freed.
+ */
+export async function superseded(
+  context: RunLoopContext,
+  state: RunState,
+  error: StewardError,
+): Promise<RunResult> {
+  context.warn(
+    `Run ${context.runId} was taken over by another instance; this instance stops writing it`,
+    error,
+  );
+  await context.releaseSession();
+  context.events.close();
+  return resultOf(context, state, 'handed_off', true, error);
 }
 
 /** The run's events could not be stored: it ends as failed, and says so to its local readers. */

@@ -51,6 +51,11 @@ export interface RunLoopContext {
   readonly countTokens: (text: string) => number;
   readonly events: RunEventStream;
   readonly eventLog: EventLog;
+  /**
+   * The run's fencing token as this loop holds it: every write of the run carries it, and each
+   * claim this loop makes (`transitionRun`) moves it on. Storage refuses a stale one (`run_fenced`).
+   */
+  readonly fence: { epoch: number };
   /** Aborted by `run.abort()`, the caller's signal or the run timeout; the reason says which. */
   readonly signal: AbortSignal;
   readonly warn: (message: string, cause?: unknown) => void;
@@ -208,18 +213,26 @@ export async function runSteps(
 ): Promise<RunResult> {
   const guard = guardOf(context);
   const emit = (event: StewardEventInput) => context.events.emit(event);
-  const tools = toolContext(context, setup.catalog);
+  let catalog = setup.catalog;
+  let tools = toolContext(context, catalog);
   const budget = createBudgetGuard(context.budget, context.userId, context.countTokens, context.warn);
   try {
     let pending = waiting;
     const maxOutputTokens = minDefined(context.options.maxOutputTokens, context.limits.maxOutputTokens);
     while (true) {
-      if (pending.length > 0) {
+      // A call that runs after its wait may need another (an authorization after a consent).
+      while (pending.length > 0) {
         const resumed = claimed || (await awaitDecisions(context, state, pending));
         claimed = false;
         if (!resumed) return handOff(context, state);
-        await guard(persist(context, state, await resolvePendingCalls(tools, pending)));
-        pending = [];
+        const resolved = await resolvePendingCalls(tools, pending);
+        await guard(persist(context, state, resolved.messages));
+        pending = resolved.pending;
+        if (resolved.connected) {
+          // A server the user just connected may offer more tools (or its real ones): list again.
+          catalog = await guard(loadRunCatalog(context));
+          tools = toolContext(context, catalog);
+        }
         if (context.signal.aborted) throw context.signal.reason;
       }
       state.step++;
@@ -237,7 +250,7 @@ export async function runSteps(
         runModelStep({
           model: context.model,
           messages,
-          tools: setup.catalog.specs,
+          tools: catalog.specs,
           maxOutputTokens,
           retry: context.retry,
           stallTimeoutMs: context.limits.stallTimeoutMs,

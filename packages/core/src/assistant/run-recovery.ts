@@ -27,7 +27,27 @@ export async function recoverRun(
     record.epoch ?? 0,
   );
   if (claimed === undefined) return false;
+  // Every write below is fenced by the claim: should another recoverer or the run's own instance
+  // move the run on meanwhile, they are refused rather than written over it.
+  const fence = { epoch: claimed };
   const events = await storage.listEvents(record.id, scope);
+  const stored = await storage.listMessages(record.sessionId, scope);
+  const ended = events.at(-1);
+  if (ended?.type === 'final') {
+    // Its instance stored `final` and died before the status: `final` is the truth, keep it.
+    await storage.updateRun(
+      record.id,
+      {
+        status: ended.stop_reason === 'aborted' ? 'aborted' : ended.partial ? 'failed' : 'completed',
+        stopReason: ended.stop_reason,
+        text: ended.text,
+        partial: ended.partial,
+        usage: ended.usage,
+      },
+      fence,
+    );
+    return true;
+  }
   const tokens = events.flatMap((event) => (event.type === 'token' ? [event] : []));
   const text = tokens.map((event) => event.text).join('');
   const lastUsage = [...events].reverse().find((event): event is UsageEvent => event.type === 'usage');
@@ -37,7 +57,6 @@ export async function recoverRun(
     .map((event) => event.text)
     .join('');
 
-  const stored = await storage.listMessages(record.sessionId, scope);
   const messages = stored.filter((entry) => entry.runId === record.id).map((entry) => entry.message);
   const answered = new Set(messages.flatMap((message) => (message.role === 'tool' ? [message.callId] : [])));
   const repairs: Message[] = [];
@@ -63,6 +82,7 @@ export async function recoverRun(
     await storage.appendMessages(
       record.sessionId,
       repairs.map((message) => ({ runId: record.id, message })),
+      { runId: record.id, ...fence },
     );
   }
 
@@ -95,12 +115,11 @@ export async function recoverRun(
     seq: next + ending.length,
     timestamp,
   });
-  await storage.appendEvents(record.id, ending);
-  await storage.updateRun(record.id, {
-    stopReason: stopped ? 'aborted' : 'interrupted',
-    text,
-    partial: true,
-    usage,
-  });
+  await storage.appendEvents(record.id, ending, fence);
+  await storage.updateRun(
+    record.id,
+    { stopReason: stopped ? 'aborted' : 'interrupted', text, partial: true, usage },
+    fence,
+  );
   return true;
 }

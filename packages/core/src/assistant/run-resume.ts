@@ -2,6 +2,7 @@ import { StewardError } from '../errors/steward-error.ts';
 import { emptyUsage, type Usage } from '../events/usage.ts';
 import type { Message, ToolCall } from '../model/message.ts';
 import type { OwnerScope, RunRecordOptions, Storage } from '../storage/storage.ts';
+import { answerVanishedCall } from './authorization-pause.ts';
 import type { RunResult } from './run.ts';
 import { fail } from './run-end.ts';
 import { loadRunCatalog, type RunLoopContext, type RunState, runSteps, toolContext } from './run-loop.ts';
@@ -93,14 +94,18 @@ async function continueFrom(context: RunLoopContext, paused: PausedRun, state: R
   const unusable: Message[] = [];
   for (const call of paused.waiting) {
     const ready = await preparePending(tools, call);
-    if (StewardError.isInstance(ready)) unusable.push(errorMessage(tools, call, ready, 0));
-    else pending.push(ready);
+    if (!StewardError.isInstance(ready)) pending.push(ready);
+    else {
+      const vanished = ready.code === 'tool_not_found' ? await answerVanishedCall(tools, call) : undefined;
+      unusable.push(vanished ?? errorMessage(tools, call, ready, 0));
+    }
   }
   if (unusable.length > 0) {
     state.messages.push(...unusable);
     await context.storage.appendMessages(
       context.sessionId,
       unusable.map((message) => ({ runId: context.runId, message })),
+      { runId: context.runId, epoch: context.fence.epoch },
     );
   }
   return runSteps(context, state, { history: paused.history, memories: [], catalog }, pending, true);

@@ -8,6 +8,12 @@ import { toStorableText } from '../internal/storable-text.ts';
 import type { ToolCall, ToolMessage } from '../model/message.ts';
 import type { Storage } from '../storage/storage.ts';
 import { isToolOutput, type ToolAnnotations } from '../tools/tool-provider.ts';
+import {
+  type AuthorizationPause,
+  authorizationNeedOf,
+  requestAuthorization,
+  resolveAuthorization,
+} from './authorization-pause.ts';
 import type { CatalogEntry, ToolCatalog } from './tool-catalog.ts';
 import { errorMessage, type InvokeContext, invokeProvider, resultMessage } from './tool-invoke.ts';
 
@@ -28,7 +34,7 @@ export interface PendingCall {
 }
 
 type Prepared =
-  | (PendingCall & { readonly decision: ConsentDecision })
+  | (PendingCall & { readonly decision: ConsentDecision; readonly afterAuthorization?: boolean })
   | { readonly call: ToolCall; readonly args: unknown; readonly error: StewardError };
 
 const gateOf = (context: ToolExecutionContext): Gate => ({
@@ -38,7 +44,10 @@ const gateOf = (context: ToolExecutionContext): Gate => ({
   now: context.now,
 });
 
-const gateCall = (context: ToolExecutionContext, item: PendingCall): GateCall => ({
+const gateCall = (
+  context: ToolExecutionContext,
+  item: PendingCall & { readonly afterAuthorization?: boolean },
+): GateCall => ({
   runId: context.runId,
   sessionId: context.sessionId,
   userId: context.userId,
@@ -46,18 +55,26 @@ const gateCall = (context: ToolExecutionContext, item: PendingCall): GateCall =>
   tool: item.entry.definition,
   args: item.args,
   argsHash: item.argsHash,
+  ...(item.afterAuthorization === true ? { afterAuthorization: true } : {}),
 });
+
+/** @internal What a batch of calls left: tool messages of the calls that ended, and the calls that wait. */
+export interface ExecutedCalls {
+  readonly messages: ToolMessage[];
+  readonly pending: PendingCall[];
+}
 
 /**
  * @internal Runs one step's tool calls: all `tool_request`s first, in the model's order; then an
  * approval is recorded for each call that needs the user's consent (`approval_required`), while
- * the others run concurrently, each `tool_result` as soon as it ends. Returns a tool message for
- * every call that ended, in call order, and the calls left waiting for a decision.
+ * the others run concurrently, each `tool_result` as soon as it ends. A call whose provider
+ * refuses it until the user connects its server waits too (`authorization_required`). Returns a
+ * tool message for every call that ended, in call order, and the calls left waiting.
  */
 export async function executeToolCalls(
   context: ToolExecutionContext,
   calls: readonly ToolCall[],
-): Promise<{ messages: ToolMessage[]; pending: PendingCall[] }> {
+): Promise<ExecutedCalls> {
   const prepared = await Promise.all(calls.map((call) => prepare(context, call)));
   for (const item of prepared) {
     const definition =
@@ -93,22 +110,57 @@ export async function executeToolCalls(
       ready.push({ call: item.call, args: item.args, error: failure });
     }
   }
-  const messages = await Promise.all(ready.map((item) => runOne(context, item)));
+  const ran = await settleRuns(context, await Promise.all(ready.map((item) => runOne(context, item))));
+  return { messages: ran.messages, pending: [...pending, ...ran.pending] };
+}
+
+/** Turns each run's outcome into a tool message or, for a call refused until the user connects, a wait. */
+async function settleRuns(
+  context: ToolExecutionContext,
+  outcomes: readonly (ToolMessage | AuthorizationPause)[],
+): Promise<ExecutedCalls> {
+  const messages: ToolMessage[] = [];
+  const pending: PendingCall[] = [];
+  for (const outcome of outcomes) {
+    if (!('pause' in outcome)) messages.push(outcome);
+    else if (await requestAuthorization(context, outcome)) pending.push(outcome.pause);
+    else {
+      // Not recorded, no pause: the call fails (errorMessage tells the model the server, not the URL).
+      const failure = new StewardError('authorization_required', 'The call needs an authorization', {
+        details: { server: outcome.need.server },
+      });
+      messages.push(errorMessage(context, outcome.pause.call, failure, 0));
+    }
+  }
   return { messages, pending };
 }
 
 /**
  * @internal Finishes calls that waited for a decision: an approved call runs (the gate checks the
  * approval again and uses it up), a denied one answers the model with `tool_denied`, and one
- * nobody decided on in time with `approval_expired`.
+ * nobody decided on in time with `approval_expired`. A call that waited for the user to connect
+ * its server runs once they did (`connected`), else answers `tool_authorization_declined`.
+ * `connected` says whether any did connect (the run's catalog may have grown).
  */
 export async function resolvePendingCalls(
   context: ToolExecutionContext,
   pending: readonly PendingCall[],
-): Promise<ToolMessage[]> {
-  return Promise.all(
-    pending.map(async (item) => {
+): Promise<ExecutedCalls & { connected: boolean }> {
+  let connected = false;
+  const outcomes = await Promise.all(
+    pending.map(async (item): Promise<ToolMessage | AuthorizationPause> => {
       const { call } = item;
+      const authorization = await context.storage.getApproval(call.callId, {
+        userId: context.userId,
+        kind: 'authorization',
+      });
+      if (authorization !== undefined && authorization.status !== 'used') {
+        const resolved = await resolveAuthorization(context, item, authorization);
+        if (resolved !== 'connected') return resolved;
+        connected = true;
+        // It never ran (the provider refused it before it did), so it runs now, not `tool_outcome_unknown`.
+        return runOne(context, { ...item, decision: { type: 'allow' }, afterAuthorization: true });
+      }
       let approval = await context.storage.getApproval(call.callId, { userId: context.userId });
       if (approval?.status === 'pending' && Date.parse(approval.expiresAt) <= context.now()) {
         approval =
@@ -158,6 +210,7 @@ export async function resolvePendingCalls(
       return runOne(context, { ...item, decision: { type: 'allow' } });
     }),
   );
+  return { ...(await settleRuns(context, outcomes)), connected };
 }
 
 async function requestApproval(
@@ -169,6 +222,7 @@ async function requestApproval(
   const expiresAt = new Date(now.getTime() + context.approvalTtlMs).toISOString();
   await context.storage.createApproval({
     callId: item.call.callId,
+    kind: 'consent',
     runId: context.runId,
     sessionId: context.sessionId,
     userId: context.userId,
@@ -268,7 +322,10 @@ function safeArgs(call: ToolCall): unknown {
   }
 }
 
-async function runOne(context: ToolExecutionContext, item: Prepared): Promise<ToolMessage> {
+async function runOne(
+  context: ToolExecutionContext,
+  item: Prepared,
+): Promise<ToolMessage | AuthorizationPause> {
   const started = performance.now();
   if ('error' in item) return errorMessage(context, item.call, item.error, 0);
   if (item.decision.type === 'deny')
@@ -284,6 +341,9 @@ async function runOne(context: ToolExecutionContext, item: Prepared): Promise<To
       return resultMessage(context, item.call, value.value, durationMs, value.resourceLinks ?? []);
     return resultMessage(context, item.call, value, durationMs);
   } catch (error) {
+    // Refused before it ran, until the user connects the server: the call waits (unless the run stopped).
+    const need = context.signal.aborted ? undefined : authorizationNeedOf(error);
+    if (need !== undefined) return { pause: item, need };
     return errorMessage(
       context,
       item.call,

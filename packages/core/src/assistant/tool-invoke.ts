@@ -178,9 +178,11 @@ function linkPayloads(links: readonly ResourceLink[]): ResourceLinkPayload[] {
 export function errorMessage(
   context: InvokeContext,
   call: ToolCall,
-  error: StewardError,
+  failure: StewardError,
   durationMs: number,
 ): ToolMessage {
+  const error =
+    failure.code === 'authorization_required' ? modelSafeAuthorizationError(call, failure) : failure;
   // A tool's error text (an MCP `isError` result, an exception) may hold what its output would.
   const payload: ToolErrorPayload = toStorableValue({
     code: error.code,
@@ -201,4 +203,19 @@ export function errorMessage(
     content: renderToolContent({ error: payload }, context.maxToolResultChars),
     isError: true,
   };
+}
+
+/**
+ * @internal What the model reads of an authorization the run could not wait for: which server,
+ * never the authorization URL or its state (they are the user's to use, not the model's to repeat).
+ */
+export function modelSafeAuthorizationError(call: ToolCall, error: StewardError): StewardError {
+  const server =
+    typeof error.details.server === 'string'
+      ? toStorableText(error.details.server.slice(0, 256))
+      : 'its server';
+  return new StewardError(
+    'authorization_required',
+    `${call.name} needs the user to connect ${server} first; it did not run`,
+  );
 }

@@ -10,7 +10,7 @@ import { createScriptedModel, type ScriptedStep } from '../testing/scripted-mode
 import { defineTool } from '../tools/define-tool.ts';
 
 const sendStep = (to = 'bob@example.com', callId = 'call_send'): ScriptedStep => ({
-  toolCalls: [{ name: 'send_email', args: { to }, callId }],
+  toolCalls: [{ name: 'send_email', arguments: { to }, callId }],
 });
 
 /** Reads a run until it asks for approval, then hands back the events so far. */
@@ -129,8 +129,8 @@ describe('approvals', () => {
     const { assistant, sent } = setup([
       {
         toolCalls: [
-          { name: 'get_weather', args: { city: 'Oslo' }, callId: 'w' },
-          { name: 'send_email', args: { to: 'eve@example.com' }, callId: 's' },
+          { name: 'get_weather', arguments: { city: 'Oslo' }, callId: 'w' },
+          { name: 'send_email', arguments: { to: 'eve@example.com' }, callId: 's' },
         ],
       },
       { text: 'Done.' },
@@ -279,8 +279,8 @@ describe('approvals', () => {
       model: createScriptedModel([
         {
           toolCalls: [
-            { name: 'slow_lookup', args: {}, callId: 'l' },
-            { name: 'send_email', args: { to: 'x@example.com' }, callId: 's' },
+            { name: 'slow_lookup', arguments: {}, callId: 'l' },
+            { name: 'send_email', arguments: { to: 'x@example.com' }, callId: 's' },
           ],
         },
         { text: 'ok' },

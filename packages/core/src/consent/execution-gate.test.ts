@@ -34,6 +34,7 @@ async function fixture(policy = createSideEffectConsentPolicy()) {
     const now = Date.now();
     await storage.createApproval({
       callId: call.callId,
+      kind: 'consent',
       runId: call.runId,
       sessionId: call.sessionId,
       userId: call.userId,

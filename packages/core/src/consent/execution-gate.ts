@@ -13,6 +13,12 @@ export interface GateCall {
   readonly tool: ToolDefinition;
   readonly args: unknown;
   readonly argsHash: string;
+  /**
+   * The call runs again because the user connected its server: its earlier attempt was refused
+   * by the provider before it ran (`authorization_required`). The authorization is used up here,
+   * once; the earlier attempt's used consent and its ledger entry do not stop this one.
+   */
+  readonly afterAuthorization?: boolean;
 }
 
 /** @internal What the gate needs. */
@@ -100,6 +106,23 @@ export async function executeGuarded(
     }
   }
 
+  if (call.afterAuthorization === true) {
+    // Single use: only the caller that moves the connected authorization to used may go on.
+    const used = await gate.storage.transitionApproval(
+      call.callId,
+      'approved',
+      { status: 'used' },
+      'authorization',
+    );
+    if (used === undefined) {
+      await audit(gate, call, 'execution_refused', 'the authorization is not connected or was already used');
+      throw new StewardError(
+        'approval_conflict',
+        `${call.tool.name} did not run: the authorization is not connected or was already used`,
+      );
+    }
+  }
+
   // Side effects go through the ledger before the approval is used, so a call that was used up
   // by an attempt that then died is reported from the ledger, not run again.
   const key = `${call.runId}:${call.callId}`;
@@ -114,11 +137,22 @@ export async function executeGuarded(
         startedAt: new Date(gate.now()).toISOString(),
       })
     : undefined;
-  if (existing !== undefined) return fromLedger(gate, call, existing);
+  // An attempt the provider refused for want of an authorization never ran: with the user now
+  // connected (and that authorization used up above, once), it runs. The entry stays `failed`
+  // until this attempt settles it; a crash meanwhile ends the run as interrupted, never re-runs it.
+  const retryable = call.afterAuthorization === true && refusedForAuthorization(existing);
+  if (existing !== undefined && !retryable) return fromLedger(gate, call, existing);
 
   if (decision.type === 'confirm') {
-    // Single use: only the caller that moves it from approved to used may go on.
-    const used = await gate.storage.transitionApproval(call.callId, 'approved', { status: 'used' });
+    // Single use: only the caller that moves it from approved to used may go on. After an
+    // authorization, the consent was used by the earlier attempt of this same call.
+    const used =
+      (await gate.storage.transitionApproval(call.callId, 'approved', { status: 'used' })) ??
+      (call.afterAuthorization === true
+        ? (await gate.storage.getApproval(call.callId, { userId: call.userId }))?.status === 'used'
+          ? true
+          : undefined
+        : undefined);
     if (used === undefined) {
       if (call.tool.sideEffect) {
         await gate.storage.finishExecution(key, {
@@ -187,6 +221,10 @@ async function settle(
   } catch {
     // Best effort, see above.
   }
+}
+
+function refusedForAuthorization(existing: ExecutionRecord | undefined): boolean {
+  return existing?.status === 'failed' && existing.error?.code === 'authorization_required';
 }
 
 async function fromLedger(gate: Gate, call: GateCall, existing: ExecutionRecord): Promise<unknown> {

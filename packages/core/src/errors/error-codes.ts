@@ -34,6 +34,10 @@
  * - `run_aborted`: the run was stopped by `run.abort()` or the caller's signal.
  * - `run_timeout`: the run exceeded `runTimeoutMs`. Retryable.
  * - `run_interrupted`: the instance running the run stopped (crash, kill) before it ended; its partial answer is kept. Retryable.
+ * - `run_fenced`: storage refused a write of a run because the writer's epoch is stale: another
+ *   instance took the run over (resumed or recovered it) meanwhile (`details.runId`,
+ *   `details.epoch`: the writer's, `details.currentEpoch` when known). The stale instance stops
+ *   without writing anything more.
  * - `max_steps_exceeded`: the model still wanted tools after `maxSteps` model calls.
  * - `session_not_found`: the session does not exist or belongs to another user.
  * - `session_busy`: another run of the session is active (one active run per session), or a run lost its session lock.
@@ -81,6 +85,7 @@ export type StewardErrorCode =
   | 'run_aborted'
   | 'run_timeout'
   | 'run_interrupted'
+  | 'run_fenced'
   | 'max_steps_exceeded'
   | 'session_not_found'
   | 'session_busy'

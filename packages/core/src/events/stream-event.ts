@@ -142,6 +142,38 @@ export interface InputResolvedEvent extends EventBase {
   readonly call_id: string;
   readonly action: InputAction;
 }
+/**
+ * A tool call needs the run's user to connect their account on its server (OAuth) before it can
+ * run. The run pauses, like for an approval (status `awaiting_approval`): show a "Connect" card
+ * that opens `authorization_url` (in full; never open it unasked). The OAuth callback completes
+ * it (`assistant.completeAuthorization`); past `expires_at` the call fails instead. The model
+ * never sees the URL.
+ */
+export interface AuthorizationRequiredEvent extends EventBase {
+  readonly type: 'authorization_required';
+  readonly call_id: string;
+  readonly tool_slug: string;
+  /** The server to connect (the MCP server's name). */
+  readonly server: string;
+  readonly authorization_url: string;
+  readonly expires_at: string;
+  /** The scopes asked for, when the server said. */
+  readonly scopes?: readonly string[];
+}
+/**
+ * The run picked up the end of an authorization: `connected` (the call runs now), `declined`
+ * (the user said no, or the authorization failed) or `expired` (nobody completed it in time);
+ * the model hears the last two as `tool_authorization_declined`.
+ */
+export interface AuthorizationResolvedEvent extends EventBase {
+  readonly type: 'authorization_resolved';
+  readonly call_id: string;
+  readonly tool_slug: string;
+  readonly server: string;
+  readonly outcome: AuthorizationOutcome | 'expired';
+}
+/** How a user ended an authorization: they connected, or they declined (or it failed). */
+export type AuthorizationOutcome = 'connected' | 'declined';
 /** Token usage of one model call (`step`), and the run's total so far. */
 export interface UsageEvent extends EventBase, Usage {
   readonly type: 'usage';
@@ -175,6 +207,8 @@ export type StewardEvent =
   | ToolResultEvent
   | InputRequiredEvent
   | InputResolvedEvent
+  | AuthorizationRequiredEvent
+  | AuthorizationResolvedEvent
   | UsageEvent
   | ErrorEvent
   | FinalEvent;

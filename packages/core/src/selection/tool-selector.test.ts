@@ -80,7 +80,10 @@ describe('createEmbeddingToolSelector', () => {
         execute: () => domain,
       }),
     );
-    const model = createScriptedModel([{ toolCalls: [{ name: 'zoom_lookup', args: {} }] }, { text: 'ok' }]);
+    const model = createScriptedModel([
+      { toolCalls: [{ name: 'zoom_lookup', arguments: {} }] },
+      { text: 'ok' },
+    ]);
     const assistant = new Assistant({
       model,
       tools,

@@ -7,9 +7,24 @@
  */
 export type ApprovalStatus = 'pending' | 'approved' | 'used' | 'denied' | 'expired';
 
-/** A recorded request for the user's consent to one tool call, bound to its exact arguments. */
+/**
+ * What a paused call waits for:
+ * - `consent`: the user's yes or no to a side-effect call (`approve` / `deny`).
+ * - `authorization`: the user connecting their account on the tool's server (OAuth); decided by
+ *   `completeAuthorization` (`connected` → `approved`, `declined` → `denied`).
+ *
+ * A call may have one record of each kind: a consented call can still find its server wants
+ * the user to connect first.
+ */
+export type ApprovalKind = 'consent' | 'authorization';
+
+/**
+ * A recorded request for the user's decision on one tool call, bound to its exact arguments:
+ * their consent, or (kind `authorization`) that they connect the call's server.
+ */
 export interface ApprovalRecord {
   readonly callId: string;
+  readonly kind: ApprovalKind;
   readonly runId: string;
   readonly sessionId: string;
   readonly userId: string;
@@ -23,6 +38,15 @@ export interface ApprovalRecord {
   readonly decidedAt?: string;
   readonly decidedBy?: string;
   readonly reason?: string;
+  /** Kind `authorization`: the server the user is asked to connect. */
+  readonly server?: string;
+  /**
+   * Kind `authorization`: where the user authorizes. It carries the single-use OAuth `state`, so
+   * it goes to the run's user (event, this record) and never to the model.
+   */
+  readonly authorizationUrl?: string;
+  /** Kind `authorization`: the scopes asked for, when the server said. */
+  readonly scopes?: readonly string[];
 }
 
 /**
@@ -53,7 +77,11 @@ export type AuditAction =
   | 'execution_failed'
   | 'execution_refused'
   | 'permission_granted'
-  | 'permission_revoked';
+  | 'permission_revoked'
+  | 'authorization_requested'
+  | 'authorization_connected'
+  | 'authorization_declined'
+  | 'authorization_expired';
 
 /** One line of the append-only audit log. */
 export interface AuditEntry {

@@ -1,5 +1,11 @@
 import { StewardError } from '../errors/steward-error.ts';
-import type { ApprovalRecord, AuditEntry, ExecutionRecord, ToolPermission } from './consent-records.ts';
+import type {
+  ApprovalKind,
+  ApprovalRecord,
+  AuditEntry,
+  ExecutionRecord,
+  ToolPermission,
+} from './consent-records.ts';
 import type { ConsentStore } from './storage.ts';
 
 /**
@@ -8,7 +14,9 @@ import type { ConsentStore } from './storage.ts';
  * in one process.
  */
 export function createInMemoryConsent(): ConsentStore {
+  // Keyed by kind and call: a call may wait for consent and, later, for an authorization.
   const approvals = new Map<string, ApprovalRecord>();
+  const keyOf = (callId: string, kind: ApprovalKind = 'consent') => `${kind}:${callId}`;
   const executions = new Map<string, ExecutionRecord>();
   const audit: AuditEntry[] = [];
   const permissions: ToolPermission[] = [];
@@ -17,20 +25,22 @@ export function createInMemoryConsent(): ConsentStore {
 
   return {
     async createApproval(approval) {
-      if (approvals.has(approval.callId)) {
+      const key = keyOf(approval.callId, approval.kind);
+      if (approvals.has(key)) {
         throw new StewardError('storage_error', `Call ${approval.callId} already has an approval`);
       }
-      approvals.set(approval.callId, structuredClone(approval));
+      approvals.set(key, structuredClone(approval));
     },
     async getApproval(callId, scope) {
-      const approval = approvals.get(callId);
+      const approval = approvals.get(keyOf(callId, scope.kind));
       return approval?.userId === scope.userId ? structuredClone(approval) : undefined;
     },
-    async transitionApproval(callId, from, update) {
-      const approval = approvals.get(callId);
+    async transitionApproval(callId, from, update, kind) {
+      const key = keyOf(callId, kind);
+      const approval = approvals.get(key);
       if (approval === undefined || approval.status !== from) return undefined;
       const next = { ...approval, ...update };
-      approvals.set(callId, next);
+      approvals.set(key, next);
       return structuredClone(next);
     },
     async listApprovals(runId, scope) {

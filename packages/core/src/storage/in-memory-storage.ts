@@ -4,6 +4,7 @@ import type { StewardEvent } from '../events/stream-event.ts';
 import { parseOptions } from '../internal/parse-options.ts';
 import { type Message, messageSchema } from '../model/message.ts';
 import { createInMemoryConsent } from './in-memory-consent.ts';
+import { checkRunFence } from './run-fence.ts';
 import type { OwnerScope, RunRecord, RunUpdate, SessionRecord, Storage, StoredMessage } from './storage.ts';
 import { checkEventPage, checkStorable } from './storage-checks.ts';
 
@@ -88,9 +89,9 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       checkStorable(approval, 'approval');
       return consent.createApproval(approval);
     },
-    async transitionApproval(callId, from, update) {
+    async transitionApproval(callId, from, update, kind) {
       checkStorable({ callId, ...update }, 'approval');
-      return consent.transitionApproval(callId, from, update);
+      return consent.transitionApproval(callId, from, update, kind);
     },
     async beginExecution(record) {
       checkStorable(record, 'execution');
@@ -148,9 +149,10 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       const session = sessions.get(sessionId);
       return session?.userId === scope.userId ? { ...session } : undefined;
     },
-    async appendMessages(sessionId, batch) {
+    async appendMessages(sessionId, batch, fence) {
       const list = messages.get(sessionId);
       if (list === undefined) throw new StewardError('not_found', `Session ${sessionId} does not exist`);
+      if (fence !== undefined) checkRunFence(fence.runId, fence, requireRun(fence.runId).record.epoch ?? 0);
       // Validate the whole batch before storing any of it, so a bad message loses nothing.
       checkStorable(
         batch.map(({ runId }) => ({ runId })),
@@ -191,9 +193,10 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       if (runs.has(run.id)) throw new StewardError('storage_error', `Run ${run.id} already exists`);
       runs.set(run.id, { record: { ...run }, events: [] });
     },
-    async updateRun(runId, update: RunUpdate) {
+    async updateRun(runId, update: RunUpdate, fence) {
       checkStorable(update, 'run');
       const entry = requireRun(runId);
+      checkRunFence(runId, fence, entry.record.epoch ?? 0);
       entry.record = {
         ...entry.record,
         ...structuredClone(update),
@@ -204,9 +207,10 @@ export function createInMemoryStorage(options: InMemoryStorageOptions = {}): Sto
       const entry = ownRun(runId, scope);
       return entry === undefined ? undefined : structuredClone(entry.record);
     },
-    async appendEvents(runId, events) {
+    async appendEvents(runId, events, fence) {
       const entry = requireRun(runId);
       checkStorable(events, 'events');
+      checkRunFence(runId, fence, entry.record.epoch ?? 0);
       if (events.length === 0) return;
       const last = entry.events.length;
       const first = (events[0] as StewardEvent).seq;

@@ -1,7 +1,13 @@
 import type { StewardEvent, StopReason } from '../events/stream-event.ts';
 import type { Usage } from '../events/usage.ts';
 import type { Message } from '../model/message.ts';
-import type { ApprovalRecord, AuditEntry, ExecutionRecord, ToolPermission } from './consent-records.ts';
+import type {
+  ApprovalKind,
+  ApprovalRecord,
+  AuditEntry,
+  ExecutionRecord,
+  ToolPermission,
+} from './consent-records.ts';
 
 /** A conversation, owned by one user. */
 export interface SessionRecord {
@@ -46,6 +52,16 @@ export interface RunRecordOptions {
     | undefined;
   /** The W3C trace context of the run's first span: a run resumed elsewhere links its span to it. */
   readonly traceparent?: string | undefined;
+}
+
+/**
+ * The fencing token of a run's writer: the run's `epoch` as this writer last set or saw it (0 for
+ * the run's creator; each `transitionRun` it makes returns the next). A write that carries it is
+ * refused with `run_fenced`, storing nothing, once the stored epoch has moved on, i.e. once
+ * another instance claimed the run (resumed or recovered it).
+ */
+export interface RunFence {
+  readonly epoch: number;
 }
 
 /** What may change on a run after it was created. */
@@ -93,6 +109,10 @@ export interface CompactedMessages {
  *   that batch. It is idempotent: a batch resent after a lost reply (the same seqs with the same
  *   content, all or part of it already stored) succeeds and stores what was missing; a batch
  *   whose stored seqs hold other content is a `storage_error` (`details.conflictSeq`);
+ * - a write of a run that carries a {@link RunFence} (`appendEvents`, `updateRun`,
+ *   `appendMessages`) is checked against the run's stored epoch in the same atomic step as the
+ *   write: a stale one is refused with `run_fenced` (`details.epoch`, `details.currentEpoch`) and
+ *   nothing of it is stored, so an instance that lost its run can never write over its new owner;
  * - `listEvents` returns events in `seq` order after `afterSeq`, at most `limit` of them when
  *   given, so a reader can page through a long run with bounded memory;
  * - `listMessages` returns the newest `limit` messages in the order they were appended.
@@ -104,7 +124,15 @@ export interface Storage {
    */
   ensureSession(sessionId: string, scope: OwnerScope): Promise<SessionRecord>;
   getSession(sessionId: string, scope: OwnerScope): Promise<SessionRecord | undefined>;
-  appendMessages(sessionId: string, messages: readonly { runId: string; message: Message }[]): Promise<void>;
+  /**
+   * Appends messages to the session. With `fence`, they are stored only while run `fence.runId`
+   * is still at `fence.epoch` (else `run_fenced`, nothing stored).
+   */
+  appendMessages(
+    sessionId: string,
+    messages: readonly { runId: string; message: Message }[],
+    fence?: RunFence & { readonly runId: string },
+  ): Promise<void>;
   listMessages(sessionId: string, scope: OwnerScope & { limit?: number }): Promise<readonly StoredMessage[]>;
   /**
    * Replaces the messages of a session up to and including `throughMessageId` with one summary
@@ -119,9 +147,11 @@ export interface Storage {
     compaction: MessageCompaction,
   ): Promise<CompactedMessages>;
   createRun(run: RunRecord): Promise<void>;
-  updateRun(runId: string, update: RunUpdate): Promise<void>;
+  /** Changes a run's record; with `fence`, only while the run is still at `fence.epoch` (else `run_fenced`). */
+  updateRun(runId: string, update: RunUpdate, fence?: RunFence): Promise<void>;
   getRun(runId: string, scope: OwnerScope): Promise<RunRecord | undefined>;
-  appendEvents(runId: string, events: readonly StewardEvent[]): Promise<void>;
+  /** Appends a run's next events (see the contract above); with `fence`, only while the run is still at `fence.epoch`. */
+  appendEvents(runId: string, events: readonly StewardEvent[], fence?: RunFence): Promise<void>;
   /**
    * A run's events after `afterSeq` (default 0), oldest first; at most `limit` of them when given
    * (a page: ask again after the last seq returned). Unbounded without `limit`.
@@ -142,20 +172,32 @@ export interface Storage {
    */
   transitionRun(runId: string, from: RunStatus, to: RunStatus, epoch?: number): Promise<number | undefined>;
 
-  /** Records a pending approval; rejects with `storage_error` if the call already has one. */
-  createApproval(approval: ApprovalRecord): Promise<void>;
-  /** The approval of a call, or `undefined` when it does not exist for this user. */
-  getApproval(callId: string, scope: OwnerScope): Promise<ApprovalRecord | undefined>;
   /**
-   * Moves an approval from `from` to `to` (with the decision fields) only if it is still in
-   * `from`; resolves the updated record, or `undefined` when it was not. Single use rests on it.
+   * Records a pending approval; rejects with `storage_error` if the call already has one of
+   * that `kind` (a call may have one of each kind).
+   */
+  createApproval(approval: ApprovalRecord): Promise<void>;
+  /**
+   * The approval of a call of `scope.kind` (default `consent`), or `undefined` when it does not
+   * exist for this user.
+   */
+  getApproval(
+    callId: string,
+    scope: OwnerScope & { kind?: ApprovalKind },
+  ): Promise<ApprovalRecord | undefined>;
+  /**
+   * Moves the call's approval of `kind` (default `consent`) from `from` to `to` (with the
+   * decision fields) only if it is still in `from`; resolves the updated record, or `undefined`
+   * when it was not. Single use rests on it.
    */
   transitionApproval(
     callId: string,
     from: ApprovalRecord['status'],
     update: Pick<ApprovalRecord, 'status'> &
       Partial<Pick<ApprovalRecord, 'decidedAt' | 'decidedBy' | 'reason'>>,
+    kind?: ApprovalKind,
   ): Promise<ApprovalRecord | undefined>;
+  /** The run's approvals of every kind, oldest first. */
   listApprovals(runId: string, scope: OwnerScope): Promise<readonly ApprovalRecord[]>;
 
   /**

@@ -8,11 +8,27 @@ import type {
   ModelStreamPart,
 } from '../model/language-model.ts';
 
+/**
+ * A scripted tool call. `arguments` may be an object (serialized to JSON) or raw text (sent as is,
+ * e.g. broken JSON), as in `@steward/testing`'s `MockToolCall`.
+ */
+export type ScriptedToolCall = {
+  readonly name: string;
+  readonly callId?: string;
+} & (
+  | { readonly arguments: unknown; readonly args?: never }
+  | {
+      /** @deprecated Renamed `arguments`, the spelling of the mock OpenAI server and of `tool-call` parts. */
+      readonly args: unknown;
+      readonly arguments?: never;
+    }
+);
+
 /** One scripted model reply. */
 export interface ScriptedReply {
   /** Streamed word by word as `text-delta` parts. */
   readonly text?: string;
-  readonly toolCalls?: readonly { readonly name: string; readonly args: unknown; readonly callId?: string }[];
+  readonly toolCalls?: readonly ScriptedToolCall[];
   readonly usage?: Usage;
   readonly finishReason?: ModelFinishReason;
   /** Wait this long before each text delta. */
@@ -42,7 +58,7 @@ export interface ScriptedModel extends LanguageModel {
  * @example
  * ```ts
  * const model = createScriptedModel([
- *   { toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] },
+ *   { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] },
  *   { text: 'It is sunny in Paris.' },
  * ]);
  * ```
@@ -75,11 +91,12 @@ export function createScriptedModel(steps: readonly ScriptedStep[]): ScriptedMod
       }
       const calls = reply.toolCalls ?? [];
       for (const [index, call] of calls.entries()) {
+        const value = call.arguments === undefined ? call.args : call.arguments;
         yield {
           type: 'tool-call',
           callId: call.callId ?? `call_${callCount}_${index}`,
           name: call.name,
-          arguments: typeof call.args === 'string' ? call.args : JSON.stringify(call.args),
+          arguments: typeof value === 'string' ? value : JSON.stringify(value),
         };
       }
       yield { type: 'usage', usage: reply.usage ?? { input_tokens: 10, output_tokens: 5, total_tokens: 15 } };

@@ -200,14 +200,32 @@ const failed = (reason: string, message: string, details: Record<string, unknown
 export const oauthCode = (error: unknown) => (error instanceof OAuthError ? error.errorCode : undefined);
 
 /**
- * @internal Claims the pending authorization under `state` (deleting it: single use, and of two
- * instances only the one whose delete removed it goes on).
+ * @internal Claims the pending authorization under `state` for `userId`, the signed-in user
+ * completing it (deleting it: single use, and of two instances only the one whose delete removed
+ * it goes on). Another user is refused before anything is deleted or redeemed: an attacker who
+ * started an authorization and got a victim to open its URL would otherwise store the victim's
+ * tokens under the attacker's account, and the victim's refusal leaves the state to its owner.
  */
-export async function claimPending(vault: ServerOAuth['vault'], state: string): Promise<PendingRecord> {
+export async function claimPending(
+  vault: ServerOAuth['vault'],
+  state: string,
+  userId: string,
+): Promise<PendingRecord> {
   if (!/^[A-Za-z0-9_-]{16,128}$/.test(state))
     throw failed('unknown_state', 'This authorization is unknown or was already used');
   const pending = await readRecord(vault, pendingRef(state), pendingRecordSchema);
-  if (pending === undefined || !(await vault.delete(pendingRef(state))))
+  if (pending === undefined)
+    throw failed('unknown_state', 'This authorization is unknown or was already used');
+  // Checked at run time too: a caller outside TypeScript may pass no user at all.
+  if (typeof userId !== 'string' || userId === '' || pending.userId !== userId)
+    throw failed(
+      'wrong_user',
+      'This authorization was started by another user; sign in as them to finish it',
+      {
+        server: pending.server,
+      },
+    );
+  if (!(await vault.delete(pendingRef(state))))
     throw failed('unknown_state', 'This authorization is unknown or was already used');
   return pending;
 }

@@ -21,14 +21,20 @@ export interface McpAuthorizations {
     signal?: AbortSignal;
   }): Promise<McpAuthorizationStart>;
   /**
-   * Completes an authorization from the callback's query (`code` and `state`, or `error`): the
-   * code is redeemed and the user's tokens stored. The state works once, on any instance. Rejects
-   * with `authorization_failed`, `details.reason`: `unknown_state` (unknown or used), `expired`,
+   * Completes an authorization from the callback's query (`code` and `state`, or `error`) for
+   * `userId`, the signed-in user whose browser brought it back: the code is redeemed and the
+   * user's tokens stored. The state works once, on any instance. A `userId` other than the one the
+   * authorization was started for is refused before the code is redeemed or the state used up
+   * (`wrong_user`): a state alone does not prove who finishes it, so a callback that cannot tell
+   * who the browser is must not complete. Rejects with `authorization_failed`, `details.reason`:
+   * `wrong_user`, `unknown_state` (unknown or used), `expired`,
    * `denied` (the user said no), `authorization_server_error`, `invalid_request`,
    * `token_request_failed` (with the server's `details.error`), `unknown_server`.
    */
   completeAuthorization(request: {
     state: string;
+    /** The signed-in user completing it (from the host's session or the bearer), never from the state. */
+    userId: string;
     code?: string;
     error?: string;
     errorDescription?: string;

@@ -199,13 +199,14 @@ export class OAuthServers {
 
   async complete(request: {
     state: string;
+    userId: string;
     code?: string | undefined;
     error?: string | undefined;
     errorDescription?: string | undefined;
   }): Promise<McpAuthorizationResult> {
     const settings = this.#settings;
     if (settings === undefined) throw invalidServer('(none)');
-    const pending = await claimPending(settings.vault, request.state);
+    const pending = await claimPending(settings.vault, request.state, request.userId);
     const server = this.#servers.get(pending.server);
     if (server === undefined)
       throw new StewardError(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runCompactionConformance } from './compaction-conformance.ts';
 import { user, withRun } from './conformance-helpers.ts';
 import { runEventConformance } from './event-conformance.ts';
+import { runFenceConformance } from './fence-conformance.ts';
 import { runTextConformance } from './text-conformance.ts';
 
 /** Options of {@link runStorageConformance}. */
@@ -153,6 +154,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     });
 
     runEventConformance(options.create);
+    runFenceConformance(options.create);
     runTextConformance(options.create);
 
     it('keeps approvals single-use under racing decisions', async () => {
@@ -161,6 +163,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
       const now = Date.now();
       const approval = {
         callId: 'c1',
+        kind: 'consent' as const,
         runId: 'run-1',
         sessionId: 'session-1',
         userId: 'alice',
@@ -196,6 +199,72 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
         callId: 'c1',
         args: { to: 'bob@example.com' },
       });
+    });
+
+    it("keeps a call's authorization apart from its consent, single-use as well", async () => {
+      const storage = await options.create();
+      await withRun(storage);
+      const now = Date.now();
+      const base = {
+        callId: 'c2',
+        runId: 'run-1',
+        sessionId: 'session-1',
+        userId: 'alice',
+        toolName: 'mail__send',
+        argsHash: 'c'.repeat(64),
+        args: { to: 'bob@example.com' },
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 60_000).toISOString(),
+      };
+      await storage.createApproval({ ...base, kind: 'consent', status: 'pending' });
+      await storage.transitionApproval('c2', 'pending', { status: 'approved', decidedBy: 'alice' });
+      await storage.transitionApproval('c2', 'approved', { status: 'used' });
+      const authorization = {
+        ...base,
+        kind: 'authorization' as const,
+        status: 'pending' as const,
+        createdAt: new Date(now + 1_000).toISOString(),
+        expiresAt: new Date(now + 600_000).toISOString(),
+        server: 'gmail',
+        authorizationUrl: 'https://auth.example/authorize?state=abc',
+        scopes: ['mail.read', 'mail.send'],
+      };
+      await storage.createApproval(authorization);
+      await expect(storage.createApproval(authorization)).rejects.toMatchObject({ code: 'storage_error' });
+      expect(await storage.getApproval('c2', { userId: 'alice' })).toMatchObject({
+        kind: 'consent',
+        status: 'used',
+      });
+      expect(await storage.getApproval('c2', { userId: 'alice', kind: 'authorization' })).toEqual(
+        authorization,
+      );
+      expect(await storage.getApproval('c2', { userId: 'bob', kind: 'authorization' })).toBeUndefined();
+      // A transition of one kind leaves the other alone.
+      expect(await storage.transitionApproval('c2', 'pending', { status: 'approved' })).toBeUndefined();
+      const completions = await Promise.all([
+        storage.transitionApproval(
+          'c2',
+          'pending',
+          { status: 'approved', decidedBy: 'alice' },
+          'authorization',
+        ),
+        storage.transitionApproval(
+          'c2',
+          'pending',
+          { status: 'denied', decidedBy: 'alice' },
+          'authorization',
+        ),
+      ]);
+      expect(completions.filter((completion) => completion !== undefined)).toHaveLength(1);
+      expect(
+        (await storage.listApprovals('run-1', { userId: 'alice' })).map((approval) => [
+          approval.kind,
+          approval.callId,
+        ]),
+      ).toEqual([
+        ['consent', 'c2'],
+        ['authorization', 'c2'],
+      ]);
     });
 
     it('starts each execution once in the ledger, and records how it ended', async () => {

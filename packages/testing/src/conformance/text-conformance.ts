@@ -59,6 +59,7 @@ export function runTextConformance(create: () => Promise<Storage> | Storage): vo
     const now = Date.now();
     const approval = {
       callId: 'c1',
+      kind: 'consent' as const,
       runId: 'run-1',
       sessionId: 'session-1',
       userId: 'alice',

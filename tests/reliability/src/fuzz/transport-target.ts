@@ -42,7 +42,8 @@ const reply = (request: ModelRequest): ScriptedReply => {
   const last = request.messages.at(-1);
   if (last?.role === 'tool') return { text: 'Sent it.' };
   const input = last?.role === 'user' ? last.content : '';
-  if (input.startsWith('mail')) return { toolCalls: [{ name: 'send_email', args: { to: 'x@example.com' } }] };
+  if (input.startsWith('mail'))
+    return { toolCalls: [{ name: 'send_email', arguments: { to: 'x@example.com' } }] };
   return { text: 'Fine, thanks. Anything else?' };
 };
 

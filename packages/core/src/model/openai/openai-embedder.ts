@@ -4,6 +4,7 @@ import { StewardError } from '../../errors/steward-error.ts';
 import { parseOptions } from '../../internal/parse-options.ts';
 import type { Embedder } from '../../selection/embedder.ts';
 import { openAIClient } from './openai-client.ts';
+import type { OpenAIClientLike } from './openai-client-like.ts';
 import { toModelError } from './openai-errors.ts';
 
 const optionsSchema = z
@@ -13,8 +14,8 @@ const optionsSchema = z
     apiKey: z.string().min(1).optional(),
     baseURL: z.url().optional(),
     client: z
-      .custom<OpenAI>(
-        (value) => typeof (value as OpenAI | undefined)?.embeddings?.create === 'function',
+      .custom<OpenAIClientLike>(
+        (value) => typeof (value as OpenAIClientLike | undefined)?.embeddings?.create === 'function',
         'must be an OpenAI client',
       )
       .optional(),
@@ -32,7 +33,8 @@ export interface OpenAIEmbedderOptions {
   apiKey?: string;
   /** Defaults to `OPENAI_BASE_URL`, then OpenAI's. */
   baseURL?: string;
-  client?: OpenAI;
+  /** A ready client from the host's own `openai` package; the key and URL options are then ignored. */
+  client?: OpenAIClientLike;
   /** Texts per request. Default 256. */
   batchSize?: number;
 }

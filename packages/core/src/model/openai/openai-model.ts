@@ -1,9 +1,9 @@
-import type OpenAI from 'openai';
 import { z } from 'zod';
 import { parseOptions } from '../../internal/parse-options.ts';
 import type { LanguageModel, ModelRequest, ModelStreamPart } from '../language-model.ts';
 import { type ChatSettings, streamChat } from './chat-stream.ts';
 import { openAIClient } from './openai-client.ts';
+import type { OpenAIClientLike } from './openai-client-like.ts';
 import { streamResponses } from './responses-stream.ts';
 
 const optionsSchema = z
@@ -22,8 +22,8 @@ const optionsSchema = z
     headers: z.record(z.string(), z.string()).optional(),
     /** A ready `OpenAI` client (custom fetch, proxies, Azure); the key and URL options are then ignored. */
     client: z
-      .custom<OpenAI>(
-        (value) => typeof (value as OpenAI | undefined)?.chat?.completions?.create === 'function',
+      .custom<OpenAIClientLike>(
+        (value) => typeof (value as OpenAIClientLike | undefined)?.chat?.completions?.create === 'function',
         'must be an OpenAI client',
       )
       .optional(),
@@ -53,8 +53,11 @@ export interface OpenAIModelOptions {
   project?: string;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
-  /** A ready `OpenAI` client (custom fetch, proxies, Azure); the key and URL options are then ignored. */
-  client?: OpenAI;
+  /**
+   * A ready `OpenAI` client (custom fetch, proxies, Azure), from the host's own `openai` package;
+   * the key and URL options are then ignored.
+   */
+  client?: OpenAIClientLike;
   /** Let the model call several tools at once. Default true. */
   parallelToolCalls?: boolean;
   temperature?: number;
