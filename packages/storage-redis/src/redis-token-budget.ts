@@ -33,7 +33,7 @@ export interface RedisTokenBudgetOptions extends TokenBudgetOptions {
   prefix?: string;
 }
 
-/** A {@link TokenBudget} in Redis, and its lifecycle. */
+/** A `TokenBudget` (from `@steward/core`) in Redis, and its lifecycle. */
 export interface RedisTokenBudget extends TokenBudget {
   /** Ends the client the budget opened from `url`; a passed client stays open. */
   close(): Promise<void>;
