@@ -29,7 +29,7 @@ describe('the Express host’s logs', () => {
   it('logs each request without its credentials, and each run milestone with the run’s ids', async () => {
     const token = await host.userToken('alice');
     const client = createStewardClient({ url: host.url, token });
-    const { runId, sessionId } = await client.respond('What is in my inbox?');
+    const { runId, sessionId } = await client.respond('Hello there');
     for await (const event of client.stream(runId)) if (event.type === 'final') break;
 
     await expect
