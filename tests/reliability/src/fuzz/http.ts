@@ -104,7 +104,6 @@ const httpErrorCodes: Record<HttpErrorCode, true> = {
   run_aborted: true,
   run_timeout: true,
   run_interrupted: true,
-  run_fenced: true,
   max_steps_exceeded: true,
   session_not_found: true,
   session_busy: true,
