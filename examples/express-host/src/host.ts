@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Assistant, createInMemoryVaultStore, type Storage, type VaultStore } from '@steward/core';
 import { createOpenAIModel } from '@steward/core/openai';
-import { type IdentityProvider, startIdentityProvider } from '@steward/example-identity-provider';
+import type { IdentityProvider } from '@steward/example-identity-provider';
 import { startGmailServer } from '@steward/example-mcp-gmail';
 import {
   createMcpRegistry,
@@ -25,13 +25,14 @@ import { createInProcessBackend } from './frontend/backend.ts';
 import type { HostConnections } from './frontend/connection-routes.ts';
 import { createWebSessionStore, type SessionStoreOptions } from './frontend/session-store.ts';
 import { createInMemoryHostStore, type HostStore } from './identity/host-store.ts';
-import { createOidcSignIn, type OidcOptions } from './identity/oidc.ts';
+import { createOidcSignIn } from './identity/oidc.ts';
 import { createPostgresHostStore } from './identity/postgres-host-store.ts';
 import {
   createHostVault,
   createVaultRefreshTokenStore,
   type RefreshTokenStore,
 } from './identity/refresh-tokens.ts';
+import { type HostOidcOption, setUpSignIn } from './identity/sign-in-setup.ts';
 import { createRequestLog, logRuns } from './logging.ts';
 import { createRegistryConnections } from './registry-connections.ts';
 import { gmailModelReply } from './scripted-model.ts';
@@ -72,7 +73,7 @@ export interface ExpressHostOptions {
    * bob and admin); OIDC options sign in with any other provider; `false` turns OIDC off (only
    * the development sign-in, if on, remains).
    */
-  oidc?: 'built-in' | (Omit<OidcOptions, 'redirectUris'> & { redirectUris?: readonly string[] }) | false;
+  oidc?: HostOidcOption;
   /** The development sign-in: any name, no password. Only behind this explicit flag. Default false. */
   devSignIn?: boolean;
   /** PostgreSQL for Steward's storage and the host's users and conversation lists. Default: memory. */
@@ -293,38 +294,7 @@ export async function startExpressHost(options: ExpressHostOptions = {}): Promis
     );
     cleanups.push(() => sessionStore.close());
 
-    let identityProvider: IdentityProvider | undefined;
-    let oidcOptions: OidcOptions | undefined;
-    if (options.oidc === undefined || options.oidc === 'built-in') {
-      const clientSecret = randomSecret();
-      identityProvider = await startIdentityProvider({
-        clients: [
-          {
-            clientId: 'steward-express-host',
-            clientSecret,
-            clientName: 'Steward',
-            redirectUris: origins.map((origin) => `${origin}/auth/callback`),
-            postLogoutRedirectUris: origins.map((origin) => `${origin}/login`),
-          },
-        ],
-        // A confidential web client gets its refresh token without a consent prompt at every sign-in.
-        refreshTokens: 'confidential',
-      });
-      cleanups.push(() => (identityProvider as IdentityProvider).stop());
-      oidcOptions = {
-        issuer: identityProvider.issuer,
-        clientId: 'steward-express-host',
-        clientSecret,
-        redirectUris: origins.map((origin) => `${origin}/auth/callback`),
-        scopes: 'openid profile email roles offline_access',
-        providerName: 'Steward ID',
-      };
-    } else if (options.oidc !== false) {
-      oidcOptions = {
-        ...options.oidc,
-        redirectUris: options.oidc.redirectUris ?? origins.map((origin) => `${origin}/auth/callback`),
-      };
-    }
+    const { identityProvider, oidcOptions } = await setUpSignIn(options.oidc, origins, cleanups);
 
     const probeTimeoutMs = 5_000;
     app = createHostApp({

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInMemoryVaultStore, type VaultStore } from '@steward/core';
-import { type IdentityProvider, startIdentityProvider } from '@steward/example-identity-provider';
+import type { IdentityProvider } from '@steward/example-identity-provider';
 import { createMcpRegistry } from '@steward/mcp';
 import { createPostgresStorage, createPostgresVaultStore } from '@steward/storage-postgres';
 import { type Authenticator, createJwtAuth } from '@steward/transport-ws';
@@ -11,13 +11,14 @@ import { createHostApp } from './frontend/app.ts';
 import { createWebSessionStore } from './frontend/session-store.ts';
 import type { ExpressHostOptions } from './host.ts';
 import { createInMemoryHostStore, type HostStore } from './identity/host-store.ts';
-import { createOidcSignIn, type OidcOptions } from './identity/oidc.ts';
+import { createOidcSignIn } from './identity/oidc.ts';
 import { createPostgresHostStore } from './identity/postgres-host-store.ts';
 import {
   createHostVault,
   createVaultRefreshTokenStore,
   type RefreshTokenStore,
 } from './identity/refresh-tokens.ts';
+import { type HostOidcOption, setUpSignIn } from './identity/sign-in-setup.ts';
 import { fromOrchestrator } from './remote/orchestrator-errors.ts';
 import { createRemoteBackend, orchestratorClients } from './remote/remote-backend.ts';
 import { attachRunRelay } from './remote/run-relay.ts';
@@ -132,37 +133,7 @@ export async function startRemoteExpressHost(options: RemoteExpressHostOptions):
     const url = `http://${hostName}:${address.port}`;
     const origins = [...new Set([url, `http://localhost:${address.port}`])];
 
-    let identityProvider: IdentityProvider | undefined;
-    let oidcOptions: OidcOptions | undefined;
-    if (options.oidc === undefined || options.oidc === 'built-in') {
-      const clientSecret = randomSecret();
-      identityProvider = await startIdentityProvider({
-        clients: [
-          {
-            clientId: 'steward-express-host',
-            clientSecret,
-            clientName: 'Steward',
-            redirectUris: origins.map((origin) => `${origin}/auth/callback`),
-            postLogoutRedirectUris: origins.map((origin) => `${origin}/login`),
-          },
-        ],
-        refreshTokens: 'confidential',
-      });
-      cleanups.push(() => (identityProvider as IdentityProvider).stop());
-      oidcOptions = {
-        issuer: identityProvider.issuer,
-        clientId: 'steward-express-host',
-        clientSecret,
-        redirectUris: origins.map((origin) => `${origin}/auth/callback`),
-        scopes: 'openid profile email roles offline_access',
-        providerName: 'Steward ID',
-      };
-    } else if (options.oidc !== false) {
-      oidcOptions = {
-        ...options.oidc,
-        redirectUris: options.oidc.redirectUris ?? origins.map((origin) => `${origin}/auth/callback`),
-      };
-    }
+    const { identityProvider, oidcOptions } = await setUpSignIn(options.oidc, origins, cleanups);
 
     // The orchestrator's MCP servers are its own: its API lists none, so the Tools page here
     // shows none, and tool cards get titles humanized from the tools' names.
